@@ -1,0 +1,103 @@
+# photobridge - build, install, run and test.
+#
+#   make            build every binary into $(BUILD)/bin
+#   make run        install missing Debian packages, build, start everything
+#   make stop       stop the daemons and the PostgreSQL cluster of `make run`
+#   make check      the full test suite (normal and ASan/UBSan builds)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION   = 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+DATADIR   = $(PREFIX)/share/photobridge
+
+DAEMONS   = gatewayd ingestd jobd providerd janitor
+PROGRAMS  = $(DAEMONS) pbctl
+
+# Debian packages the build, `make run` and the tests need.
+DEB_PACKAGES = build-essential pkg-config libpq-dev libjansson-dev \
+	libcurl4-openssl-dev libsodium-dev libcivetweb-dev postgresql \
+	runit socat jq curl bats bats-assert bats-support
+
+CC       ?= cc
+PKGS      = libpq jansson libcurl libsodium
+WARN      = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	    -Wmissing-prototypes -Wformat=2 -Wno-format-zero-length -Wvla \
+	    -Wundef -Wcast-align -Wwrite-strings
+HARDEN    = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_CFLAGS) \
+	    -DPB_VERSION='"$(VERSION)"' -DPB_DATADIR='"$(DATADIR)"' \
+	    -Icommon $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(SAN_CFLAGS)
+LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+COMMON_SRC = $(wildcard common/*.c)
+COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
+COMMON_LIB = $(BUILD)/libpbcommon.a
+
+all: $(PROGRAMS:%=$(BUILD)/bin/%)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HARDEN) -c -o $@ $<
+
+$(COMMON_LIB): $(COMMON_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# Each program is its folder's .c files linked against common/.
+define program
+$(1)_OBJ = $$(patsubst %.c,$$(BUILD)/%.o,$$(wildcard $(1)/*.c))
+$$(BUILD)/bin/$(1): $$($(1)_OBJ) $$(COMMON_LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$($(1)_OBJ) $$(COMMON_LIB) $(2) $$(LIBS)
+-include $$($(1)_OBJ:.o=.d)
+endef
+$(eval $(call program,gatewayd,-lcivetweb))
+$(foreach d,ingestd jobd providerd janitor pbctl,$(eval $(call program,$(d),)))
+-include $(COMMON_OBJ:.o=.d)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/libexec/photobridge $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(DATADIR) $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(DAEMONS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/libexec/photobridge/
+	install -m 0755 $(BUILD)/bin/pbctl $(DESTDIR)$(PREFIX)/bin/
+	cp -R sql ui configs runit $(DESTDIR)$(DATADIR)/
+	install -m 0644 docs/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+clean:
+	rm -rf build build-asan
+
+# Installs what is missing (as root), else prints the one command to run.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	    done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "missing packages; run: sudo apt-get install -y $$missing" >&2; exit 1; fi; \
+	echo "installing: $$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null
+
+run: deps
+	$(MAKE) all
+	PB_BUILD_DIR=$(CURDIR)/$(BUILD) runit/photobridge-up
+
+stop:
+	runit/photobridge-down
+
+check: deps
+	$(MAKE) all
+	$(MAKE) BUILD=build-asan SAN_CFLAGS='$(ASAN_FLAGS)' all
+	tests/run $(CURDIR)/build $(CURDIR)/build-asan
+
+check-asan: deps
+	$(MAKE) BUILD=build-asan SAN_CFLAGS='$(ASAN_FLAGS)' all
+	tests/run $(CURDIR)/build-asan
+
+ASAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	     -fno-omit-frame-pointer
+
+.PHONY: all install clean deps run stop check check-asan

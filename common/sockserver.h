@@ -1,0 +1,58 @@
+/*
+ * sockserver.h - the Unix socket every daemon listens on.
+ *
+ * Accepts connections, reads request lines (capped at PROTO_LINE_MAX),
+ * dispatches them to a verb table, writes one reply line per request.
+ * A bad line gets an error reply and the connection is closed; the daemon
+ * carries on.  Verbs flagged VERB_MUTATING are refused unless the peer
+ * (SO_PEERCRED) is root or our own uid.
+ *
+ * A verb may answer later: it calls sockserver_defer() and returns NULL,
+ * then hands the reply to sockserver_reply() when it has one.  The
+ * connection reads no further request until then.
+ */
+#ifndef PB_SOCKSERVER_H
+#define PB_SOCKSERVER_H
+
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "evloop.h"
+
+#define VERB_MUTATING	0x1
+
+struct sock_conn;
+
+struct sock_request {
+	struct sock_conn	*conn;
+	json_t			*req;	/* {"op":...}; borrowed for the call */
+	const char		*op;
+	uid_t			 peer_uid;
+	pid_t			 peer_pid;
+};
+
+struct verb {
+	const char	*name;
+	const char	*help;
+	int		 flags;
+	json_t		*(*fn)(struct sock_request *);
+};
+
+struct sockserver_stats {
+	unsigned long long	requests, errors, connections;
+	unsigned		active;
+};
+
+/* Locks, removes a stale socket, binds 0660 in a 0750 directory; fatal on error. */
+void	sockserver_start(struct evloop *, const char *run_dir, const char *name,
+	    const struct verb *const *tables);
+void	sockserver_stop(void);	/* stops accepting, unlinks the socket */
+void	sockserver_stats(struct sockserver_stats *);
+json_t	*sockserver_verbs_json(void);
+
+struct sock_conn *sockserver_defer(struct sock_request *);
+/* Sends the deferred reply (reference stolen) and resumes reading. */
+void	sockserver_reply(struct sock_conn *, json_t *reply);
+int	sockserver_conn_alive(const struct sock_conn *);
+
+#endif

@@ -1,0 +1,127 @@
+/* http.c - civetweb set-up and response helpers; see http.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "health.h"
+#include "http.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+/*
+ * Sent on every response, civetweb's own error pages included.  The UI is
+ * served from this origin only and never framed.
+ */
+#define SECURITY_HEADERS \
+	"X-Content-Type-Options: nosniff\r\n" \
+	"Content-Security-Policy: default-src 'self'; img-src 'self' data: blob:; " \
+	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; " \
+	"form-action 'self'\r\n" \
+	"Referrer-Policy: no-referrer\r\n" \
+	"X-Frame-Options: DENY"
+
+static struct mg_context *ctx;
+
+int
+http_send_json(struct mg_connection *conn, int status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	char len[32];
+	int rc;
+
+	json_decref(body);
+	if (text == NULL)
+		fatal("http.encode", "err=%s", "json_dumps failed");
+	snprintf(len, sizeof(len), "%zu", strlen(text));
+	mg_response_header_start(conn, status);
+	mg_response_header_add(conn, "Content-Type", "application/json", -1);
+	mg_response_header_add(conn, "Content-Length", len, -1);
+	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+	mg_response_header_add_lines(conn, SECURITY_HEADERS);
+	mg_response_header_send(conn);
+	rc = mg_write(conn, text, strlen(text));
+	free(text);
+	return rc < 0 ? 0 : status;
+}
+
+int
+http_send_error(struct mg_connection *conn, const char *code, const char *message)
+{
+	return http_send_json(conn, proto_http_status(code),
+	    json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message));
+}
+
+static int
+handle_not_found(struct mg_connection *conn, void *arg)
+{
+	(void)arg;
+	return http_send_error(conn, ERR_NOT_FOUND, "no such resource");
+}
+
+/* civetweb's own errors (malformed request, body too large ...) as JSON too. */
+static int
+on_http_error(struct mg_connection *conn, int status, const char *msg)
+{
+	const char *code = status == 413 ? ERR_TOO_LARGE :
+	    status == 404 ? ERR_NOT_FOUND :
+	    status == 405 ? ERR_METHOD_NOT_ALLOWED :
+	    status >= 500 ? ERR_INTERNAL : ERR_BAD_REQUEST;
+
+	http_send_json(conn, status, json_pack("{s:{s:s, s:s}}", "error",
+	    "code", code, "message", msg != NULL ? msg : "request refused"));
+	return 0;
+}
+
+static int
+on_log_message(const struct mg_connection *conn, const char *message)
+{
+	(void)conn;
+	log_warn("http.engine", "msg=%s", message);
+	return 1;
+}
+
+void
+http_start(void)
+{
+	struct mg_callbacks cb;
+	char threads[32];
+	const char *options[] = {
+		"listening_ports", config_get("PB_HTTP_LISTEN"),
+		"num_threads", threads,
+		"request_timeout_ms", "65000",
+		"enable_keep_alive", "yes",
+		"keep_alive_timeout_ms", "5000",
+		"access_control_allow_origin", "",
+		"access_control_allow_methods", "",
+		"access_control_allow_headers", "",
+		"additional_header", SECURITY_HEADERS,
+		"decode_url", "yes",
+		NULL
+	};
+
+	snprintf(threads, sizeof(threads), "%ld", config_int("PB_HTTP_THREADS"));
+	memset(&cb, 0, sizeof(cb));
+	cb.log_message = on_log_message;
+	cb.http_error = on_http_error;
+	mg_init_library(0);
+	ctx = mg_start(&cb, NULL, options);
+	if (ctx == NULL)
+		fatal("http.start", "listen=%s reason=%s", config_get("PB_HTTP_LISTEN"),
+		    "civetweb failed to start (port in use?)");
+	mg_set_request_handler(ctx, "/healthz$", health_handle, NULL);
+	mg_set_request_handler(ctx, "/", handle_not_found, NULL);
+	log_info("http.listening", "listen=%s threads=%s",
+	    config_get("PB_HTTP_LISTEN"), threads);
+}
+
+void
+http_stop(void)
+{
+	if (ctx == NULL)
+		return;
+	mg_stop(ctx);
+	ctx = NULL;
+	mg_exit_library();
+}

@@ -18,6 +18,8 @@
 
 /* A peer that reads none of its replies is dropped past this. */
 #define OUT_MAX	(64u * 1024 * 1024)
+/* After an error reply, input is read and dropped this long before close. */
+#define LINGER_MS	2000
 
 struct sock_conn {
 	int		 fd;
@@ -27,6 +29,7 @@ struct sock_conn {
 	int		 deferred;	/* a verb owes a reply */
 	int		 closing;	/* close once out is flushed */
 	int		 eof;		/* peer sent all it will send */
+	int		 lingering;	/* reply sent, write side shut, draining */
 	int		 gone;		/* fd closed; freed when no reply is owed */
 };
 
@@ -39,10 +42,36 @@ static struct sockserver_stats stats;
 static void conn_io(int, short, void *);
 static void conn_process(struct sock_conn *);
 
+static void conn_close(struct sock_conn *);
+
+static void
+linger_expired(void *arg)
+{
+	conn_close(arg);
+}
+
+/*
+ * Closing a socket with unread input makes the kernel reset the peer,
+ * which may then never read our error reply.  So shut our side, drain
+ * what the peer still sends, and close at its EOF or after LINGER_MS.
+ */
+static void
+conn_linger(struct sock_conn *c)
+{
+	if (c->eof || shutdown(c->fd, SHUT_WR) != 0) {
+		conn_close(c);
+		return;
+	}
+	c->lingering = 1;
+	evloop_set_events(loop, c->fd, POLLIN);
+	evloop_timer(loop, now_ms() + LINGER_MS, linger_expired, c);
+}
+
 static void
 conn_close(struct sock_conn *c)
 {
 	if (!c->gone) {
+		evloop_timer_cancel(loop, linger_expired, c);
 		evloop_del(loop, c->fd);
 		close(c->fd);
 		c->gone = 1;
@@ -74,7 +103,7 @@ conn_flush(struct sock_conn *c)
 		c->out.len -= (size_t)n;
 	}
 	if (c->out.len == 0 && c->closing) {
-		conn_close(c);
+		conn_linger(c);
 		return -1;
 	}
 	evloop_set_events(loop, c->fd,
@@ -203,6 +232,15 @@ conn_io(int fd, short revents, void *arg)
 	char buf[65536];
 
 	(void)fd;
+	if (c->lingering) {
+		ssize_t n;
+
+		while ((n = read(c->fd, buf, sizeof(buf))) > 0)
+			;
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			conn_close(c);
+		return;
+	}
 	if ((revents & POLLOUT) && conn_flush(c) != 0)
 		return;
 	if (c->eof && (revents & (POLLHUP | POLLERR))) {

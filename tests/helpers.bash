@@ -88,3 +88,18 @@ wait_for() {
 daemon_pid() {
 	sock "$1" status | jq -r .pid
 }
+
+# jassert FILTER < json: fails on empty input or a false/null result,
+# printing the JSON so the failure explains itself.
+jassert() {
+	local in
+	in=$(cat)
+	if [ -z "$in" ]; then
+		echo "jassert: empty input for $1" >&2
+		return 1
+	fi
+	jq -e "$1" >/dev/null 2>&1 <<<"$in" || {
+		echo "jassert: $1 is false for: ${in:0:2000}" >&2
+		return 1
+	}
+}

@@ -13,9 +13,9 @@ teardown_file() { pb_down; }
 		assert_equal "$(jq -r '.ok, .daemon' <<<"$output" | tr '\n' ' ')" "true $d "
 		run sock "$d" status
 		assert_equal "$(jq -r '.ok, .daemon, .db.state' <<<"$output" | tr '\n' ' ')" "true $d up "
-		jq -e '.uptime_sec >= 0 and .pid > 0 and .socket.requests >= 1 and (.config | has("PB_RUN_DIR"))' <<<"$output"
+		jassert '.uptime_sec >= 0 and .pid > 0 and .socket.requests >= 1 and (.config | has("PB_RUN_DIR"))' <<<"$output"
 		run sock "$d" help
-		jq -e '[.verbs[].name] | index("ping") and index("status") and index("help")' <<<"$output"
+		jassert '[.verbs[].name] | index("ping") and index("status") and index("help")' <<<"$output"
 	done
 }
 
@@ -23,32 +23,32 @@ teardown_file() { pb_down; }
 	run sock jobd '{"op":"ping"}'
 	assert_output '{"ok":true,"daemon":"jobd"}'
 	run sock jobd '  {"op":"status","extra":1}'
-	jq -e '.ok == true and .daemon == "jobd"' <<<"$output"
+	jassert '.ok == true and .daemon == "jobd"' <<<"$output"
 }
 
 @test "shorthand key=value arguments reach the verb" {
 	run sock ingestd 'log level=debug'
 	assert_output '{"ok":true,"level":"debug"}'
 	run sock ingestd status
-	jq -e '.log_level == "debug"' <<<"$output"
+	jassert '.log_level == "debug"' <<<"$output"
 	run sock ingestd '{"op":"log","level":"info"}'
 	assert_output '{"ok":true,"level":"info"}'
 	run sock ingestd 'log level=loud'
-	jq -e '.ok == false and .error.code == "bad_request"' <<<"$output"
+	jassert '.ok == false and .error.code == "bad_request"' <<<"$output"
 }
 
 @test "an unknown verb is an error and the connection stays usable" {
 	run bash -c "printf 'frobnicate\nping\n' | socat -t 5 - UNIX-CONNECT:$PB_RUN_DIR/janitor.sock"
 	assert_success
 	assert_equal "${#lines[@]}" 2
-	jq -e '.ok == false and .error.code == "unknown_verb" and (.error.message | length > 0)' <<<"${lines[0]}"
+	jassert '.ok == false and .error.code == "unknown_verb" and (.error.message | length > 0)' <<<"${lines[0]}"
 	assert_equal "${lines[1]}" '{"ok":true,"daemon":"janitor"}'
 }
 
 @test "malformed requests get a bad_request error in the shared vocabulary" {
 	for line in '{"op":' '{"noop":1}' '["ping"]' 'ping =x' '{"op":"Bad Verb"}'; do
 		run sock providerd "$line"
-		jq -e '.ok == false and .error.code == "bad_request"' <<<"$output"
+		jassert '.ok == false and .error.code == "bad_request"' <<<"$output"
 	done
 }
 
@@ -56,7 +56,7 @@ teardown_file() { pb_down; }
 	head -c 2097152 /dev/zero | tr '\0' a >"$BATS_TEST_TMPDIR/big"
 	echo >>"$BATS_TEST_TMPDIR/big"
 	run bash -c "socat -t 5 - UNIX-CONNECT:$PB_RUN_DIR/jobd.sock <'$BATS_TEST_TMPDIR/big' 2>/dev/null"
-	jq -e '.ok == false and .error.code == "line_too_long"' <<<"${lines[0]}"
+	jassert '.ok == false and .error.code == "line_too_long"' <<<"${lines[0]}"
 	assert_equal "${#lines[@]}" 1
 	run sock jobd ping
 	assert_output '{"ok":true,"daemon":"jobd"}'
@@ -69,10 +69,10 @@ teardown_file() { pb_down; }
 		run bash -c "socat -t 5 - UNIX-CONNECT:$PB_RUN_DIR/$d.sock <'$BATS_TEST_TMPDIR/garbage' 2>/dev/null"
 		# One error reply, then closed: the trailing ping is never answered.
 		assert_equal "${#lines[@]}" 1
-		jq -e '.ok == false and .error.code == "bad_request"' <<<"${lines[0]}"
+		jassert '.ok == false and .error.code == "bad_request"' <<<"${lines[0]}"
 		run sock "$d" ping
 		assert_success
-		jq -e '.ok == true' <<<"$output"
+		jassert '.ok == true' <<<"$output"
 	done
 }
 

@@ -81,7 +81,7 @@ sockclient_call(const char *path, const json_t *req, int timeout_ms,
 		char buf[8192];
 		ssize_t n;
 
-		if ((nl = memchr(in.data, '\n', in.len)) != NULL)
+		if (in.len > 0 && (nl = memchr(in.data, '\n', in.len)) != NULL)
 			break;
 		if (in.len > PROTO_LINE_MAX * 64) {
 			snprintf(errbuf, errlen, "reply too long");

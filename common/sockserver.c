@@ -186,7 +186,7 @@ conn_process(struct sock_conn *c)
 {
 	char *nl;
 
-	while (!c->deferred && !c->closing &&
+	while (!c->deferred && !c->closing && c->in.len > 0 &&
 	    (nl = memchr(c->in.data, '\n', c->in.len)) != NULL) {
 		size_t len = (size_t)(nl - c->in.data);
 		json_t *err = NULL, *req, *reply;

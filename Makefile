@@ -57,6 +57,16 @@ $$(BUILD)/bin/$(1): $$($(1)_OBJ) $$(COMMON_LIB)
 endef
 $(eval $(call program,gatewayd,-lcivetweb))
 $(foreach d,ingestd jobd providerd janitor pbctl,$(eval $(call program,$(d),)))
+
+# Unit tests: each tests/unit/NAME_test.c is a program linked with common/,
+# run by tests/unit.bats.
+UNIT_SRC  = $(wildcard tests/unit/*_test.c)
+UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/bin/%)
+$(BUILD)/bin/%_test: $(BUILD)/tests/unit/%_test.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(COMMON_LIB) $(LIBS)
+-include $(UNIT_SRC:%.c=$(BUILD)/%.d)
+tests: all $(UNIT_BINS)
 -include $(COMMON_OBJ:.o=.d)
 
 install: all
@@ -89,15 +99,15 @@ stop:
 	runit/photobridge-down
 
 check: deps
-	$(MAKE) all
-	$(MAKE) BUILD=build-asan SAN_CFLAGS='$(ASAN_FLAGS)' all
+	$(MAKE) tests
+	$(MAKE) BUILD=build-asan SAN_CFLAGS='$(ASAN_FLAGS)' tests
 	tests/run $(CURDIR)/build $(CURDIR)/build-asan
 
 check-asan: deps
-	$(MAKE) BUILD=build-asan SAN_CFLAGS='$(ASAN_FLAGS)' all
+	$(MAKE) BUILD=build-asan SAN_CFLAGS='$(ASAN_FLAGS)' tests
 	tests/run $(CURDIR)/build-asan
 
 ASAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
 
-.PHONY: all install clean deps run stop check check-asan
+.PHONY: all tests install clean deps run stop check check-asan

@@ -58,15 +58,42 @@ endef
 $(eval $(call program,gatewayd,-lcivetweb))
 $(foreach d,ingestd jobd providerd janitor pbctl,$(eval $(call program,$(d),)))
 
-# Unit tests: each tests/unit/NAME_test.c is a program linked with common/,
-# run by tests/unit.bats.
+# Unit tests: each tests/unit/NAME_test.c is a program linked with common/
+# and the daemon objects listed in NAME_test_OBJS; run by tests/unit.bats.
 UNIT_SRC  = $(wildcard tests/unit/*_test.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/bin/%)
-$(BUILD)/bin/%_test: $(BUILD)/tests/unit/%_test.o $(COMMON_LIB)
+gemini_test_OBJS = $(BUILD)/providerd/gemini.o
+.SECONDEXPANSION:
+$(BUILD)/bin/%_test: $(BUILD)/tests/unit/%_test.o $$($$*_test_OBJS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(COMMON_LIB) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $($*_test_OBJS) $(COMMON_LIB) $(LIBS)
 -include $(UNIT_SRC:%.c=$(BUILD)/%.d)
-tests: all $(UNIT_BINS)
+
+# Fake providers for the tests: tests/fakes/NAME.c -> $(BUILD)/bin/NAME.
+FAKE_SRC  = $(wildcard tests/fakes/*.c)
+FAKE_BINS = $(FAKE_SRC:tests/fakes/%.c=$(BUILD)/bin/%)
+$(BUILD)/bin/fake-%: $(BUILD)/tests/fakes/fake-%.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(COMMON_LIB) -lcivetweb $(LIBS)
+-include $(FAKE_SRC:%.c=$(BUILD)/%.d)
+
+# libFuzzer harnesses (clang): tests/fuzz/NAME_fuzz.c with common/ sources.
+# `make fuzz` builds them; `make fuzz-run FUZZ_SECONDS=60` runs each.
+FUZZ_SRC     = $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_BINS    = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_SECONDS ?= 30
+build-fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(COMMON_SRC) $$($$*_fuzz_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -DPB_VERSION='"$(VERSION)"' -DPB_DATADIR='"$(DATADIR)"' -Icommon \
+	    $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+	    -o $@ $< $(COMMON_SRC) $($*_fuzz_SRC) $(LIBS)
+fuzz: $(FUZZ_BINS)
+fuzz-run: fuzz
+	@for f in $(FUZZ_BINS); do echo "== $$f"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; done
+
+tests: all $(UNIT_BINS) $(FAKE_BINS)
 -include $(COMMON_OBJ:.o=.d)
 
 install: all
@@ -78,7 +105,7 @@ install: all
 	install -m 0644 docs/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 # Installs what is missing (as root), else prints the one command to run.
 deps:
@@ -110,4 +137,4 @@ check-asan: deps
 ASAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
 
-.PHONY: all tests install clean deps run stop check check-asan
+.PHONY: all tests fuzz fuzz-run install clean deps run stop check check-asan

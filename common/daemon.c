@@ -24,6 +24,12 @@ static int64_t started_ms, started_wall_ms;
 static int stopping;
 static int64_t stop_deadline_ms;
 
+int
+daemon_stopping(void)
+{
+	return stopping;
+}
+
 static json_t *
 verb_ping(struct sock_request *sr)
 {

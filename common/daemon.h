@@ -37,5 +37,7 @@ extern struct evloop	*daemon_loop;
 extern struct db	*daemon_db;
 
 int	daemon_main(int argc, char **argv, const struct daemon_def *);
+/* 1 once TERM arrived: take no new work. */
+int	daemon_stopping(void);
 
 #endif

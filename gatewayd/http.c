@@ -6,6 +6,7 @@
 #include "config.h"
 #include "health.h"
 #include "http.h"
+#include "ingest.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -24,6 +25,12 @@
 
 static struct mg_context *ctx;
 
+void
+http_add_security_headers(struct mg_connection *conn)
+{
+	mg_response_header_add_lines(conn, SECURITY_HEADERS);
+}
+
 int
 http_send_json(struct mg_connection *conn, int status, json_t *body)
 {
@@ -39,7 +46,7 @@ http_send_json(struct mg_connection *conn, int status, json_t *body)
 	mg_response_header_add(conn, "Content-Type", "application/json", -1);
 	mg_response_header_add(conn, "Content-Length", len, -1);
 	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-	mg_response_header_add_lines(conn, SECURITY_HEADERS);
+	http_add_security_headers(conn);
 	mg_response_header_send(conn);
 	rc = mg_write(conn, text, strlen(text));
 	free(text);
@@ -111,6 +118,7 @@ http_start(void)
 		fatal("http.start", "listen=%s reason=%s", config_get("PB_HTTP_LISTEN"),
 		    "civetweb failed to start (port in use?)");
 	mg_set_request_handler(ctx, "/healthz$", health_handle, NULL);
+	mg_set_request_handler(ctx, "/ingest/", ingest_handle, NULL);
 	mg_set_request_handler(ctx, "/", handle_not_found, NULL);
 	log_info("http.listening", "listen=%s threads=%s",
 	    config_get("PB_HTTP_LISTEN"), threads);

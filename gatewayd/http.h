@@ -15,6 +15,7 @@ void	http_stop(void);
 /* Sends body (reference stolen) as JSON with the given status. */
 int	http_send_json(struct mg_connection *, int status, json_t *body);
 /* {"error":{"code","message"}} with the status of the code's vocabulary. */
+void	http_add_security_headers(struct mg_connection *);
 int	http_send_error(struct mg_connection *, const char *code,
 	    const char *message);
 

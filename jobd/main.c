@@ -1,36 +1,110 @@
 /*
- * jobd - photobridge scheduler: claims due jobs, enforces provider limits, retries
+ * jobd - photobridge scheduler: claims due jobs, enforces provider limits,
+ * retries.
  *
  * SYNOPSIS
  *	jobd [--help] [--version] [--check-config]
  *
  * DESCRIPTION
- *	Claims due jobs (FOR UPDATE SKIP LOCKED), enforces per-provider
- *	concurrency and rate limits, leases jobs to providerd, retries
- *	retryable failures with backoff and jitter, rescues expired leases.
+ *	Claims due jobs (FOR UPDATE SKIP LOCKED) per provider, never running
+ *	more than the provider's max_parallel_jobs across every host nor more
+ *	requests than its per-minute and per-day budgets (configs/
+ *	providers.json), and sends each attempt to providerd:
+ *	{"op":"run","job":ID,"attempt":N,"req":REQ}.  providerd commits a
+ *	success itself, with the result it paid for; jobd handles failures:
+ *	a retryable one is requeued with exponential backoff and jitter (or
+ *	after the provider's RetryInfo delay) while attempts and the job's
+ *	deadline allow, anything else fails the job.  Attempts whose lease
+ *	expired (a worker died) are requeued.  Woken by NOTIFY job_new, with a
+ *	poll timer as the backstop; a job that ends NOTIFYs job_done.
  *
  * SOCKET PROTOCOL
- *	$PB_RUN_DIR/jobd.sock, mode 0660 in a 0750 directory.  A request is
- *	one line, a JSON object {"op":"verb",...} or the shorthand
- *	`verb key=value ...`; the reply is one JSON line, {"ok":true,...} or
- *	{"ok":false,"error":{"code":"...","message":"..."}}.
- *	ping		{"ok":true,"daemon":"jobd"}
- *	status		uptime, socket counters, database state
- *	help		the verb list
- *	log level=L	set the log level (debug, info, warn, error); root or
- *			the daemon's own uid only
+ *	$PB_RUN_DIR/jobd.sock, one request line, one JSON reply line (see
+ *	gatewayd(8) for the framing).
+ *	ping, status, help, log level=L	as every daemon; status adds
+ *			"jobs":{"in_flight":{provider:N},"claimed","succeeded","failed"}
+ *	jobs [state=S] [slot=ID] [limit=N]
+ *			{"ok":true,"jobs":[{id,slot_id,kind,state,attempt,...}]}
+ *	job id=UUID	{"ok":true,"job":{...,"result_path","result_mime"}}
+ *	cancel id=UUID	queued or running -> canceled (mutating)
+ *	retry id=UUID	failed or canceled -> queued, one more attempt,
+ *			a fresh 5-minute deadline (mutating)
+ *	Errors: bad_request, not_found, conflict (wrong state), unavailable
+ *	(database down).
  *
  * SIGNALS
- *	TERM stops gracefully; HUP reloads the configuration.
+ *	TERM stops claiming and waits (at most 10 s) for answers of running
+ *	attempts; HUP reloads the configuration and the provider catalogue.
  *
  * EXIT STATUS
  *	0 stopped cleanly, 1 fatal error, 2 usage error.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config.h"
 #include "daemon.h"
+#include "jobd.h"
+#include "log.h"
+#include "util.h"
+
+struct catalog	*jobd_catalog;
+char		*jobd_owner;
+
+static const struct config_var jobd_config[] = {
+	{ "PB_JOBD_POLL_MS", "500", CONFIG_INT, 50, 60000,
+	    "how often due jobs and expired leases are looked for" },
+	{ NULL, NULL, 0, 0, 0, NULL }
+};
+
+static void
+jobd_load_catalog(void)
+{
+	char err[512];
+	struct catalog *c = catalog_load(config_get("PB_PROVIDERS_FILE"), err,
+	    sizeof(err));
+
+	if (c == NULL) {
+		if (jobd_catalog == NULL)
+			fatal("catalog.invalid", "path=%s err=%s",
+			    config_get("PB_PROVIDERS_FILE"), err);
+		log_warn("catalog.invalid", "path=%s err=%s keeping=%s",
+		    config_get("PB_PROVIDERS_FILE"), err, "the loaded catalogue");
+		return;
+	}
+	catalog_free(jobd_catalog);
+	jobd_catalog = c;
+}
+
+static void
+jobd_init(void)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	jobd_owner = xasprintf("%s:%ld", host, (long)getpid());
+	jobd_load_catalog();
+	sched_init();
+}
+
+static int
+jobd_drain(void)
+{
+	return sched_running();
+}
 
 static const struct daemon_def jobd = {
 	.name = "jobd",
 	.summary = "photobridge scheduler: claims due jobs, enforces provider limits, retries",
+	.config = jobd_config,
+	.verbs = jobd_verbs,
+	.init = jobd_init,
+	.status = sched_status,
+	.reload = jobd_load_catalog,
+	.drain = jobd_drain,
 };
 
 int

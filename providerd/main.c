@@ -1,36 +1,126 @@
 /*
- * providerd - photobridge provider calls: builds provider requests, stores results
+ * providerd - photobridge provider calls: builds provider requests, stores
+ * results.
  *
  * SYNOPSIS
  *	providerd [--help] [--version] [--check-config]
  *
  * DESCRIPTION
- *	Runs one job attempt at a time per request from jobd: builds the
- *	provider's wire request from the slot settings, performs it with
- *	libcurl, stores the result image and reports cost or a classified error.
+ *	Runs job attempts for jobd.  For each it loads the job (only while
+ *	this attempt holds it), the ingest photo and the slot's template
+ *	images, calls the provider with libcurl's multi interface (one
+ *	thread, many calls in flight, connections reused; connect and total
+ *	timeouts below the job's deadline), writes the result atomically to
+ *	$PB_MEDIA_ROOT/results and commits the job's success with it, fenced
+ *	by the attempt number.  API keys come from the Settings page (sealed
+ *	at rest) or PB_<PROVIDER>_API_KEY and are never logged.
  *
  * SOCKET PROTOCOL
- *	$PB_RUN_DIR/providerd.sock, mode 0660 in a 0750 directory.  A request is
- *	one line, a JSON object {"op":"verb",...} or the shorthand
- *	`verb key=value ...`; the reply is one JSON line, {"ok":true,...} or
- *	{"ok":false,"error":{"code":"...","message":"..."}}.
- *	ping		{"ok":true,"daemon":"providerd"}
- *	status		uptime, socket counters, database state
- *	help		the verb list
- *	log level=L	set the log level (debug, info, warn, error); root or
- *			the daemon's own uid only
+ *	$PB_RUN_DIR/providerd.sock, one request line, one JSON reply line.
+ *	ping, status, help, log level=L	as every daemon; status adds
+ *			"runs":{"in_flight","succeeded","failed","http_in_flight"}
+ *	run job=UUID attempt=N [req=ID]
+ *			answered when the attempt ends:
+ *			{"ok":true,"result":MEDIA_ID,"cost":USD}
+ *			{"ok":false,"error":{"code","message"},"retryable":B,
+ *			 "retry_after_ms":N}	codes: rate_limited,
+ *			provider_unavailable, provider_timeout, network, no_image,
+ *			safety_blocked, prompt_blocked, bad_request, auth_failed,
+ *			model_not_found, malformed_response, no_api_key,
+ *			missing_input, stale_attempt, storage_failed ...
  *
  * SIGNALS
- *	TERM stops gracefully; HUP reloads the configuration.
+ *	TERM stops taking attempts and lets running calls finish (at most
+ *	10 s; an unfinished attempt is retried after its lease expires);
+ *	HUP reloads configuration, catalogue and keys.
  *
  * EXIT STATUS
  *	0 stopped cleanly, 1 fatal error, 2 usage error.
  */
+#include <stdlib.h>
+
+#include "config.h"
+#include "curlm.h"
 #include "daemon.h"
+#include "gemini.h"
+#include "log.h"
+#include "providerd.h"
+#include "util.h"
+
+struct catalog	*providerd_catalog;
+struct secrets	 providerd_secrets;
+
+static const struct config_var providerd_config[] = {
+	{ "PB_GEMINI_BASE_URL", "https://generativelanguage.googleapis.com", 0, 0, 0,
+	    "Gemini API endpoint (tests point it at a fake)" },
+	{ "PB_GEMINI_API_KEY", NULL, CONFIG_SECRET, 0, 0,
+	    "Gemini key when none is set on the Settings page" },
+	{ NULL, NULL, 0, 0, 0, NULL }
+};
+
+static void
+providerd_load(void)
+{
+	char err[512];
+	struct catalog *c = catalog_load(config_get("PB_PROVIDERS_FILE"), err, sizeof(err));
+	const struct provider *g;
+	struct secrets s;
+
+	if (c != NULL && (g = catalog_provider(c, "gemini")) != NULL &&
+	    gemini_check_provider(g, err, sizeof(err)) != 0) {
+		catalog_free(c);
+		c = NULL;
+	}
+	if (c == NULL) {
+		if (providerd_catalog == NULL)
+			fatal("catalog.invalid", "path=%s err=%s",
+			    config_get("PB_PROVIDERS_FILE"), err);
+		log_warn("catalog.invalid", "path=%s err=%s", config_get("PB_PROVIDERS_FILE"), err);
+	} else if (providerd_catalog != NULL && run_count() > 0) {
+		/* Running attempts point into the loaded catalogue. */
+		log_warn("catalog.reload_deferred", "running=%d hint=%s", run_count(),
+		    "send HUP again when idle");
+		catalog_free(c);
+	} else {
+		catalog_free(providerd_catalog);
+		providerd_catalog = c;
+	}
+	if (secrets_load(config_get("PB_SECRETS_FILE"), &s, err, sizeof(err)) != 0) {
+		log_error("secrets.unreadable", "err=%s", err);
+		return;
+	}
+	providerd_secrets = s;
+	secrets_wipe(&s);
+}
+
+static void
+providerd_init(void)
+{
+	char *dir = xasprintf("%s/results", config_get("PB_MEDIA_ROOT"));
+
+	if (mkdir_p(dir, 0750) != 0)
+		fatal("media.mkdir", "path=%s", dir);
+	free(dir);
+	providerd_load();
+	curlm_init(daemon_loop);
+}
+
+static int
+providerd_drain(void)
+{
+	return run_count();
+}
 
 static const struct daemon_def providerd = {
 	.name = "providerd",
 	.summary = "photobridge provider calls: builds provider requests, stores results",
+	.config = providerd_config,
+	.verbs = providerd_verbs,
+	.init = providerd_init,
+	.status = run_status,
+	.reload = providerd_load,
+	.drain = providerd_drain,
+	.shutdown = curlm_shutdown,
 };
 
 int

@@ -1,0 +1,58 @@
+/* secrets.c - see secrets.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "secrets.h"
+#include "util.h"
+
+static int
+key_load(json_t *keys, const char *name, unsigned char out[SEAL_KEY_BYTES],
+    char *err, size_t errlen)
+{
+	const char *s = json_string_value(json_object_get(keys, name));
+
+	if (s == NULL || b64_decode(s, out, SEAL_KEY_BYTES) != 0) {
+		snprintf(err, errlen, "keys.%s missing or not 32 bytes of base64url", name);
+		return -1;
+	}
+	return 0;
+}
+
+int
+secrets_load(const char *path, struct secrets *s, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *doc, *keys;
+	size_t len;
+	char *text = read_file(path, 1024 * 1024, &len);
+	int rc = -1;
+
+	if (text == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	doc = json_loadb(text, len, 0, &jerr);
+	sodium_memzero(text, len);
+	free(text);
+	if (doc == NULL) {
+		snprintf(err, errlen, "%s: line %d: %s", path, jerr.line, jerr.text);
+		return -1;
+	}
+	keys = json_object_get(doc, "keys");
+	if (key_load(keys, "jwt_signing", s->jwt_signing, err, errlen) == 0 &&
+	    key_load(keys, "media_link", s->media_link, err, errlen) == 0 &&
+	    key_load(keys, "secrets_at_rest", s->secrets_at_rest, err, errlen) == 0)
+		rc = 0;
+	json_decref(doc);
+	return rc;
+}
+
+void
+secrets_wipe(struct secrets *s)
+{
+	sodium_memzero(s, sizeof(*s));
+}

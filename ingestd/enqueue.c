@@ -1,0 +1,219 @@
+/*
+ * enqueue.c - turns a validated upload into a job, or finds the job a
+ * booth retry belongs to.
+ *
+ * The original moves from spool/ to originals/ (one rename), then one
+ * transaction inserts the job, its original's media_object (expiring 60 s
+ * after receipt; the janitor keeps it while the job runs), the ingest_wait
+ * row and the job_new notification.  A retry (same Idempotency-Key, or
+ * the same slot, booth photo id and file within the dedupe window) is
+ * attached to the existing job so the provider is not paid twice; a
+ * failed or canceled job is not reused.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "ingestd.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+#include "uuid.h"
+
+/* T_sync_response from the settings (operators change it), else the default. */
+long
+enqueue_t_sync_ms(void)
+{
+	PGresult *res = db_exec(daemon_db, "SELECT (value #>> '{}')::int FROM settings "
+	    "WHERE key = 't_sync_response_sec' AND jsonb_typeof(value) = 'number'", 0, NULL);
+	long sec = config_int("PB_T_SYNC_DEFAULT_SEC");
+
+	if (res != NULL && PQntuples(res) == 1) {
+		long v = atol(PQgetvalue(res, 0, 0));
+
+		if (v >= 10 && v <= 60)
+			sec = v;
+	}
+	PQclear(res);
+	return sec * 1000;
+}
+
+static void
+iso_wall(int64_t ms, char out[32])
+{
+	snprintf(out, 32, "%lld.%03lld", (long long)(ms / 1000), (long long)(ms % 1000));
+}
+
+/* The job this request repeats, if any; reusable ones only. */
+static char *
+find_existing(struct ingest *in)
+{
+	char window[16];
+	const char *params[5];
+	PGresult *res;
+	char *job = NULL;
+
+	if (in->idem_key == NULL && in->booth_id == NULL)
+		return NULL;
+	snprintf(window, sizeof(window), "%ld", config_int("PB_INGEST_DEDUPE_WINDOW_SEC"));
+	params[0] = in->slot;
+	params[1] = in->idem_key;
+	params[2] = in->booth_id;
+	params[3] = in->sha256;
+	params[4] = window;
+	res = db_exec(daemon_db, "SELECT id, state FROM job WHERE slot_id = $1 AND kind = 'ingest' AND ("
+	    " ($2::text IS NOT NULL AND idempotency_key = $2) OR"
+	    " ($2::text IS NULL AND $3::text IS NOT NULL AND booth_photo_id = $3"
+	    "  AND file_sha256 = $4 AND created_at > now() - make_interval(secs => $5::int)))"
+	    " ORDER BY created_at DESC LIMIT 1", 5, params);
+	if (res != NULL && PQntuples(res) == 1) {
+		const char *state = PQgetvalue(res, 0, 1);
+
+		if (strcmp(state, "failed") != 0 && strcmp(state, "canceled") != 0) {
+			job = xstrdup(PQgetvalue(res, 0, 0));
+		} else if (in->idem_key != NULL) {
+			/* A new attempt takes over the key of the one that failed. */
+			const char *id = PQgetvalue(res, 0, 0);
+
+			PQclear(db_exec(daemon_db, "UPDATE job SET idempotency_key = NULL "
+			    "WHERE id = $1", 1, &id));
+		}
+	}
+	PQclear(res);
+	return job;
+}
+
+static int
+insert_wait(struct ingest *in, int64_t wait_until_wall)
+{
+	char recv_s[32], until_s[32];
+	const char *params[6] = { in->req, in->job, in->slot, in->provider_id,
+	    recv_s, until_s };
+	PGresult *res;
+
+	iso_wall(in->received_wall_ms, recv_s);
+	iso_wall(wait_until_wall, until_s);
+	res = db_exec(daemon_db, "INSERT INTO ingest_wait (req_id, job_id, slot_id, "
+	    "provider_id, received_at, wait_until) VALUES ($1, $2, $3, $4, "
+	    "to_timestamp($5::double precision), to_timestamp($6::double precision)) "
+	    "ON CONFLICT (req_id) DO NOTHING", 6, params);
+	PQclear(res);
+	return res != NULL ? 0 : -1;
+}
+
+static int
+create_job(struct ingest *in, int64_t wait_until_wall)
+{
+	char job[UUID_STR_LEN], media[UUID_STR_LEN], size_s[24], w_s[16], h_s[16];
+	char attempts_s[16], deadline_s[16], recv_s[32], until_s[32];
+	char *src, *dst, *settings, *metadata;
+	const char *params[20];
+	json_t *meta = json_deep_copy(in->fields);
+	PGresult *res;
+
+	uuid_v7(job);
+	uuid_v7(media);
+	in->original_path = xasprintf("originals/%s", media);
+	src = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), in->spool_path);
+	dst = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), in->original_path);
+	if (rename(src, dst) != 0) {
+		log_error("ingest.store_failed", "req=%s err=%s", in->req, strerror(errno));
+		free(src);
+		free(dst);
+		json_decref(meta);
+		ingest_fail(in, ERR_INTERNAL, "cannot store the photo");
+		return -1;
+	}
+	json_object_del(meta, "password");
+	settings = json_dumps(in->settings, JSON_COMPACT);
+	metadata = json_dumps(meta, JSON_COMPACT);
+	json_decref(meta);
+	snprintf(size_s, sizeof(size_s), "%lld", in->size);
+	snprintf(w_s, sizeof(w_s), "%u", in->image.width);
+	snprintf(h_s, sizeof(h_s), "%u", in->image.height);
+	snprintf(attempts_s, sizeof(attempts_s), "%ld", config_int("PB_JOB_MAX_ATTEMPTS"));
+	snprintf(deadline_s, sizeof(deadline_s), "%ld", config_int("PB_JOB_DEADLINE_SEC"));
+	iso_wall(in->received_wall_ms, recv_s);
+	iso_wall(wait_until_wall, until_s);
+	params[0] = job;		params[1] = in->req;
+	params[2] = in->slot;		params[3] = in->provider_id;
+	params[4] = in->operation_id;	params[5] = settings;
+	params[6] = attempts_s;		params[7] = deadline_s;
+	params[8] = media;		params[9] = in->idem_key;
+	params[10] = in->booth_id;	params[11] = in->sha256;
+	params[12] = metadata;		params[13] = in->original_path;
+	params[14] = in->image.mime;	params[15] = size_s;
+	params[16] = w_s;		params[17] = h_s;
+	params[18] = recv_s;		params[19] = until_s;
+	res = db_exec(daemon_db,
+	    "WITH j AS (INSERT INTO job (id, req_id, slot_id, kind, provider_id, operation_id, "
+	    "  settings_json, max_attempts, deadline, input_media_ids, idempotency_key, "
+	    "  booth_photo_id, file_sha256, metadata) VALUES ($1, $2, $3, 'ingest', $4, $5, "
+	    "  $6::jsonb, $7::int, now() + make_interval(secs => $8::int), ARRAY[$9::uuid], "
+	    "  $10, $11, $12, $13::jsonb) RETURNING id), "
+	    "m AS (INSERT INTO media_object (id, kind, path, mime, size_bytes, width, height, "
+	    "  sha256, expires_at, job_id, slot_id) SELECT $9, 'original', $14, $15, $16::bigint, "
+	    "  $17::int, $18::int, $12, to_timestamp($19::double precision) + interval '60 seconds', "
+	    "  j.id, $3 FROM j), "
+	    "w AS (INSERT INTO ingest_wait (req_id, job_id, slot_id, provider_id, received_at, "
+	    "  wait_until) SELECT $2, j.id, $3, $4, to_timestamp($19::double precision), "
+	    "  to_timestamp($20::double precision) FROM j) "
+	    "SELECT pg_notify('job_new', id::text) FROM j", 20, params);
+	free(settings);
+	free(metadata);
+	if (res == NULL) {
+		/* Most likely a concurrent retry won the idempotency key: undo. */
+		if (rename(dst, src) != 0)
+			unlink(dst);
+		free(src);
+		free(dst);
+		free(in->original_path);
+		in->original_path = NULL;
+		return 1;
+	}
+	PQclear(res);
+	free(src);
+	free(dst);
+	free(in->spool_path);
+	in->spool_path = NULL;
+	in->job = xstrdup(job);
+	log_info("ingest.queued", "req=%s job=%s slot=%s provider=%s bytes=%lld size=%ux%u",
+	    in->req, job, in->slot, in->provider_id, in->size, in->image.width,
+	    in->image.height);
+	return 0;
+}
+
+int
+enqueue_ingest(struct ingest *in, int64_t wait_until_wall)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		char *existing = find_existing(in);
+		int rc;
+
+		if (existing != NULL) {
+			char *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"),
+			    in->spool_path);
+
+			unlink(abs);
+			free(abs);
+			free(in->spool_path);
+			in->spool_path = NULL;
+			in->job = existing;
+			log_info("ingest.reattached", "req=%s job=%s slot=%s", in->req,
+			    existing, in->slot);
+			if (insert_wait(in, wait_until_wall) != 0) {
+				ingest_fail(in, ERR_UNAVAILABLE, "the database is unavailable");
+				return -1;
+			}
+			return 0;
+		}
+		if ((rc = create_job(in, wait_until_wall)) <= 0)
+			return rc;
+	}
+	ingest_fail(in, ERR_UNAVAILABLE, "could not queue the job");
+	return -1;
+}

@@ -1,0 +1,55 @@
+/* ingestd.h - what ingestd's files share. */
+#ifndef PB_INGESTD_H
+#define PB_INGESTD_H
+
+#include <jansson.h>
+
+#include "catalog.h"
+#include "imagehdr.h"
+#include "secrets.h"
+#include "sockserver.h"
+
+extern struct catalog	*ingestd_catalog;
+extern struct secrets	 ingestd_secrets;
+
+/* One booth request, from the gatewayd line to the reply. */
+struct ingest {
+	char		*req, *slot, *spool_path, *idem_key, *booth_id;
+	json_t		*fields;		/* the booth's form fields */
+	int64_t		 received_wall_ms;
+	int64_t		 received_mono_ms;
+	/* filled by validate.c */
+	char		*provider_id, *operation_id;
+	json_t		*settings;
+	struct image_info image;
+	long long	 size;
+	char		 sha256[65];
+	/* filled by enqueue.c */
+	char		*job;
+	char		*original_path;		/* relative to PB_MEDIA_ROOT */
+	struct sock_conn *conn;			/* NULL once answered */
+	int		 slot_known;		/* processing_log needs a slot */
+};
+
+void	ingest_free(struct ingest *);
+/* Replies {"ok":false,"status":S,"error":{...}} and writes the log row. */
+void	ingest_fail(struct ingest *, const char *code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* validate.c: 0 when the request may become a job, else it was answered. */
+int	validate_ingest(struct ingest *);
+
+/* enqueue.c: stores the original, creates (or finds) the job; 0 or answered. */
+int	enqueue_ingest(struct ingest *, int64_t wait_until_wall_ms);
+long	enqueue_t_sync_ms(void);
+
+/* wait.c: waits for the job, answers, writes processing_log. */
+void	wait_init(void);
+void	wait_start(struct ingest *, int64_t deadline_mono_ms);
+int	wait_count(void);
+void	wait_status(json_t *reply);
+/* Writes the processing_log row and removes the ingest_wait row. */
+void	wait_log(struct ingest *, const char *status, int http_status,
+	    const char *cost, const char *error_code, const char *error_message);
+
+#endif

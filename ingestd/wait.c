@@ -1,0 +1,270 @@
+/*
+ * wait.c - a booth waits for its job up to T_sync - 2 s.
+ *
+ * LISTEN job_done is set up when the connection is made, before any job
+ * row is read, so no wake-up is lost; a one-second poll is the backstop.
+ * Every ingest ends in exactly one processing_log row, written together
+ * with the removal of its ingest_wait row; rows a killed ingestd left
+ * behind are turned into ERROR rows once their wait is surely over.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "ingestd.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+
+#define POLL_MS		1000
+#define RECOVER_MS	5000
+
+struct waiter {
+	struct ingest	*in;
+	struct waiter	*next;
+};
+
+static struct waiter *waiters;
+static unsigned long long answered[3];	/* success, error, timeout */
+
+int
+wait_count(void)
+{
+	int n = 0;
+
+	for (struct waiter *w = waiters; w != NULL; w = w->next)
+		n++;
+	return n;
+}
+
+void
+wait_log(struct ingest *in, const char *status, int http_status, const char *cost,
+    const char *error_code, const char *error_message)
+{
+	char http_s[8], ms_s[24], recv_s[32];
+	const char *params[10];
+	PGresult *res;
+	int64_t ms = wall_ms() - in->received_wall_ms;
+
+	snprintf(http_s, sizeof(http_s), "%d", http_status);
+	snprintf(ms_s, sizeof(ms_s), "%lld", (long long)(ms > 0 ? ms : 0));
+	snprintf(recv_s, sizeof(recv_s), "%lld.%03lld",
+	    (long long)(in->received_wall_ms / 1000),
+	    (long long)(in->received_wall_ms % 1000));
+	params[0] = in->slot;
+	params[1] = in->job;
+	params[2] = in->req;
+	params[3] = in->provider_id;
+	params[4] = recv_s;
+	params[5] = status;
+	params[6] = http_s;
+	params[7] = ms_s;
+	params[8] = cost;
+	params[9] = error_code;
+	res = db_exec(daemon_db,
+	    "WITH d AS (DELETE FROM ingest_wait WHERE req_id = $3) "
+	    "INSERT INTO processing_log (slot_id, job_id, req_id, provider_id, created_at, "
+	    " status, http_status, response_time_ms, cost, error_code, error_message) "
+	    "VALUES ($1, $2::uuid, $3, nullif($4, ''), to_timestamp($5::double precision), $6, "
+	    " $7::int, $8::int, $9::numeric, $10, $11) "
+	    "ON CONFLICT (req_id) WHERE req_id IS NOT NULL DO NOTHING",
+	    11, (const char *const[]){ params[0], params[1], params[2], params[3],
+	    params[4], params[5], params[6], params[7], params[8], params[9],
+	    error_message });
+	if (res == NULL)
+		log_error("ingest.log_failed", "req=%s job=%s slot=%s", in->req,
+		    in->job ? in->job : "", in->slot);
+	PQclear(res);
+}
+
+static void
+waiter_remove(struct ingest *in)
+{
+	for (struct waiter **pp = &waiters; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->in == in) {
+			struct waiter *w = *pp;
+
+			*pp = w->next;
+			free(w);
+			return;
+		}
+	}
+}
+
+static void wait_deadline(void *);
+
+static void
+wait_answer(struct ingest *in, json_t *reply)
+{
+	waiter_remove(in);
+	evloop_timer_cancel(daemon_loop, wait_deadline, in);
+	if (in->conn != NULL)
+		sockserver_reply(in->conn, reply);
+	else
+		json_decref(reply);
+	in->conn = NULL;
+	ingest_free(in);
+}
+
+/* Returns 1 when the job has ended and the booth was answered. */
+static int
+wait_check(struct ingest *in)
+{
+	PGresult *res = db_exec(daemon_db, "SELECT j.state, coalesce(j.cost::text, ''), "
+	    "coalesce(j.error_code, ''), coalesce(j.error_message, ''), coalesce(m.path, ''), "
+	    "coalesce(m.mime, '') FROM job j LEFT JOIN media_object m ON m.id = j.result_media_id "
+	    "WHERE j.id = $1", 1, (const char *const *)&in->job);
+	const char *state, *cost;
+	int64_t ms = wall_ms() - in->received_wall_ms;
+
+	if (res == NULL || PQntuples(res) != 1) {
+		PQclear(res);
+		return 0;
+	}
+	state = PQgetvalue(res, 0, 0);
+	cost = PQgetvalue(res, 0, 1);
+	if (strcmp(state, "succeeded") == 0 && PQgetvalue(res, 0, 4)[0] != '\0') {
+		char *file = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"),
+		    PQgetvalue(res, 0, 4));
+		json_t *reply = json_pack("{s:b, s:i, s:s, s:s, s:s}", "ok", 1,
+		    "status", 200, "job", in->job, "file", file, "mime",
+		    PQgetvalue(res, 0, 5));
+
+		wait_log(in, "SUCCESS", 200, cost[0] ? cost : NULL, NULL, NULL);
+		answered[0]++;
+		log_info("ingest.done", "req=%s job=%s slot=%s status=200 ms=%lld",
+		    in->req, in->job, in->slot, (long long)ms);
+		free(file);
+		PQclear(res);
+		wait_answer(in, reply);
+		return 1;
+	}
+	if (strcmp(state, "failed") == 0 || strcmp(state, "canceled") == 0) {
+		const char *code = PQgetvalue(res, 0, 2), *msg = PQgetvalue(res, 0, 3);
+		json_t *reply = proto_error_details(ERR_PROVIDER_FAILED,
+		    json_pack("{s:s, s:s}", "job", in->job, "job_error", code),
+		    "the AI provider failed: %s", msg[0] ? msg : state);
+
+		json_object_set_new(reply, "status", json_integer(502));
+		json_object_set_new(reply, "job", json_string(in->job));
+		wait_log(in, "ERROR", 502, cost[0] ? cost : NULL, code[0] ? code : state,
+		    msg[0] ? msg : NULL);
+		answered[1]++;
+		log_warn("ingest.done", "req=%s job=%s slot=%s status=502 error=%s ms=%lld",
+		    in->req, in->job, in->slot, code, (long long)ms);
+		PQclear(res);
+		wait_answer(in, reply);
+		return 1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+static void
+wait_deadline(void *arg)
+{
+	struct ingest *in = arg;
+	json_t *reply;
+
+	if (wait_check(in))
+		return;
+	reply = proto_error_details(ERR_TIMEOUT, json_pack("{s:s}", "job", in->job),
+	    "the AI is still working; the result will be kept (job %s)", in->job);
+	json_object_set_new(reply, "status", json_integer(504));
+	json_object_set_new(reply, "job", json_string(in->job));
+	wait_log(in, "TIMEOUT", 504, NULL, ERR_TIMEOUT, "T_sync_response reached");
+	answered[2]++;
+	log_warn("ingest.timeout", "req=%s job=%s slot=%s", in->req, in->job, in->slot);
+	wait_answer(in, reply);
+}
+
+static void
+wait_poll(void *arg)
+{
+	struct waiter *w, *next;
+
+	(void)arg;
+	if (db_is_up(daemon_db))
+		for (w = waiters; w != NULL; w = next) {
+			next = w->next;
+			wait_check(w->in);
+		}
+	evloop_timer(daemon_loop, now_ms() + POLL_MS, wait_poll, NULL);
+}
+
+static void
+wait_recover(void *arg)
+{
+	PGresult *res;
+
+	(void)arg;
+	res = db_exec(daemon_db,
+	    "WITH stale AS (DELETE FROM ingest_wait WHERE wait_until < now() - interval '10 seconds' "
+	    " RETURNING *) "
+	    "INSERT INTO processing_log (slot_id, job_id, req_id, provider_id, created_at, status, "
+	    " http_status, response_time_ms, error_code, error_message) "
+	    "SELECT slot_id, job_id, req_id, provider_id, received_at, 'ERROR', 503, "
+	    " greatest(0, (extract(epoch FROM wait_until - received_at) * 1000)::int), "
+	    " 'unavailable', 'ingestd stopped while the booth was waiting' FROM stale "
+	    "ON CONFLICT (req_id) WHERE req_id IS NOT NULL DO NOTHING RETURNING req_id", 0, NULL);
+	for (int i = 0; res != NULL && i < PQntuples(res); i++)
+		log_warn("ingest.recovered", "req=%s", PQgetvalue(res, i, 0));
+	PQclear(res);
+	evloop_timer(daemon_loop, now_ms() + RECOVER_MS, wait_recover, NULL);
+}
+
+static void
+on_notify(struct db *db, PGnotify *n, void *arg)
+{
+	struct waiter *w, *next;
+
+	(void)db;
+	(void)arg;
+	if (strcmp(n->relname, "job_done") != 0)
+		return;
+	for (w = waiters; w != NULL; w = next) {
+		next = w->next;
+		if (strcmp(w->in->job, n->extra) == 0)
+			wait_check(w->in);
+	}
+}
+
+static void
+on_connect(struct db *db, void *arg)
+{
+	(void)arg;
+	PQclear(db_exec(db, "LISTEN job_done", 0, NULL));
+}
+
+void
+wait_init(void)
+{
+	db_on_notify(daemon_db, on_notify, NULL);
+	db_on_connect(daemon_db, on_connect, NULL);
+	if (db_is_up(daemon_db))
+		on_connect(daemon_db, NULL);
+	evloop_timer(daemon_loop, now_ms() + POLL_MS, wait_poll, NULL);
+	evloop_timer(daemon_loop, now_ms() + RECOVER_MS, wait_recover, NULL);
+}
+
+void
+wait_start(struct ingest *in, int64_t deadline_mono_ms)
+{
+	struct waiter *w = xcalloc(1, sizeof(*w));
+
+	w->in = in;
+	w->next = waiters;
+	waiters = w;
+	evloop_timer(daemon_loop, deadline_mono_ms, wait_deadline, in);
+	wait_check(in);
+}
+
+void
+wait_status(json_t *reply)
+{
+	json_object_set_new(reply, "ingest", json_pack("{s:i, s:I, s:I, s:I}",
+	    "waiting", wait_count(), "succeeded", (json_int_t)answered[0],
+	    "failed", (json_int_t)answered[1], "timed_out", (json_int_t)answered[2]));
+}

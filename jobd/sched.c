@@ -1,0 +1,268 @@
+/*
+ * sched.c - claiming due jobs and handing them to providerd.
+ *
+ * Per provider, one transaction under an advisory lock (so every jobd on
+ * every host counts the same numbers) computes the free capacity: the
+ * provider's max_parallel_jobs minus its running jobs, bounded by its
+ * per-minute and per-day request budgets (provider_call), and claims that
+ * many due jobs with FOR UPDATE SKIP LOCKED.  Each claimed attempt is
+ * sent to providerd on its own connection; the reply, or the loss of the
+ * connection, decides what happens next.  A poll timer is the backstop
+ * for the job_new notification.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "jobd.h"
+#include "log.h"
+#include "sockcall.h"
+#include "util.h"
+
+/* Added to the provider's timeout: providerd must answer within the lease. */
+#define LEASE_MARGIN_SEC	15
+#define CLAIM_BATCH		32
+
+struct attempt {
+	char		*job, *req, *provider;
+	int		 attempt;
+	int64_t		 started_ms;
+	struct sockcall	*call;
+	struct attempt	*next;
+};
+
+static struct attempt *running;
+static unsigned long long claimed_total, succeeded_total, failed_total;
+
+static void sched_tick(void *);
+
+int
+sched_running(void)
+{
+	int n = 0;
+
+	for (struct attempt *a = running; a != NULL; a = a->next)
+		n++;
+	return n;
+}
+
+static void
+attempt_unlink(struct attempt *done)
+{
+	for (struct attempt **pp = &running; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == done) {
+			*pp = done->next;
+			break;
+		}
+	}
+	free(done->job);
+	free(done->req);
+	free(done->provider);
+	free(done);
+}
+
+static void
+attempt_answered(json_t *reply, const char *err, void *arg)
+{
+	struct attempt *a = arg;
+	json_t *e = json_object_get(reply, "error");
+	long ms = (long)(now_ms() - a->started_ms);
+
+	a->call = NULL;
+	if (reply != NULL && json_is_true(json_object_get(reply, "ok"))) {
+		succeeded_total++;
+		log_info("job.attempt_done", "req=%s job=%s attempt=%d provider=%s ms=%ld",
+		    a->req, a->job, a->attempt, a->provider, ms);
+	} else if (reply != NULL) {
+		json_t *after = json_object_get(reply, "retry_after_ms");
+		const char *state = finish_failure(a->job, a->attempt,
+		    json_is_true(json_object_get(reply, "retryable")),
+		    json_is_integer(after) ? (long)json_integer_value(after) : -1,
+		    json_string_value(json_object_get(e, "code")) ?
+		    json_string_value(json_object_get(e, "code")) : "provider_failed",
+		    json_string_value(json_object_get(e, "message")) ?
+		    json_string_value(json_object_get(e, "message")) : "no message");
+
+		if (state != NULL && strcmp(state, "failed") == 0)
+			failed_total++;
+	} else {
+		/* providerd died or hung: its attempt is lost, try again. */
+		log_warn("job.worker_lost", "req=%s job=%s attempt=%d err=%s",
+		    a->req, a->job, a->attempt, err);
+		finish_failure(a->job, a->attempt, 1, -1, "worker_lost", err);
+	}
+	attempt_unlink(a);
+	sched_wake();
+}
+
+static void
+attempt_dispatch(const char *job, int attempt, const char *req,
+    const char *provider, int timeout_sec)
+{
+	struct attempt *a = xcalloc(1, sizeof(*a));
+	char *path = xasprintf("%s/providerd.sock", config_get("PB_RUN_DIR"));
+	struct sockcall *call;
+	json_t *msg;
+
+	a->job = xstrdup(job);
+	a->req = xstrdup(req);
+	a->provider = xstrdup(provider);
+	a->attempt = attempt;
+	a->started_ms = now_ms();
+	a->next = running;
+	running = a;
+	msg = json_pack("{s:s, s:s, s:i, s:s}", "op", "run", "job", job,
+	    "attempt", attempt, "req", req);
+	log_info("job.claimed", "req=%s job=%s attempt=%d provider=%s", req, job,
+	    attempt, provider);
+	call = sockcall_start(daemon_loop, path, msg,
+	    (timeout_sec + LEASE_MARGIN_SEC) * 1000, attempt_answered, a);
+	/* NULL: it failed at once and attempt_answered has freed a. */
+	if (call != NULL)
+		a->call = call;
+	json_decref(msg);
+	free(path);
+}
+
+/* Claims what this provider may run now; returns the number claimed. */
+static int
+sched_claim(const struct provider *p)
+{
+	char max_s[16], minute_s[16], day_s[16], batch_s[16], lease_s[16];
+	const char *params[7];
+	PGresult *res;
+	int n;
+
+	snprintf(max_s, sizeof(max_s), "%d", p->ingest.max_parallel_jobs);
+	snprintf(minute_s, sizeof(minute_s), "%d", p->ingest.rate_per_minute);
+	snprintf(day_s, sizeof(day_s), "%d", p->ingest.rate_per_day);
+	snprintf(batch_s, sizeof(batch_s), "%d", CLAIM_BATCH);
+	snprintf(lease_s, sizeof(lease_s), "%d", p->ingest.timeout_sec + LEASE_MARGIN_SEC);
+	params[0] = p->id;
+	params[1] = max_s;
+	params[2] = minute_s;
+	params[3] = day_s;
+	params[4] = batch_s;
+	params[5] = jobd_owner;
+	params[6] = lease_s;
+	res = db_exec(daemon_db, "BEGIN", 0, NULL);
+	PQclear(res);
+	if (res == NULL)
+		return 0;
+	res = db_exec(daemon_db,
+	    "SELECT pg_advisory_xact_lock(hashtext('photobridge.claim.' || $1))", 1, params);
+	PQclear(res);
+	if (res == NULL)
+		goto rollback;
+	res = db_exec(daemon_db,
+	    "WITH cap AS (SELECT greatest(0, least("
+	    "  $2::int - (SELECT count(*) FROM job WHERE provider_id = $1 AND state = 'running'),"
+	    "  CASE WHEN $3::int > 0 THEN $3::int - (SELECT count(*) FROM provider_call"
+	    "   WHERE provider_id = $1 AND at > now() - interval '1 minute') ELSE $5::int END,"
+	    "  CASE WHEN $4::int > 0 THEN $4::int - (SELECT count(*) FROM provider_call"
+	    "   WHERE provider_id = $1 AND at > now() - interval '1 day') ELSE $5::int END,"
+	    "  $5::int)) AS n), "
+	    "picked AS (SELECT id FROM job WHERE state = 'queued' AND provider_id = $1 "
+	    "  AND run_at <= now() AND deadline > now() ORDER BY run_at, id "
+	    "  LIMIT (SELECT n FROM cap) FOR UPDATE SKIP LOCKED), "
+	    "claimed AS (UPDATE job j SET state = 'running', attempt = j.attempt + 1, "
+	    "  lease_owner = $6, lease_until = now() + make_interval(secs => $7::int), "
+	    "  started_at = coalesce(j.started_at, now()), updated_at = now() "
+	    "  FROM picked WHERE j.id = picked.id RETURNING j.id, j.attempt, j.req_id), "
+	    "calls AS (INSERT INTO provider_call (provider_id, job_id, attempt) "
+	    "  SELECT $1, id, attempt FROM claimed) "
+	    "SELECT id, attempt, coalesce(req_id, '') FROM claimed", 7, params);
+	if (res == NULL)
+		goto rollback;
+	{
+		PGresult *c = db_exec(daemon_db, "COMMIT", 0, NULL);
+
+		PQclear(c);
+		if (c == NULL) {
+			PQclear(res);
+			return 0;
+		}
+	}
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++)
+		attempt_dispatch(PQgetvalue(res, i, 0), atoi(PQgetvalue(res, i, 1)),
+		    PQgetvalue(res, i, 2), p->id, p->ingest.timeout_sec);
+	claimed_total += (unsigned long long)n;
+	PQclear(res);
+	return n;
+rollback:
+	res = db_exec(daemon_db, "ROLLBACK", 0, NULL);
+	PQclear(res);
+	return 0;
+}
+
+static void
+sched_tick(void *arg)
+{
+	(void)arg;
+	if (daemon_stopping())
+		return;
+	if (db_is_up(daemon_db) && jobd_catalog != NULL) {
+		finish_rescue();
+		finish_expire_queued();
+		for (size_t i = 0; i < catalog_nproviders(jobd_catalog); i++)
+			sched_claim(catalog_provider_at(jobd_catalog, i));
+	}
+	evloop_timer(daemon_loop, now_ms() + config_int("PB_JOBD_POLL_MS"),
+	    sched_tick, NULL);
+}
+
+void
+sched_wake(void)
+{
+	/* Coalesces bursts of notifications into one pass of the loop. */
+	evloop_timer(daemon_loop, now_ms(), sched_tick, NULL);
+}
+
+static void
+on_notify(struct db *db, PGnotify *n, void *arg)
+{
+	(void)db;
+	(void)arg;
+	if (strcmp(n->relname, "job_new") == 0)
+		sched_wake();
+}
+
+static void
+on_connect(struct db *db, void *arg)
+{
+	PGresult *res = db_exec(db, "LISTEN job_new", 0, NULL);
+
+	(void)arg;
+	PQclear(res);
+	sched_wake();
+}
+
+void
+sched_init(void)
+{
+	db_on_notify(daemon_db, on_notify, NULL);
+	db_on_connect(daemon_db, on_connect, NULL);
+	if (db_is_up(daemon_db))
+		on_connect(daemon_db, NULL);
+	sched_wake();
+}
+
+void
+sched_status(json_t *reply)
+{
+	json_t *inflight = json_object();
+
+	for (struct attempt *a = running; a != NULL; a = a->next) {
+		json_t *n = json_object_get(inflight, a->provider);
+
+		json_object_set_new(inflight, a->provider,
+		    json_integer(n != NULL ? json_integer_value(n) + 1 : 1));
+	}
+	json_object_set_new(reply, "jobs", json_pack("{s:o, s:I, s:I, s:I}",
+	    "in_flight", inflight, "claimed", (json_int_t)claimed_total,
+	    "succeeded", (json_int_t)succeeded_total,
+	    "failed", (json_int_t)failed_total));
+}

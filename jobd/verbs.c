@@ -1,0 +1,208 @@
+/* verbs.c - jobd's socket verbs: jobs, job, cancel, retry. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "jobd.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+#include "uuid.h"
+
+#define JOB_COLUMNS \
+	"id, slot_id, kind, state, provider_id, operation_id, attempt, max_attempts, " \
+	"coalesce(req_id, ''), coalesce(error_code, ''), coalesce(error_message, ''), " \
+	"coalesce(cost::text, ''), to_char(created_at AT TIME ZONE 'UTC', " \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), coalesce(to_char(finished_at AT TIME ZONE " \
+	"'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), ''), coalesce(result_media_id::text, '')"
+
+static json_t *
+nullable(const char *s)
+{
+	return s[0] != '\0' ? json_string(s) : json_null();
+}
+
+static json_t *
+job_row(PGresult *res, int i)
+{
+	const char *cost = PQgetvalue(res, i, 11);
+
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:o, s:o, "
+	    "s:o, s:s, s:o, s:o}",
+	    "id", PQgetvalue(res, i, 0), "slot_id", PQgetvalue(res, i, 1),
+	    "kind", PQgetvalue(res, i, 2), "state", PQgetvalue(res, i, 3),
+	    "provider_id", PQgetvalue(res, i, 4), "operation_id", PQgetvalue(res, i, 5),
+	    "attempt", atoi(PQgetvalue(res, i, 6)),
+	    "max_attempts", atoi(PQgetvalue(res, i, 7)),
+	    "req", nullable(PQgetvalue(res, i, 8)),
+	    "error_code", nullable(PQgetvalue(res, i, 9)),
+	    "error_message", nullable(PQgetvalue(res, i, 10)),
+	    "cost", cost[0] != '\0' ? json_real(atof(cost)) : json_null(),
+	    "created_at", PQgetvalue(res, i, 12),
+	    "finished_at", nullable(PQgetvalue(res, i, 13)),
+	    "result_media_id", nullable(PQgetvalue(res, i, 14)));
+}
+
+static const char *
+arg(struct sock_request *sr, const char *key)
+{
+	return json_string_value(json_object_get(sr->req, key));
+}
+
+static json_t *
+need_db(void)
+{
+	return db_is_up(daemon_db) ? NULL :
+	    proto_error(ERR_UNAVAILABLE, "the database is unavailable");
+}
+
+static json_t *
+verb_jobs(struct sock_request *sr)
+{
+	const char *state = arg(sr, "state"), *slot = arg(sr, "slot"), *lim = arg(sr, "limit");
+	const char *params[3];
+	long limit = 20;
+	json_t *list, *err;
+	PGresult *res;
+
+	if ((err = need_db()) != NULL)
+		return err;
+	if (lim != NULL && (parse_long(lim, &limit) != 0 || limit < 1 || limit > 500))
+		return proto_error(ERR_BAD_REQUEST, "limit must be 1-500");
+	{
+		char lim_s[16];
+
+		snprintf(lim_s, sizeof(lim_s), "%ld", limit);
+		params[0] = state;
+		params[1] = slot;
+		params[2] = lim_s;
+		res = db_exec(daemon_db, "SELECT " JOB_COLUMNS " FROM job "
+		    "WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR slot_id = $2) "
+		    "ORDER BY created_at DESC LIMIT $3::int", 3, params);
+	}
+	if (res == NULL)
+		return proto_error(ERR_INTERNAL, "query failed");
+	list = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(list, job_row(res, i));
+	PQclear(res);
+	return json_pack("{s:b, s:o}", "ok", 1, "jobs", list);
+}
+
+static json_t *
+verb_job(struct sock_request *sr)
+{
+	const char *id = arg(sr, "id");
+	json_t *err, *job;
+	PGresult *res;
+
+	if (id == NULL || !uuid_valid(id))
+		return proto_error(ERR_BAD_REQUEST, "job needs id=<uuid>");
+	if ((err = need_db()) != NULL)
+		return err;
+	res = db_exec(daemon_db, "SELECT " JOB_COLUMNS ", coalesce(m.path, ''), "
+	    "coalesce(m.mime, '') FROM job LEFT JOIN media_object m ON m.id = job.result_media_id "
+	    "WHERE job.id = $1", 1, &id);
+	if (res == NULL)
+		return proto_error(ERR_INTERNAL, "query failed");
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return proto_error(ERR_NOT_FOUND, "no job %s", id);
+	}
+	job = job_row(res, 0);
+	if (PQgetvalue(res, 0, 15)[0] != '\0') {
+		char *path = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"),
+		    PQgetvalue(res, 0, 15));
+
+		json_object_set_new(job, "result_path", json_string(path));
+		json_object_set_new(job, "result_mime", json_string(PQgetvalue(res, 0, 16)));
+		free(path);
+	}
+	PQclear(res);
+	return json_pack("{s:b, s:o}", "ok", 1, "job", job);
+}
+
+/* Runs a one-row transition and NOTIFYs channel; replies with the new state. */
+static json_t *
+transition(struct sock_request *sr, const char *verb, const char *sql,
+    const char *channel, const char *refusal)
+{
+	const char *id = arg(sr, "id");
+	json_t *err;
+	PGresult *res;
+	char state[16];
+
+	if (id == NULL || !uuid_valid(id))
+		return proto_error(ERR_BAD_REQUEST, "%s needs id=<uuid>", verb);
+	if ((err = need_db()) != NULL)
+		return err;
+	PQclear(db_exec(daemon_db, "BEGIN", 0, NULL));
+	res = db_exec(daemon_db, sql, 1, &id);
+	if (res == NULL || PQntuples(res) == 0) {
+		int missing = res != NULL;
+
+		PQclear(res);
+		PQclear(db_exec(daemon_db, "ROLLBACK", 0, NULL));
+		if (!missing)
+			return proto_error(ERR_INTERNAL, "query failed");
+		res = db_exec(daemon_db, "SELECT state FROM job WHERE id = $1", 1, &id);
+		if (res == NULL || PQntuples(res) == 0) {
+			PQclear(res);
+			return proto_error(ERR_NOT_FOUND, "no job %s", id);
+		}
+		snprintf(state, sizeof(state), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return proto_error(ERR_CONFLICT, "job %s is %s: %s", id, state, refusal);
+	}
+	snprintf(state, sizeof(state), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	{
+		const char *params[2] = { channel, id };
+
+		PQclear(db_exec(daemon_db, "SELECT pg_notify($1, $2)", 2, params));
+	}
+	res = db_exec(daemon_db, "COMMIT", 0, NULL);
+	PQclear(res);
+	if (res == NULL)
+		return proto_error(ERR_INTERNAL, "commit failed");
+	log_info(verb[0] == 'c' ? "job.canceled" : "job.requeued", "job=%s peer_pid=%ld",
+	    id, (long)sr->peer_pid);
+	if (strcmp(channel, "job_new") == 0)
+		sched_wake();
+	return json_pack("{s:b, s:s, s:s}", "ok", 1, "id", id, "state", state);
+}
+
+static json_t *
+verb_cancel(struct sock_request *sr)
+{
+	return transition(sr, "cancel",
+	    "UPDATE job SET state = 'canceled', lease_owner = NULL, lease_until = NULL, "
+	    " finished_at = now(), updated_at = now(), error_code = 'canceled', "
+	    " error_message = 'canceled by an operator' "
+	    "WHERE id = $1 AND state IN ('queued', 'running') RETURNING state",
+	    "job_done", "only queued or running jobs can be canceled");
+}
+
+static json_t *
+verb_retry(struct sock_request *sr)
+{
+	/* One more attempt, with a fresh deadline: an operator asked for it. */
+	return transition(sr, "retry",
+	    "UPDATE job SET state = 'queued', run_at = now(), max_attempts = attempt + 1, "
+	    " deadline = now() + interval '5 minutes', finished_at = NULL, "
+	    " error_code = NULL, error_message = NULL, updated_at = now() "
+	    "WHERE id = $1 AND state IN ('failed', 'canceled') RETURNING state",
+	    "job_new", "only failed or canceled jobs can be retried");
+}
+
+const struct verb jobd_verbs[] = {
+	{ "jobs", "list jobs: jobs [state=S] [slot=ID] [limit=N]", 0, verb_jobs },
+	{ "job", "one job: job id=UUID", 0, verb_job },
+	{ "cancel", "cancel a queued or running job: cancel id=UUID", VERB_MUTATING,
+	    verb_cancel },
+	{ "retry", "requeue a failed or canceled job: retry id=UUID", VERB_MUTATING,
+	    verb_retry },
+	{ NULL, NULL, 0, NULL }
+};

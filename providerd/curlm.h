@@ -1,0 +1,50 @@
+/*
+ * curlm.h - HTTP calls on libcurl's multi interface, driven by the
+ * daemon's event loop: hundreds of provider calls in flight on one
+ * thread, with connections (and TLS sessions) reused between jobs.
+ */
+#ifndef PB_PROVIDERD_CURLM_H
+#define PB_PROVIDERD_CURLM_H
+
+#include <curl/curl.h>
+
+#include "evloop.h"
+#include "util.h"
+
+struct http_call;
+typedef void (*http_done_cb)(struct http_call *, void *arg);
+
+struct http_call {
+	/* results, valid in the done callback */
+	long		 status;	/* HTTP status, 0 when no response */
+	CURLcode	 code;		/* CURLE_OK or the transfer error */
+	char		 error[CURL_ERROR_SIZE];
+	struct strbuf	 body;
+	struct strbuf	 headers;	/* raw response header lines */
+	int		 too_large;	/* the response passed the body limit */
+	/* private */
+	CURL		*easy;
+	struct curl_slist *req_headers;
+	size_t		 max_body;
+	http_done_cb	 done;
+	void		*arg;
+};
+
+void	curlm_init(struct evloop *);
+void	curlm_shutdown(void);
+int	curlm_active(void);
+
+/* A POST of body (copied) to url; headers are "Name: value" lines. */
+struct http_call *http_call_new(const char *url, http_done_cb, void *arg);
+void	http_call_header(struct http_call *, const char *line);
+void	http_call_body(struct http_call *, const void *body, size_t len);
+void	http_call_get(struct http_call *);
+void	http_call_limits(struct http_call *, long connect_ms, long total_ms,
+	    size_t max_body);
+void	http_call_start(struct http_call *);
+/* Stops a call without running its callback, and frees it. */
+void	http_call_cancel(struct http_call *);
+/* A response header's value (case-insensitive name), malloc'd, or NULL. */
+char	*http_call_response_header(const struct http_call *, const char *name);
+
+#endif

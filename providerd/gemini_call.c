@@ -1,0 +1,230 @@
+/*
+ * gemini_call.c - one Gemini attempt on the event loop: the inputs too big
+ * to go inline are uploaded one after the other through the Files API,
+ * then generateContent is called.  The wire format lives in gemini.c;
+ * this file only moves bytes.  The API key travels in x-goog-api-key
+ * and the upload URL is a capability: neither is ever logged.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "curlm.h"
+#include "gemini.h"
+#include "log.h"
+#include "providerd.h"
+#include "util.h"
+
+#define CONNECT_TIMEOUT_MS	10000
+#define RESPONSE_MAX		(96u * 1024 * 1024)	/* base64 of a 50 MiB image, and JSON */
+
+struct upload {
+	struct run	*run;
+	size_t		 index;
+	char		*url;		/* the session URL of step 2 */
+};
+
+static void gemini_upload_next(struct run *, size_t from);
+
+static long
+call_timeout_ms(const struct run *r)
+{
+	long t = (long)r->provider->ingest.timeout_sec * 1000, left = run_time_left_ms(r);
+
+	return left < t ? left : t;
+}
+
+static struct http_call *
+gemini_call_new(struct run *r, const char *url, http_done_cb done, void *arg)
+{
+	struct http_call *c = http_call_new(url, done, arg);
+	char *key = xasprintf("x-goog-api-key: %s", r->api_key);
+
+	http_call_header(c, key);
+	free(key);
+	http_call_limits(c, CONNECT_TIMEOUT_MS, call_timeout_ms(r), RESPONSE_MAX);
+	return c;
+}
+
+static void
+gemini_add_headers(struct http_call *c, char **headers)
+{
+	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+		http_call_header(c, headers[i]);
+	gemini_headers_free(headers);
+}
+
+static void
+gemini_fail_from(struct run *r, const struct gemini_result *res)
+{
+	run_fail(r, res->outcome == GEMINI_RETRYABLE, res->retry_after_ms,
+	    res->error_code[0] ? res->error_code : "provider_failed", "%s",
+	    res->error_message[0] ? res->error_message : "Gemini failed");
+}
+
+static void
+gemini_generated(struct http_call *c, void *arg)
+{
+	struct run *r = arg;
+	struct gemini_result res;
+
+	r->call = NULL;
+	gemini_parse_response(r->provider, c->code == CURLE_OK ? c->status : 0,
+	    c->body.data != NULL ? c->body.data : "", c->body.len, &res);
+	if (c->code != CURLE_OK && res.outcome != GEMINI_OK) {
+		/* No HTTP answer: say what the network did, not "malformed". */
+		snprintf(res.error_code, sizeof(res.error_code), "%s",
+		    c->code == CURLE_OPERATION_TIMEDOUT ? "provider_timeout" : "network");
+		snprintf(res.error_message, sizeof(res.error_message), "%s", c->error);
+		res.outcome = GEMINI_RETRYABLE;
+	}
+	log_debug("provider.http", "req=%s job=%s status=%ld bytes=%zu tokens_in=%ld "
+	    "tokens_out=%ld finish=%s", r->req, r->job, c->status, c->body.len,
+	    res.prompt_tokens, res.output_tokens, res.finish_reason);
+	if (res.outcome == GEMINI_OK)
+		run_succeed(r, res.image, res.image_len, res.mime, res.cost_usd);
+	else
+		gemini_fail_from(r, &res);
+	gemini_result_free(&res);
+}
+
+static void
+gemini_generate(struct run *r)
+{
+	struct gemini_input inputs[RUN_MAX_INPUTS];
+	char err[256], *url, *body;
+	struct http_call *c;
+	json_t *req;
+
+	for (size_t i = 0; i < r->ninputs; i++) {
+		inputs[i].mime = r->inputs[i].mime;
+		inputs[i].file_uri = r->inputs[i].file_uri;
+		inputs[i].data = r->inputs[i].file_uri != NULL ? NULL : r->inputs[i].data;
+		inputs[i].len = r->inputs[i].file_uri != NULL ? 0 : r->inputs[i].len;
+	}
+	req = gemini_build_request(r->provider, r->operation_id, r->settings, inputs,
+	    r->ninputs, err, sizeof(err));
+	if (req == NULL) {
+		run_fail(r, 0, -1, "bad_request", "cannot build the Gemini request: %s", err);
+		return;
+	}
+	body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	url = gemini_request_url(config_get("PB_GEMINI_BASE_URL"), r->provider);
+	if (body == NULL || url == NULL) {
+		free(body);
+		free(url);
+		run_fail(r, 0, -1, "bad_request", "the Gemini provider has no model");
+		return;
+	}
+	c = gemini_call_new(r, url, gemini_generated, r);
+	http_call_header(c, "Content-Type: application/json");
+	http_call_body(c, body, strlen(body));
+	free(body);
+	free(url);
+	r->call = c;
+	http_call_start(c);
+}
+
+static void
+upload_free(struct upload *u)
+{
+	free(u->url);
+	free(u);
+}
+
+static void
+gemini_uploaded(struct http_call *c, void *arg)
+{
+	struct upload *u = arg;
+	struct run *r = u->run;
+	struct gemini_result res;
+	char *uri = NULL;
+
+	r->call = NULL;
+	memset(&res, 0, sizeof(res));
+	if (gemini_upload_parse_finish(c->code == CURLE_OK ? c->status : 0,
+	    c->body.data != NULL ? c->body.data : "", c->body.len, &uri, &res) != 0) {
+		upload_free(u);
+		gemini_fail_from(r, &res);
+		gemini_result_free(&res);
+		return;
+	}
+	r->inputs[u->index].file_uri = uri;
+	log_info("provider.uploaded", "req=%s job=%s input=%zu bytes=%zu", r->req, r->job,
+	    u->index, r->inputs[u->index].len);
+	gemini_upload_next(r, u->index + 1);
+	upload_free(u);
+}
+
+static void
+gemini_upload_started(struct http_call *c, void *arg)
+{
+	struct upload *u = arg;
+	struct run *r = u->run;
+	struct run_input *in = &r->inputs[u->index];
+	struct gemini_result res;
+	struct http_call *next;
+
+	r->call = NULL;
+	memset(&res, 0, sizeof(res));
+	u->url = http_call_response_header(c, "x-goog-upload-url");
+	if (gemini_upload_parse_start(c->code == CURLE_OK ? c->status : 0,
+	    c->body.data != NULL ? c->body.data : "", c->body.len, u->url, &res) != 0) {
+		upload_free(u);
+		gemini_fail_from(r, &res);
+		gemini_result_free(&res);
+		return;
+	}
+	next = gemini_call_new(r, u->url, gemini_uploaded, u);
+	gemini_add_headers(next, gemini_upload_finish_headers(in->len));
+	http_call_body(next, in->data, in->len);
+	r->call = next;
+	http_call_start(next);
+}
+
+/* Uploads the next marked input from `from` on, or generates when none is left. */
+static void
+gemini_upload_next(struct run *r, size_t from)
+{
+	struct gemini_input inputs[RUN_MAX_INPUTS];
+	int upload[RUN_MAX_INPUTS] = { 0 };
+	struct upload *u;
+	struct http_call *c;
+	char *url, *body, name[64];
+
+	for (size_t i = 0; i < r->ninputs; i++) {
+		inputs[i].mime = r->inputs[i].mime;
+		inputs[i].data = r->inputs[i].data;
+		inputs[i].len = r->inputs[i].len;
+		inputs[i].file_uri = r->inputs[i].file_uri;
+	}
+	gemini_plan_uploads(r->provider, inputs, r->ninputs, upload);
+	while (from < r->ninputs && (!upload[from] || r->inputs[from].file_uri != NULL))
+		from++;
+	if (from == r->ninputs) {
+		gemini_generate(r);
+		return;
+	}
+	u = xcalloc(1, sizeof(*u));
+	u->run = r;
+	u->index = from;
+	snprintf(name, sizeof(name), "photobridge-%.36s-%zu", r->job, from);
+	url = gemini_upload_url(config_get("PB_GEMINI_BASE_URL"));
+	body = gemini_upload_start_body(name);
+	c = gemini_call_new(r, url, gemini_upload_started, u);
+	gemini_add_headers(c, gemini_upload_start_headers(r->inputs[from].mime,
+	    r->inputs[from].len));
+	http_call_body(c, body, strlen(body));
+	free(url);
+	free(body);
+	r->call = c;
+	http_call_start(c);
+}
+
+void
+gemini_run(struct run *r)
+{
+	gemini_upload_next(r, 0);
+}

@@ -1,0 +1,328 @@
+/*
+ * run.c - one job attempt: loading its inputs, handing it to the
+ * provider's code, and ending it.
+ *
+ * A success is committed here, in one statement that stores the result's
+ * media_object and marks the job succeeded only if this attempt still
+ * holds it (attempt number and state='running' in the WHERE), then
+ * NOTIFYs job_done.  So a result that was paid for is never lost when jobd
+ * dies, and a late result of an expired lease changes nothing (its file is
+ * removed).  Failures are only reported: jobd decides about retries.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "atomicfile.h"
+#include "config.h"
+#include "curlm.h"
+#include "daemon.h"
+#include "log.h"
+#include "proto.h"
+#include "providerd.h"
+#include "seal.h"
+#include "util.h"
+#include "uuid.h"
+
+#define INPUT_MAX_BYTES	(50u * 1024 * 1024)
+
+static int running;
+static unsigned long long succeeded, failed;
+
+int
+run_count(void)
+{
+	return running;
+}
+
+void
+run_status(json_t *reply)
+{
+	json_object_set_new(reply, "runs", json_pack("{s:i, s:I, s:I, s:i}",
+	    "in_flight", running, "succeeded", (json_int_t)succeeded,
+	    "failed", (json_int_t)failed, "http_in_flight", curlm_active()));
+}
+
+static void
+run_free(struct run *r)
+{
+	free(r->job);
+	free(r->req);
+	free(r->slot);
+	free(r->operation_id);
+	json_decref(r->settings);
+	for (size_t i = 0; i < r->ninputs; i++) {
+		free(r->inputs[i].mime);
+		free(r->inputs[i].data);
+		free(r->inputs[i].file_uri);
+	}
+	if (r->api_key != NULL) {
+		sodium_memzero(r->api_key, strlen(r->api_key));
+		free(r->api_key);
+	}
+	free(r);
+	running--;
+}
+
+long
+run_time_left_ms(const struct run *r)
+{
+	int64_t left = r->deadline_wall_ms - wall_ms();
+
+	return left > 0 ? (long)left : 1;
+}
+
+void
+run_fail(struct run *r, int retryable, long retry_after_ms, const char *code,
+    const char *fmt, ...)
+{
+	char msg[512];
+	json_t *reply;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply = proto_error(ERR_PROVIDER_FAILED, "%s", msg);
+	json_object_set_new(json_object_get(reply, "error"), "code", json_string(code));
+	json_object_set_new(reply, "retryable", json_boolean(retryable));
+	if (retry_after_ms >= 0)
+		json_object_set_new(reply, "retry_after_ms", json_integer(retry_after_ms));
+	log_warn("provider.failed", "req=%s job=%s attempt=%d provider=%s error=%s "
+	    "retryable=%d msg=%s ms=%lld", r->req, r->job, r->attempt, r->provider->id,
+	    code, retryable, msg, (long long)(now_ms() - r->started_ms));
+	failed++;
+	sockserver_reply(r->conn, reply);
+	run_free(r);
+}
+
+void
+run_succeed(struct run *r, const unsigned char *image, size_t len, const char *mime,
+    double cost_usd)
+{
+	char media[UUID_STR_LEN], attempt_s[16], cost_s[32], size_s[24];
+	char *rel, *abs;
+	const char *params[7];
+	PGresult *res;
+	int won;
+
+	uuid_v7(media);
+	rel = xasprintf("results/%s", media);
+	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), rel);
+	if (atomic_write(abs, image, len, 0640) != 0) {
+		log_error("result.write_failed", "job=%s path=%s err=%s", r->job, abs,
+		    strerror(errno));
+		free(rel);
+		free(abs);
+		run_fail(r, 1, -1, "storage_failed", "cannot store the result");
+		return;
+	}
+	snprintf(attempt_s, sizeof(attempt_s), "%d", r->attempt);
+	snprintf(cost_s, sizeof(cost_s), "%.6f", cost_usd);
+	snprintf(size_s, sizeof(size_s), "%zu", len);
+	params[0] = r->job;
+	params[1] = media;
+	params[2] = cost_s;
+	params[3] = attempt_s;
+	params[4] = rel;
+	params[5] = mime;
+	params[6] = size_s;
+	res = db_exec(daemon_db,
+	    "WITH u AS (UPDATE job SET state = 'succeeded', result_media_id = $2::uuid, "
+	    "  cost = $3::numeric, finished_at = now(), lease_owner = NULL, lease_until = NULL, "
+	    "  error_code = NULL, error_message = NULL, updated_at = now() "
+	    "  WHERE id = $1 AND attempt = $4::int AND state = 'running' RETURNING id, slot_id), "
+	    "m AS (INSERT INTO media_object (id, kind, path, mime, size_bytes, expires_at, "
+	    "  job_id, slot_id) SELECT $2::uuid, 'result', $5, $6, $7::bigint, now() + "
+	    "  make_interval(days => coalesce((SELECT (value #>> '{}')::int FROM settings "
+	    "  WHERE key = 'result_ttl_days' AND jsonb_typeof(value) = 'number'), 3)), "
+	    "  u.id, u.slot_id FROM u RETURNING id), "
+	    "n AS (SELECT pg_notify('job_done', $1) FROM u) "
+	    "SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM n)", 7, params);
+	won = res != NULL && strcmp(PQgetvalue(res, 0, 0), "1") == 0;
+	PQclear(res);
+	if (!won) {
+		unlink(abs);
+		free(rel);
+		free(abs);
+		if (res == NULL) {
+			run_fail(r, 1, -1, "storage_failed", "cannot record the result");
+			return;
+		}
+		/* Canceled, or the lease expired and another attempt took over. */
+		log_info("provider.result_discarded", "req=%s job=%s attempt=%d",
+		    r->req, r->job, r->attempt);
+		run_fail(r, 0, -1, "stale_attempt", "the job no longer belongs to this attempt");
+		return;
+	}
+	log_info("provider.done", "req=%s job=%s attempt=%d provider=%s bytes=%zu "
+	    "mime=%s cost=%s ms=%lld", r->req, r->job, r->attempt, r->provider->id, len,
+	    mime, cost_s, (long long)(now_ms() - r->started_ms));
+	succeeded++;
+	sockserver_reply(r->conn, json_pack("{s:b, s:s, s:f}", "ok", 1, "result", media,
+	    "cost", cost_usd));
+	free(rel);
+	free(abs);
+	run_free(r);
+}
+
+/* The key: from the operator's settings (sealed at rest), else the environment. */
+static char *
+run_api_key(const char *provider)
+{
+	const char *params[1] = { provider };
+	PGresult *res = db_exec(daemon_db, "SELECT value #>> ARRAY[$1, 'sealed'] FROM settings "
+	    "WHERE key = 'provider_keys'", 1, params);
+	char *key = NULL, env[64];
+	const char *e;
+
+	if (res != NULL && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		key = seal_decrypt(providerd_secrets.secrets_at_rest, PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (key != NULL && key[0] != '\0')
+		return key;
+	free(key);
+	snprintf(env, sizeof(env), "PB_%s_API_KEY", provider);
+	for (char *p = env; *p != '\0'; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	e = getenv(env);
+	return e != NULL && e[0] != '\0' ? xstrdup(e) : NULL;
+}
+
+static int
+run_add_input(struct run *r, const char *media_id)
+{
+	PGresult *res = db_exec(daemon_db, "SELECT path, mime FROM media_object WHERE id = $1",
+	    1, &media_id);
+	struct run_input *in;
+	char *abs;
+
+	if (res == NULL || PQntuples(res) != 1 || r->ninputs == RUN_MAX_INPUTS) {
+		PQclear(res);
+		return -1;
+	}
+	in = &r->inputs[r->ninputs];
+	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), PQgetvalue(res, 0, 0));
+	in->mime = xstrdup(PQgetvalue(res, 0, 1));
+	PQclear(res);
+	in->data = (unsigned char *)read_file(abs, INPUT_MAX_BYTES, &in->len);
+	free(abs);
+	if (in->data == NULL) {
+		free(in->mime);
+		in->mime = NULL;
+		return -1;
+	}
+	r->ninputs++;
+	return 0;
+}
+
+/* The ingest photo first, then the slot's template images in schema order. */
+static int
+run_load_inputs(struct run *r, const char *originals)
+{
+	const struct operation *op = catalog_operation(providerd_catalog, r->operation_id);
+	json_t *props = json_object_get(json_object_get(op ? op->json : NULL,
+	    "settings_schema"), "properties");
+	const char *key;
+	json_t *schema;
+	char *copy = xstrdup(originals), *save = NULL;
+	int rc = 0;
+
+	/* originals is PostgreSQL's array text: {uuid,uuid} */
+	for (char *id = strtok_r(copy + 1, ",}", &save); id != NULL && rc == 0;
+	    id = strtok_r(NULL, ",}", &save))
+		rc = run_add_input(r, id);
+	free(copy);
+	json_object_foreach(props, key, schema) {
+		const char *fmt = json_string_value(json_object_get(schema, "format"));
+		const char *id = json_string_value(json_object_get(r->settings, key));
+
+		if (rc == 0 && fmt != NULL && strcmp(fmt, "uuid") == 0 && id != NULL)
+			rc = run_add_input(r, id);
+	}
+	return rc;
+}
+
+static json_t *
+verb_run(struct sock_request *sr)
+{
+	const char *job = json_string_value(json_object_get(sr->req, "job"));
+	const char *req = json_string_value(json_object_get(sr->req, "req"));
+	json_t *att = json_object_get(sr->req, "attempt");
+	json_error_t jerr;
+	struct run *r;
+	PGresult *res;
+
+	if (job == NULL || !uuid_valid(job) || !json_is_integer(att))
+		return proto_error(ERR_BAD_REQUEST, "run needs job=<uuid> and attempt=<n>");
+	if (!db_is_up(daemon_db))
+		return json_pack("{s:b, s:{s:s, s:s}, s:b}", "ok", 0, "error", "code",
+		    ERR_UNAVAILABLE, "message", "the database is unavailable", "retryable", 1);
+	r = xcalloc(1, sizeof(*r));
+	running++;
+	r->job = xstrdup(job);
+	r->req = xstrdup(req != NULL ? req : "");
+	r->attempt = (int)json_integer_value(att);
+	r->started_ms = now_ms();
+	r->conn = sockserver_defer(sr);
+	{
+		char attempt_s[16];
+		const char *params[2] = { job, attempt_s };
+
+		snprintf(attempt_s, sizeof(attempt_s), "%d", r->attempt);
+		res = db_exec(daemon_db, "SELECT slot_id, provider_id, operation_id, "
+		    "settings_json::text, input_media_ids::text, "
+		    "(extract(epoch FROM deadline) * 1000)::bigint FROM job "
+		    "WHERE id = $1 AND attempt = $2::int AND state = 'running'", 2, params);
+	}
+	if (res == NULL || PQntuples(res) != 1) {
+		PQclear(res);
+		r->provider = &(struct provider){ .id = "?" };
+		run_fail(r, 0, -1, "stale_attempt", "job %s attempt %d is not running", job,
+		    (int)json_integer_value(att));
+		return NULL;
+	}
+	r->slot = xstrdup(PQgetvalue(res, 0, 0));
+	r->provider = catalog_provider(providerd_catalog, PQgetvalue(res, 0, 1));
+	r->operation_id = xstrdup(PQgetvalue(res, 0, 2));
+	r->settings = json_loads(PQgetvalue(res, 0, 3), 0, &jerr);
+	r->deadline_wall_ms = atoll(PQgetvalue(res, 0, 5));
+	if (r->provider == NULL) {
+		char pid[64];
+
+		snprintf(pid, sizeof(pid), "%s", PQgetvalue(res, 0, 1));
+		PQclear(res);
+		r->provider = &(struct provider){ .id = "?" };
+		run_fail(r, 0, -1, "unknown_provider", "provider %s is not in the catalogue", pid);
+		return NULL;
+	}
+	if (r->settings == NULL || run_load_inputs(r, PQgetvalue(res, 0, 4)) != 0) {
+		PQclear(res);
+		run_fail(r, 0, -1, "missing_input", "an input image of the job is missing");
+		return NULL;
+	}
+	PQclear(res);
+	if ((r->api_key = run_api_key(r->provider->id)) == NULL) {
+		run_fail(r, 0, -1, "no_api_key", "no API key for %s: set it on the Settings "
+		    "page or in the daemon's environment", r->provider->id);
+		return NULL;
+	}
+	log_info("provider.start", "req=%s job=%s attempt=%d slot=%s provider=%s op=%s inputs=%zu",
+	    r->req, r->job, r->attempt, r->slot, r->provider->id, r->operation_id, r->ninputs);
+	if (strcmp(r->provider->id, "gemini") == 0)
+		gemini_run(r);
+	else
+		run_fail(r, 0, -1, "unsupported_provider", "provider %s has no client in "
+		    "this version", r->provider->id);
+	return NULL;
+}
+
+const struct verb providerd_verbs[] = {
+	{ "run", "run one attempt: run job=UUID attempt=N [req=ID]", VERB_MUTATING, verb_run },
+	{ NULL, NULL, 0, NULL }
+};

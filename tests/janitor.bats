@@ -1,0 +1,246 @@
+#!/usr/bin/env bats
+# janitor: retention of media files and rows (SPEC.md section 5).
+# Rows and files are seeded by hand; sweeps run when a test asks, because
+# the timer is set to an hour until the last test lowers it.
+
+load helpers
+
+setup_file() {
+	export PB_JANITOR_INTERVAL_SEC=3600
+	pb_up
+	export MEDIA=$PB_STATE_DIR/media
+	export JLOG=$PB_STATE_DIR/log/janitor/current
+	mkdir -p "$MEDIA"/{spool,originals,results,templates,public,thumbs}
+}
+
+teardown_file() { pb_down; }
+
+new_uuid() { cat /proc/sys/kernel/random/uuid; }
+
+# new_job STATE: a job of slot-001 in STATE (never queued: jobd would take it).
+new_job() {
+	local id lease=NULL
+	id=$(new_uuid)
+	[ "$1" = running ] && lease="now() + interval '1 hour'"
+	psql_pb "INSERT INTO job (id, slot_id, kind, state, provider_id, operation_id,
+	    deadline, lease_until) VALUES ('$id', 'slot-001', 'ingest', '$1',
+	    'gemini', 'edit', now() + interval '1 hour', $lease)" || return 1
+	echo "$id"
+}
+
+# new_media KIND DIR EXPIRES [JOB]: a 100-byte file and its row, a day old.
+new_media() {
+	local id job=NULL
+	id=$(new_uuid)
+	[ -n "${4:-}" ] && job="'$4'"
+	head -c 100 /dev/zero >"$MEDIA/$2/$id" || return 1
+	psql_pb "INSERT INTO media_object (id, kind, path, mime, size_bytes,
+	    created_at, expires_at, job_id) VALUES ('$id', '$1', '$2/$id',
+	    'image/jpeg', 100, now() - interval '1 day', $3, $job)" || return 1
+	echo "$id"
+}
+
+row_count() { psql_pb "SELECT count(*) FROM media_object WHERE id = '$1'"; }
+gone() { [ ! -e "$MEDIA/$1" ] && [ "$(row_count "$2")" = 0 ]; }
+kept() { [ -e "$MEDIA/$1" ] && [ "$(row_count "$2")" = 1 ]; }
+# logged PATTERN: exactly one line of the janitor's log matches.
+logged() { [ "$(grep -c -E -- "$1" "$JLOG")" = 1 ]; }
+
+@test "sweep deletes an expired original of a finished job: file, row, one log line" {
+	job=$(new_job succeeded)
+	id=$(new_media original originals "now() - interval '1 minute'" "$job")
+	run pbctl janitor sweep
+	assert_success
+	jassert '.ok and .op == "sweep" and .full and .deleted >= 1 and
+	    .kinds.original >= 1 and .reasons.expired >= 1 and .bytes >= 100' <<<"$output"
+	gone "originals/$id" "$id"
+	wait_for 5 logged "level=info daemon=janitor event=media.deleted kind=original media=$id job=$job reason=expired bytes=100\$"
+}
+
+@test "the original of a running job outlives its expiry and goes as soon as the job ends" {
+	job=$(new_job running)
+	id=$(new_media original originals "now() - interval '5 minutes'" "$job")
+	pbctl janitor sweep | jassert '.ok'
+	kept "originals/$id" "$id"
+	psql_pb "UPDATE job SET state = 'succeeded', lease_until = NULL, finished_at = now()
+	    WHERE id = '$job'; NOTIFY job_done, '$job'"
+	wait_for 5 gone "originals/$id" "$id"
+	wait_for 5 logged "event=media.deleted kind=original media=$id job=$job reason=job_done bytes=100"
+	sock janitor status | jassert '.janitor.jobs_done >= 1 and .janitor.reasons.job_done >= 1'
+}
+
+@test "an expired result goes; an unexpired result and a template without expiry stay" {
+	old=$(new_media result results "now() - interval '1 second'")
+	fresh=$(new_media result results "now() + interval '3 days'")
+	tpl=$(new_media template templates NULL)
+	touch -d '2 hours ago' "$MEDIA/templates/$tpl"
+	pbctl janitor sweep | jassert '.ok and .kinds.result >= 1 and .kinds.template == 0'
+	gone "results/$old" "$old"
+	kept "results/$fresh" "$fresh"
+	kept "templates/$tpl" "$tpl"
+	wait_for 5 logged "kind=result media=$old job=\"\" reason=expired bytes=100"
+}
+
+@test "a backlog larger than one batch goes in one sweep" {
+	for i in $(seq 1 1234); do : >"$MEDIA/public/bulk-$i"; done
+	psql_pb "INSERT INTO media_object (id, kind, path, mime, size_bytes, expires_at)
+	    SELECT gen_random_uuid(), 'public', 'public/bulk-' || n, 'image/jpeg', 0,
+	    now() - interval '1 minute' FROM generate_series(1, 1234) AS n"
+	run pbctl janitor sweep
+	assert_success
+	jassert '.ok and .kinds.public >= 1234 and .failed == 0' <<<"$output"
+	assert_equal "$(psql_pb "SELECT count(*) FROM media_object WHERE path LIKE 'public/bulk-%'")" 0
+	assert_equal "$(find "$MEDIA/public" -name 'bulk-*' | wc -l)" 0
+	wait_for 5 bash -c "[ \$(grep -c 'kind=public media=.*reason=expired' '$JLOG') -ge 1234 ]"
+}
+
+@test "purge kind=results deletes every result and nothing else" {
+	r1=$(new_media result results "now() + interval '3 days'")
+	r2=$(new_media result results "now() + interval '7 days'")
+	orig=$(new_media original originals "now() + interval '1 hour'")
+	tpl=$(new_media template templates NULL)
+	run pbctl janitor purge kind=results
+	assert_success
+	jassert '.ok and .op == "purge" and .reasons.purge >= 2 and
+	    .kinds.result == .deleted and .reasons.purge == .deleted' <<<"$output"
+	assert_equal "$(psql_pb "SELECT count(*) FROM media_object WHERE kind = 'result'")" 0
+	gone "results/$r1" "$r1"
+	gone "results/$r2" "$r2"
+	kept "originals/$orig" "$orig"
+	kept "templates/$tpl" "$tpl"
+	wait_for 5 logged "kind=result media=$r1 job=\"\" reason=purge bytes=100"
+	grep -q 'event=purge.requested kind=results' "$JLOG"
+}
+
+@test "purge of anything but results is refused" {
+	orig=$(new_media original originals "now() + interval '1 hour'")
+	for arg in kind=originals kind=original kind=templates kind= ""; do
+		run pbctl janitor purge $arg
+		assert_failure
+		jassert '.error.code == "bad_request"' <<<"$output"
+	done
+	run sock janitor '{"op":"purge","kind":["results"]}'
+	jassert '.error.code == "bad_request"' <<<"$output"
+	kept "originals/$orig" "$orig"
+	sock janitor help | jassert '[.verbs[] | select(.name == "sweep" or .name == "purge") | .mutating] == [true, true]'
+}
+
+@test "an orphan file older than the grace goes; a fresh one and files with rows stay" {
+	old=$(new_uuid) fresh=$(new_uuid) thumb=$(new_uuid)
+	: >"$MEDIA/results/$old"
+	: >"$MEDIA/results/$fresh"
+	head -c 42 /dev/zero >"$MEDIA/thumbs/$thumb"
+	touch -d '2 hours ago' "$MEDIA/results/$old" "$MEDIA/thumbs/$thumb"
+	owned=$(new_media result results "now() + interval '1 day'")
+	touch -d '2 hours ago' "$MEDIA/results/$owned"
+	mkdir -p "$MEDIA/results/a-directory"
+	touch -d '2 hours ago' "$MEDIA/results/a-directory"
+	pbctl janitor sweep | jassert '.ok and .reasons.orphan >= 2'
+	[ ! -e "$MEDIA/results/$old" ]
+	[ ! -e "$MEDIA/thumbs/$thumb" ]
+	[ -e "$MEDIA/results/$fresh" ]
+	[ -d "$MEDIA/results/a-directory" ]
+	kept "results/$owned" "$owned"
+	wait_for 5 logged "kind=result media=$old job=\"\" reason=orphan bytes=0"
+	wait_for 5 logged "kind=thumbnail media=$thumb job=\"\" reason=orphan bytes=42"
+}
+
+@test "spool leftovers older than the max age go; uploads in progress stay" {
+	old=$(new_uuid) fresh=$(new_uuid)
+	head -c 7 /dev/zero >"$MEDIA/spool/$old"
+	: >"$MEDIA/spool/$fresh"
+	touch -d '2 hours ago' "$MEDIA/spool/$old"
+	pbctl janitor sweep | jassert '.ok and .kinds.spool >= 1 and .reasons.spool >= 1'
+	[ ! -e "$MEDIA/spool/$old" ]
+	[ -e "$MEDIA/spool/$fresh" ]
+	wait_for 5 logged "kind=spool media=$old job=\"\" reason=spool bytes=7"
+}
+
+@test "a row whose file is missing goes, unless it is young or has no expiry" {
+	lost=$(new_media result results "now() + interval '1 day'")
+	rm "$MEDIA/results/$lost"
+	tpl=$(new_media template templates NULL)
+	rm "$MEDIA/templates/$tpl"
+	young=$(new_uuid)
+	psql_pb "INSERT INTO media_object (id, kind, path, mime, size_bytes, expires_at)
+	    VALUES ('$young', 'result', 'results/$young', 'image/jpeg', 1, now() + interval '1 day')"
+	pbctl janitor sweep | jassert '.ok and .reasons.missing_file >= 1'
+	assert_equal "$(row_count "$lost")" 0
+	assert_equal "$(row_count "$tpl")" 1
+	assert_equal "$(row_count "$young")" 1
+	wait_for 5 logged "kind=result media=$lost job=\"\" reason=missing_file bytes=0"
+	grep -q "event=media.file_missing kind=template media=$tpl" "$JLOG"
+}
+
+@test "a path from the database is never followed out of its directory" {
+	echo precious >"$PB_STATE_DIR/victim"
+	mkdir -p "$MEDIA/results/sub"
+	echo precious >"$MEDIA/results/sub/deep"
+	: >"$MEDIA/keep-me"
+	bad=""
+	for p in "results/../../victim" "$PB_STATE_DIR/victim" "results/sub/deep" \
+	    "../victim" "keep-me" "results/.." "spool/x" "results/"; do
+		id=$(new_uuid)
+		psql_pb "INSERT INTO media_object (id, kind, path, mime, size_bytes, expires_at)
+		    VALUES ('$id', 'result', '$p', 'image/jpeg', 1, now() - interval '1 minute')"
+		bad="$bad $id"
+	done
+	unexpired=$(new_uuid)
+	psql_pb "INSERT INTO media_object (id, kind, path, mime, size_bytes, created_at, expires_at)
+	    VALUES ('$unexpired', 'public', 'public/../../victim', 'image/jpeg', 1,
+	    now() - interval '1 day', now() + interval '1 day')"
+	pbctl janitor sweep | jassert '.ok'
+	assert_equal "$(cat "$PB_STATE_DIR/victim")" precious
+	assert_equal "$(cat "$MEDIA/results/sub/deep")" precious
+	[ -e "$MEDIA/keep-me" ]
+	for id in $bad; do
+		assert_equal "$(row_count "$id")" 0	# expired: the row goes, never its path
+		wait_for 5 grep -q "event=media.bad_path media=$id" "$JLOG"
+	done
+	assert_equal "$(row_count "$unexpired")" 1
+	grep -q "event=media.bad_path media=$unexpired .*action=\"kept" "$JLOG"
+}
+
+@test "status counts deletions per kind and reason, bytes and the last sweep" {
+	run sock janitor status
+	jassert '.ok and .janitor.deleted > 0 and .janitor.bytes > 0 and
+	    .janitor.kinds.original >= 2 and .janitor.kinds.result >= 1 and
+	    .janitor.reasons.expired >= 1 and .janitor.reasons.purge >= 2 and
+	    .janitor.sweeps >= 1 and .janitor.purges >= 1 and
+	    (.janitor.last_sweep_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T")) and
+	    .janitor.last_sweep_ms >= 0 and .janitor.running == "" and
+	    .config.PB_JANITOR_ORPHAN_GRACE_SEC == "600"' <<<"$output"
+	"$BIN/janitor" --check-config | grep -q '^PB_JANITOR_SPOOL_MAX_AGE_SEC=3600 '
+	run env PB_JANITOR_ORPHAN_GRACE_SEC=5 "$BIN/janitor" --check-config
+	assert_failure
+}
+
+@test "with the database down a sweep says unavailable and the janitor stays up" {
+	pg_ctl_as_owner -m fast -w stop >/dev/null
+	wait_for 10 bash -c "printf 'status\n' | socat -t 2 - UNIX-CONNECT:$PB_RUN_DIR/janitor.sock | jq -e '.db.state != \"up\"'"
+	run pbctl janitor sweep
+	assert_failure
+	jassert '.error.code == "unavailable"' <<<"$output"
+	run pbctl janitor purge kind=results
+	jassert '.error.code == "unavailable"' <<<"$output"
+	sock janitor ping | jassert '.ok'
+	pg_ctl_as_owner -w -l "$PB_STATE_DIR/log/postgresql.log" \
+	    -o "-c listen_addresses='' -c unix_socket_directories='$PB_STATE_DIR/pg/run'" start >/dev/null
+	wait_for 15 bash -c "printf 'status\n' | socat -t 2 - UNIX-CONNECT:$PB_RUN_DIR/janitor.sock | jq -e '.db.state == \"up\"'"
+	# LISTEN is back after the reconnect.
+	job=$(new_job running)
+	id=$(new_media original originals "now() - interval '5 minutes'" "$job")
+	psql_pb "UPDATE job SET state = 'failed', lease_until = NULL WHERE id = '$job';
+	    NOTIFY job_done, '$job'"
+	wait_for 5 gone "originals/$id" "$id"
+	pbctl janitor sweep | jassert '.ok'
+}
+
+@test "the timer sweeps without being asked (interval applied on HUP)" {
+	echo 1 >"$PB_STATE_DIR/service/janitor/env/PB_JANITOR_INTERVAL_SEC"
+	sv hup "$PB_STATE_DIR/service/janitor"
+	wait_for 5 bash -c "printf 'status\n' | socat -t 2 - UNIX-CONNECT:$PB_RUN_DIR/janitor.sock | jq -e '.janitor.interval_sec == 1'"
+	id=$(new_media result results "now() - interval '1 second'")
+	wait_for 5 gone "results/$id" "$id"
+	wait_for 5 logged "kind=result media=$id job=\"\" reason=expired"
+}

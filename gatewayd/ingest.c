@@ -193,11 +193,11 @@ ingest_forward(struct mg_connection *conn, const char *req, const char *slot,
 		    json_pack("{s:s, s:s}", "code", ERR_INTERNAL, "message",
 		    "the result is gone"));
 
-		json_t *err = json_object_get(body, "error"), *details;
+		json_t *eobj = json_object_get(body, "error"), *details;
 
-		if (!json_is_object(details = json_object_get(err, "details"))) {
+		if (!json_is_object(details = json_object_get(eobj, "details"))) {
 			details = json_object();
-			json_object_set_new(err, "details", details);
+			json_object_set_new(eobj, "details", details);
 		}
 		json_object_set_new(details, "request_id", json_string(req));
 		log_warn("ingest.answered", "req=%s slot=%s status=%d ms=%lld", req, slot,

@@ -81,12 +81,22 @@ get(struct probe *p, uint64_t off, size_t n)
 	return n <= got ? p->win : NULL;
 }
 
-static enum imagehdr_result
-fail(struct probe *p, enum imagehdr_result r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* The bytes from off to the end of the window (at least one), or NULL. */
+static const unsigned char *
+get_some(struct probe *p, uint64_t off, size_t *n)
+{
+	if (off >= p->len)
+		return NULL;
+	if (p->fd >= 0 && off >= p->woff && off - p->woff < p->wlen) {
+		*n = p->wlen - (size_t)(off - p->woff);
+		return p->win + (off - p->woff);
+	}
+	*n = p->len - off < WINSZ ? (size_t)(p->len - off) : WINSZ;
+	return get(p, off, *n);
+}
 
 /* Reports why; a read error overrides whatever the parser concluded. */
-static enum imagehdr_result
+static __attribute__((format(printf, 3, 4))) enum imagehdr_result
 fail(struct probe *p, enum imagehdr_result r, const char *fmt, ...)
 {
 	va_list ap;
@@ -173,22 +183,22 @@ static int
 jpeg_skip_scan(struct probe *p, uint64_t *off)
 {
 	const unsigned char *b, *ff;
-	size_t n;
+	size_t n, i;
 
 	for (;;) {
-		n = p->len - *off < WINSZ ? (size_t)(p->len - *off) : WINSZ;
-		if (n == 0 || (b = get(p, *off, n)) == NULL)
+		if ((b = get_some(p, *off, &n)) != NULL && n < 2)
+			b = get(p, *off, n = 2);	/* never split FF from its code */
+		if (b == NULL)
 			return -1;
-		if ((ff = memchr(b, 0xff, n)) == NULL) {
-			*off += n;
-			continue;
+		for (i = 0; i + 1 < n && (ff = memchr(b + i, 0xff, n - 1 - i)) != NULL;
+		    i += 2) {
+			i = (size_t)(ff - b);
+			if (b[i + 1] != 0x00 && (b[i + 1] < 0xd0 || b[i + 1] > 0xd7)) {
+				*off += i;
+				return 0;
+			}
 		}
-		*off += (uint64_t)(ff - b);
-		if ((b = get(p, *off + 1, 1)) == NULL)
-			return -1;
-		if (*b != 0x00 && (*b < 0xd0 || *b > 0xd7))
-			return 0;
-		*off += 2;
+		*off += i + 1 < n ? n - 1 : i;	/* the last byte may be an FF */
 	}
 }
 
@@ -282,27 +292,16 @@ jpeg_probe(struct probe *p)
 	return IMAGEHDR_OK;
 }
 
-static int
-png_depth_ok(int color, int depth)
-{
-	switch (color) {
-	case 0:
-		return depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16;
-	case 3:
-		return depth == 1 || depth == 2 || depth == 4 || depth == 8;
-	case 2: case 4: case 6:
-		return depth == 8 || depth == 16;
-	default:
-		return 0;
-	}
-}
-
 static enum imagehdr_result
 png_probe(struct probe *p)
 {
 	static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
 	static const unsigned char iend[12] = {
 		0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82
+	};
+	/* bit depths allowed per colour type, as masks of 1 << depth */
+	static const uint32_t depths[7] = {
+		0x10116, 0, 0x10100, 0x116, 0x10100, 0, 0x10100
 	};
 	const unsigned char *b;
 	uint32_t w, h;
@@ -319,7 +318,8 @@ png_probe(struct probe *p)
 	h = be32(b + 20);
 	if (w == 0 || h == 0 || w > 0x7fffffff || h > 0x7fffffff)
 		return CORRUPT(p, "PNG: bad dimensions %ux%u", w, h);
-	if (!png_depth_ok(b[25], b[24]) || b[26] != 0 || b[27] != 0 || b[28] > 1)
+	if (b[25] > 6 || b[24] > 16 || (depths[b[25]] >> b[24] & 1) == 0 ||
+	    b[26] != 0 || b[27] != 0 || b[28] > 1)
 		return CORRUPT(p, "PNG: bad IHDR fields");
 	if (p->len < 45 || (b = get(p, p->len - 12, 12)) == NULL ||
 	    memcmp(b, iend, 12) != 0)
@@ -469,39 +469,6 @@ heif_brand(const unsigned char *b)
 	return 0;
 }
 
-/* The property indices (1-based) ipma gives item id; returns the count. */
-static size_t
-heif_assoc(struct probe *p, const struct box *bx, uint32_t id, uint16_t props[255])
-{
-	const unsigned char *b;
-	uint64_t off = bx->body;
-	uint32_t n, i, item;
-	size_t idlen, alen, cnt, k;
-
-	if (bx->end - off < 8 || (b = get(p, off, 8)) == NULL)
-		return 0;
-	idlen = b[0] < 1 ? 2 : 4;
-	alen = (b[3] & 1) ? 2 : 1;
-	n = be32(b + 4);
-	off += 8;
-	for (i = 0; i < n; i++) {	/* each entry moves off forward */
-		if (bx->end - off < idlen + 1 || (b = get(p, off, idlen + 1)) == NULL)
-			return 0;
-		item = idlen == 2 ? be16(b) : be32(b);
-		cnt = b[idlen];
-		off += idlen + 1;
-		if (bx->end - off < cnt * alen || (b = get(p, off, cnt * alen)) == NULL)
-			return 0;
-		if (item == id) {
-			for (k = 0; k < cnt; k++)
-				props[k] = alen == 2 ? be16(b + 2 * k) & 0x7fff : b[k] & 0x7f;
-			return cnt;
-		}
-		off += cnt * alen;
-	}
-	return 0;
-}
-
 static enum imagehdr_result
 heif_probe(struct probe *p)
 {
@@ -509,10 +476,8 @@ heif_probe(struct probe *p)
 	const unsigned char *b;
 	struct box bx, iprp, ipco, meta = { 0, 0, "" };
 	uint64_t pos = 0, off;
-	uint32_t primary = 0, w, h, pw = 0, ph = 0, bw = 0, bh = 0;
-	uint16_t props[255];
-	size_t nprops = 0, k;
-	int i, r, kind = 0, has_primary = 0;
+	uint32_t w, h;
+	int i, r, kind = 0;
 
 	if (box_next(p, &pos, p->len, &bx) != 1 || bx.end - bx.body < 8)
 		return CORRUPT(p, "HEIF: bad ftyp box");
@@ -538,20 +503,12 @@ heif_probe(struct probe *p)
 	if (meta.end - meta.body < 4)
 		return CORRUPT(p, "HEIF: no meta box");
 	meta.body += 4;		/* full box: version and flags */
-	if (box_find(p, meta.body, meta.end, "pitm", &bx) == 1 &&
-	    bx.end - bx.body >= 6 && (b = get(p, bx.body, 6)) != NULL) {
-		if (b[0] == 0)
-			primary = be16(b + 4), has_primary = 1;
-		else if (bx.end - bx.body >= 8 && (b = get(p, bx.body, 8)) != NULL)
-			primary = be32(b + 4), has_primary = 1;
-	}
 	if (box_find(p, meta.body, meta.end, "iprp", &iprp) != 1 ||
 	    box_find(p, iprp.body, iprp.end, "ipco", &ipco) != 1)
 		return CORRUPT(p, "HEIF: no item properties");
-	if (has_primary && box_find(p, iprp.body, iprp.end, "ipma", &bx) == 1)
-		nprops = heif_assoc(p, &bx, primary, props);
+	/* the largest ispe: the primary image, never a thumbnail or tile */
 	pos = ipco.body;
-	for (i = 1; i <= MAXBOXES && (r = box_next(p, &pos, ipco.end, &bx)) != 0; i++) {
+	for (i = 0; i < MAXBOXES && (r = box_next(p, &pos, ipco.end, &bx)) != 0; i++) {
 		if (r < 0)
 			return CORRUPT(p, "HEIF: bad property box");
 		if (memcmp(bx.type, "ispe", 4) != 0 || bx.end - bx.body < 12 ||
@@ -559,20 +516,16 @@ heif_probe(struct probe *p)
 			continue;
 		w = be32(b + 4);
 		h = be32(b + 8);
-		for (k = 0; k < nprops; k++)
-			if (props[k] == i)
-				pw = w, ph = h;
-		if ((uint64_t)w * h > (uint64_t)bw * bh)
-			bw = w, bh = h;
+		if ((uint64_t)w * h > (uint64_t)info->width * info->height)
+			info->width = w, info->height = h;
 	}
-	info->width = pw != 0 ? pw : bw;
-	info->height = pw != 0 ? ph : bh;
 	if (info->width == 0 || info->height == 0)
 		return CORRUPT(p, "HEIF: no usable ispe property");
 	info->mime = kind == 2 ? "image/heic" : "image/heif";
 	return IMAGEHDR_OK;
 }
 
+/* Identifies the input by its magic bytes and hands it to its parser. */
 static enum imagehdr_result
 probe(struct probe *p)
 {
@@ -581,6 +534,8 @@ probe(struct probe *p)
 	enum imagehdr_result r;
 	size_t n = p->len < 12 ? (size_t)p->len : 12;
 
+	if (p->err != NULL && p->errlen > 0)
+		p->err[0] = '\0';
 	if (n > 0 && (b = get(p, 0, n)) == NULL)
 		return fail(p, IMAGEHDR_CORRUPT, "short read");
 	if (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff) {
@@ -596,11 +551,8 @@ probe(struct probe *p)
 		r = heif_probe(p);
 	else
 		r = fail(p, IMAGEHDR_UNSUPPORTED, "not a JPEG, PNG, WebP or HEIF image");
-	if (r != IMAGEHDR_OK) {
-		info->mime = NULL;
-		info->width = info->height = 0;
-		info->orientation = 0;
-	}
+	if (r != IMAGEHDR_OK)	/* only the claimed type survives a failure */
+		*info = (struct image_info){ .type = info->type };
 	return r;
 }
 
@@ -608,16 +560,10 @@ enum imagehdr_result
 imagehdr_probe_buf(const unsigned char *buf, size_t len, struct image_info *info,
     char *err, size_t errlen)
 {
-	struct probe p;
+	struct probe p = { .mem = buf, .fd = -1, .len = len, .info = info,
+	    .err = err, .errlen = errlen };
 
-	memset(&p, 0, sizeof(p));
 	memset(info, 0, sizeof(*info));
-	p.mem = buf;
-	p.fd = -1;
-	p.len = len;
-	p.info = info;
-	p.err = err;
-	p.errlen = errlen;
 	return probe(&p);
 }
 
@@ -625,26 +571,22 @@ enum imagehdr_result
 imagehdr_probe_file(const char *path, struct image_info *info, char *err,
     size_t errlen)
 {
-	struct probe p;
+	struct probe p = { .info = info, .err = err, .errlen = errlen };
 	struct stat st;
 	enum imagehdr_result r;
 	int saved;
 
-	memset(&p, 0, sizeof(p));
 	memset(info, 0, sizeof(*info));
-	p.info = info;
-	p.err = err;
-	p.errlen = errlen;
 	if ((p.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(p.fd, &st) != 0)
-		p.ioerr = errno;
-	else if (!S_ISREG(st.st_mode))
-		p.ioerr = EINVAL;	/* a FIFO or device has no length */
-	if (p.ioerr != 0) {
+		saved = errno;
+	else
+		saved = S_ISREG(st.st_mode) ? 0 : EINVAL; /* no FIFOs, devices */
+	if (saved != 0) {
 		if (p.fd >= 0)
 			close(p.fd);
 		if (err != NULL && errlen > 0)
-			snprintf(err, errlen, "%s: %s", path, strerror(p.ioerr));
-		errno = p.ioerr;
+			snprintf(err, errlen, "%s: %s", path, strerror(saved));
+		errno = saved;
 		return IMAGEHDR_ERROR;
 	}
 	p.len = (uint64_t)st.st_size;

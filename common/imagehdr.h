@@ -18,9 +18,10 @@
  *        the RIFF); orientation from a VP8X EXIF chunk when present.
  *  HEIF  ftyp brand heic/heix/hevc/heim/heis/hevm (mime image/heic) or
  *        mif1/msf1 (image/heif), AVIF (avif/avis brands) is UNSUPPORTED;
- *        top-level boxes tile the file exactly; dimensions from the ispe
- *        property of the primary item (pitm + ipma), else the largest ispe
- *        in meta/iprp/ipco. Orientation is 0 (irot/imir are not read).
+ *        top-level boxes tile the file exactly; dimensions from the
+ *        largest ispe property in meta/iprp/ipco (the primary image, not a
+ *        thumbnail or grid tile; an upper bound for the pixel cap in any
+ *        case). Orientation is 0 (irot/imir are not read).
  * Anything else (GIF, HTML, PDF, text, video) is UNSUPPORTED.
  *
  * Extensions to the first API: IMAGEHDR_ERROR for system errors (open,

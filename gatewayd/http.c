@@ -25,29 +25,55 @@
 
 static struct mg_context *ctx;
 
-void
-http_add_security_headers(struct mg_connection *conn)
+/* Marks a connection whose headers we write ourselves (see http_begin). */
+static int raw_mode;
+
+int
+http_send_continue(struct mg_connection *conn)
 {
+	static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+	/* civetweb forbids its header API once anything was written. */
+	mg_set_user_connection_data(conn, &raw_mode);
+	return mg_write(conn, line, sizeof(line) - 1) == (int)sizeof(line) - 1 ? 0 : -1;
+}
+
+int
+http_begin(struct mg_connection *conn, int status, const char *content_type,
+    long long len, const char *extra)
+{
+	char lenbuf[32];
+
+	snprintf(lenbuf, sizeof(lenbuf), "%lld", len);
+	if (mg_get_user_connection_data(conn) == &raw_mode) {
+		mg_set_user_connection_data(conn, NULL);
+		/* Written whole; the connection then closes, as civetweb lost track. */
+		return mg_printf(conn, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+		    "Content-Length: %s\r\nCache-Control: no-store\r\n%s%s\r\n"
+		    "Connection: close\r\n\r\n", status,
+		    mg_get_response_code_text(conn, status), content_type, lenbuf,
+		    extra != NULL ? extra : "", SECURITY_HEADERS) > 0 ? 0 : -1;
+	}
+	mg_response_header_start(conn, status);
+	mg_response_header_add(conn, "Content-Type", content_type, -1);
+	mg_response_header_add(conn, "Content-Length", lenbuf, -1);
+	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
 	mg_response_header_add_lines(conn, SECURITY_HEADERS);
+	if (extra != NULL)
+		mg_response_header_add_lines(conn, extra);
+	return mg_response_header_send(conn) == 0 ? 0 : -1;
 }
 
 int
 http_send_json(struct mg_connection *conn, int status, json_t *body)
 {
 	char *text = json_dumps(body, JSON_COMPACT);
-	char len[32];
 	int rc;
 
 	json_decref(body);
 	if (text == NULL)
 		fatal("http.encode", "err=%s", "json_dumps failed");
-	snprintf(len, sizeof(len), "%zu", strlen(text));
-	mg_response_header_start(conn, status);
-	mg_response_header_add(conn, "Content-Type", "application/json", -1);
-	mg_response_header_add(conn, "Content-Length", len, -1);
-	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-	http_add_security_headers(conn);
-	mg_response_header_send(conn);
+	http_begin(conn, status, "application/json", (long long)strlen(text), NULL);
 	rc = mg_write(conn, text, strlen(text));
 	free(text);
 	return rc < 0 ? 0 : status;

@@ -15,7 +15,16 @@ void	http_stop(void);
 /* Sends body (reference stolen) as JSON with the given status. */
 int	http_send_json(struct mg_connection *, int status, json_t *body);
 /* {"error":{"code","message"}} with the status of the code's vocabulary. */
-void	http_add_security_headers(struct mg_connection *);
+/*
+ * Starts a response: status line and headers (security headers included),
+ * then the caller mg_write()s len bytes.  extra: more "Name: value\r\n"
+ * lines or NULL.  Works after http_send_continue() too, when civetweb's
+ * header API no longer does.
+ */
+int	http_begin(struct mg_connection *, int status, const char *content_type,
+	    long long len, const char *extra);
+/* "100 Continue", once the request may send its body. */
+int	http_send_continue(struct mg_connection *);
 int	http_send_error(struct mg_connection *, const char *code,
 	    const char *message);
 

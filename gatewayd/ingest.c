@@ -124,7 +124,7 @@ static int
 send_result(struct mg_connection *conn, const char *req, const char *job,
     const char *file, const char *mime)
 {
-	char len[32], buf[65536];
+	char extra[160], buf[65536];
 	struct stat st;
 	int fd;
 	ssize_t n;
@@ -137,15 +137,9 @@ send_result(struct mg_connection *conn, const char *req, const char *job,
 		close(fd);
 		return 0;
 	}
-	snprintf(len, sizeof(len), "%lld", (long long)st.st_size);
-	mg_response_header_start(conn, 200);
-	mg_response_header_add(conn, "Content-Type", mime, -1);
-	mg_response_header_add(conn, "Content-Length", len, -1);
-	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-	mg_response_header_add(conn, "X-Request-Id", req, -1);
-	mg_response_header_add(conn, "X-Photobridge-Job", job, -1);
-	http_add_security_headers(conn);
-	mg_response_header_send(conn);
+	snprintf(extra, sizeof(extra), "X-Request-Id: %s\r\nX-Photobridge-Job: %s\r\n",
+	    req, job);
+	http_begin(conn, 200, mime, (long long)st.st_size, extra);
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		if (mg_write(conn, buf, (size_t)n) <= 0)
 			break;
@@ -215,6 +209,7 @@ ingest_read_body(struct mg_connection *conn, const char *req, const char *bounda
 	struct multipart_limits lim = multipart_default_limits;
 	struct multipart_callbacks cb = { on_field, on_file_begin, on_file_data, NULL };
 	struct multipart *mp;
+	const char *expect;
 	char buf[65536];
 	int n, rc = 0;
 
@@ -223,7 +218,17 @@ ingest_read_body(struct mg_connection *conn, const char *req, const char *bounda
 		send_ingest_error(conn, req, 400, ERR_BAD_REQUEST, "invalid multipart boundary");
 		return -1;
 	}
-	/* The first read sends 100 Continue to a booth that asked for it. */
+	/*
+	 * civetweb leaves "Expect: 100-continue" to handlers: the checks are
+	 * done, so invite the body now rather than let the booth wait for
+	 * its own timeout.
+	 */
+	expect = mg_get_header(conn, "Expect");
+	if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
+	    http_send_continue(conn) != 0) {
+		multipart_free(mp);
+		return -1;
+	}
 	while ((n = mg_read(conn, buf, sizeof(buf))) > 0) {
 		if (multipart_feed(mp, buf, (size_t)n) != 0) {
 			int big = multipart_too_large(mp);
@@ -262,6 +267,7 @@ ingest_handle(struct mg_connection *conn, void *arg)
 	int done, status = 0;
 
 	(void)arg;
+	mg_set_user_connection_data(conn, NULL);
 	uuid_v7(req);
 	if (strcmp(ri->request_method, "POST") != 0)
 		return send_ingest_error(conn, req, 405, ERR_METHOD_NOT_ALLOWED, "use POST");

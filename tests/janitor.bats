@@ -215,6 +215,30 @@ logged() { [ "$(grep -c -E -- "$1" "$JLOG")" = 1 ]; }
 	assert_failure
 }
 
+@test "two janitors on one database share a backlog and delete nothing twice" {
+	n=3000
+	job=$(new_job succeeded)
+	for i in $(seq 1 $n); do : >"$MEDIA/public/twin-$i"; done
+	psql_pb "INSERT INTO media_object (id, kind, path, mime, size_bytes, expires_at, job_id)
+	    SELECT gen_random_uuid(), 'public', 'public/twin-' || n, 'image/jpeg', 0,
+	    now() - interval '1 minute', '$job' FROM generate_series(1, $n) AS n"
+	run2=$BATS_TEST_TMPDIR/run2 log2=$BATS_TEST_TMPDIR/janitor2.log
+	# A second host's janitor: its own socket, the same database and media.
+	PB_RUN_DIR=$run2 PB_ENV_DIR= "$BIN/janitor" 2>"$log2" &
+	pid=$!
+	pbctl janitor sweep | jassert '.ok and .failed == 0'
+	wait_for 10 bash -c "printf 'sweep\n' | socat -t 30 - UNIX-CONNECT:$run2/janitor.sock | jq -e '.ok and .failed == 0'"
+	kill -TERM "$pid"
+	wait "$pid"
+	assert_equal "$(psql_pb "SELECT count(*) FROM media_object WHERE job_id = '$job'")" 0
+	assert_equal "$(find "$MEDIA/public" -name 'twin-*' | wc -l)" 0
+	wait_for 5 bash -c "[ \$(cat '$JLOG' '$log2' | grep -c 'event=media.deleted .*job=$job') -eq $n ]"
+	assert_equal "$(cat "$JLOG" "$log2" | grep -o "event=media.deleted .*job=$job" |
+	    sort -u | wc -l)" "$n"
+	! grep -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$log2"
+	grep -q 'event=daemon.stopped' "$log2"
+}
+
 @test "with the database down a sweep says unavailable and the janitor stays up" {
 	pg_ctl_as_owner -m fast -w stop >/dev/null
 	wait_for 10 bash -c "printf 'status\n' | socat -t 2 - UNIX-CONNECT:$PB_RUN_DIR/janitor.sock | jq -e '.db.state != \"up\"'"

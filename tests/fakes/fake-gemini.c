@@ -449,7 +449,7 @@ retry_valid(const char *s)
 		return 0;
 	if (s[n] == '.' && (m = strspn(s + n + 1, "0123456789")) > 0)
 		n += m + 1;
-	return s[n] == 's' && s[n + 1] == '\0' && n + 2 <= 16;
+	return s[n] == 's' && s[n + 1] == '\0';
 }
 
 static int
@@ -468,8 +468,9 @@ token_apply(const char *t, struct behaviour *b, long *times)
 	else if (strncmp(t, "latency=", 8) == 0 && parse_long(t + 8, &v) == 0 &&
 	    v >= 0 && v <= HANG_MS)
 		b->latency_ms = v;
-	else if (strncmp(t, "retry=", 6) == 0 && retry_valid(t + 6)) {
-		snprintf(b->retry, sizeof(b->retry), "%s", t + 6);
+	else if (strncmp(t, "retry=", 6) == 0 && retry_valid(t + 6) &&
+	    strlen(t + 6) < sizeof(b->retry)) {
+		memcpy(b->retry, t + 6, strlen(t + 6) + 1);
 		if (b->kind == K_UNSET)
 			b->kind = K_429;
 	} else if (times != NULL && strncmp(t, "times=", 6) == 0 &&
@@ -524,6 +525,8 @@ behaviour_next(const struct behaviour *prompt)
 		b = st.queue[st.qhead++];
 	if (st.qhead == st.qlen)
 		st.qhead = st.qlen = 0;
+	if (b.latency_ms < 0 && prompt->latency_ms < 0)
+		b.latency_ms = st.latency_ms;
 	pthread_mutex_unlock(&st.lock);
 	if (prompt->kind != K_UNSET) {
 		b.kind = prompt->kind;
@@ -1166,7 +1169,7 @@ handle_generate(struct req *r, const char *model)
 	}
 	rc = gen_load(&g, body, len);
 	b = behaviour_next(&g.prompt);
-	if (wait_ms(r, b.latency_ms >= 0 ? b.latency_ms : default_latency))
+	if (wait_ms(r, b.latency_ms))
 		goto out;	/* the client left: nobody to answer */
 	if (rc == -1 && g.code == 400)
 		reply_invalid(r, g.field, g.msg);
@@ -1220,4 +1223,465 @@ file_json(struct req *r, const struct file *f)
 	    "state", "ACTIVE", "source", "UPLOADED"));
 	free(sha);
 	return j;
+}
+
+static void
+upload_start(struct req *r)
+{
+	const char *proto = mg_get_header(r->conn, "X-Goog-Upload-Protocol");
+	const char *cmd = mg_get_header(r->conn, "X-Goog-Upload-Command");
+	const char *clen = mg_get_header(r->conn, "X-Goog-Upload-Header-Content-Length");
+	const char *ctype = mg_get_header(r->conn, "X-Goog-Upload-Header-Content-Type");
+	const char *dn;
+	char *body, base[256], lines[512];
+	size_t len = 0;
+	long declared = -1;
+	int big;
+	json_t *j = NULL;
+	struct file *f;
+
+	body = read_body(r, 1 << 20, &len, &big);
+	if (!auth_ok(r))
+		goto out;
+	if (proto == NULL || strcmp(proto, "resumable") != 0 ||
+	    cmd == NULL || strcmp(cmd, "start") != 0) {
+		reply_invalid(r, "", "fake-gemini takes only X-Goog-Upload-Protocol: "
+		    "resumable with X-Goog-Upload-Command: start here");
+		goto out;
+	}
+	if (clen != NULL && (parse_long(clen, &declared) == -1 || declared < 0 ||
+	    declared > UPLOAD_MAX)) {
+		reply_invalid(r, "", "Invalid X-Goog-Upload-Header-Content-Length "
+		    "(fake-gemini takes at most 64 MiB).");
+		goto out;
+	}
+	if (body == NULL || (len > 0 && (j = json_loadb(body, len, 0, NULL)) == NULL)) {
+		reply_invalid(r, "", "Invalid JSON payload received.");
+		goto out;
+	}
+	dn = json_string_value(jget2(json_object_get(j, "file"), "display_name",
+	    "displayName"));
+	f = xcalloc(1, sizeof(*f));
+	random_id(f->id, 13);
+	random_id(f->upload_id, sizeof(f->upload_id));
+	f->display_name = xstrdup(dn != NULL ? dn : "");
+	f->mime = xstrdup(ctype != NULL ? ctype : "application/octet-stream");
+	f->declared = declared;
+	f->created = wall_ms();
+	crypto_hash_sha256_init(&f->sha);
+	pthread_mutex_lock(&st.lock);
+	f->next = st.files;
+	st.files = f;
+	st.nfiles++;
+	pthread_mutex_unlock(&st.lock);
+	base_url(r, base, sizeof(base));
+	snprintf(lines, sizeof(lines), "X-Goog-Upload-URL: %s/upload/v1beta/files"
+	    "?upload_id=%s&upload_protocol=resumable\r\nX-Goog-Upload-Status: active\r\n"
+	    "X-Goog-Upload-Chunk-Granularity: 8388608", base, f->upload_id);
+	reply_raw(r, 200, "", 0, lines);
+out:
+	free(body);
+	json_decref(j);
+}
+
+/* Lock held.  Checks one upload/finalize step; NULL when it may proceed. */
+static const char *
+upload_check(struct file *f, int up, int fin, long offset, size_t len)
+{
+	if (up && offset != f->received)
+		return "X-Goog-Upload-Offset does not match the bytes received.";
+	if (f->declared >= 0 && f->received + (long)len > f->declared)
+		return "More bytes than X-Goog-Upload-Header-Content-Length.";
+	if (fin && f->declared >= 0 && f->received + (long)len != f->declared)
+		return "Finalized before X-Goog-Upload-Header-Content-Length bytes.";
+	return NULL;
+}
+
+/* Lock held. */
+static void
+upload_apply(struct file *f, const char *body, size_t len)
+{
+	size_t n;
+
+	if (f->received < (long)sizeof(f->head)) {
+		n = sizeof(f->head) - (size_t)f->received;
+		memcpy(f->head + f->received, body, n < len ? n : len);
+	}
+	crypto_hash_sha256_update(&f->sha, (const unsigned char *)body, len);
+	f->received += (long)len;
+}
+
+static void
+upload_command(struct req *r, const char *uid)
+{
+	const char *cmd = mg_get_header(r->conn, "X-Goog-Upload-Command");
+	const char *off = mg_get_header(r->conn, "X-Goog-Upload-Offset");
+	const char *err = NULL;
+	int up = cmd && strstr(cmd, "upload"), fin = cmd && strstr(cmd, "finalize");
+	long offset = -1;
+	char *body, lines[128];
+	size_t len = 0;
+	int big, found = 0;
+	json_t *res = NULL;
+	struct file *f;
+
+	body = read_body(r, UPLOAD_MAX, &len, &big);
+	if (!up && !fin && (cmd == NULL || strstr(cmd, "query") == NULL))
+		err = "X-Goog-Upload-Command must be upload, finalize or query.";
+	else if (body == NULL)
+		err = "The upload exceeds the 64 MiB fake-gemini takes.";
+	else if (up && (off == NULL || parse_long(off, &offset) == -1))
+		err = "X-Goog-Upload-Offset is required with upload.";
+	if (!up)
+		len = 0;
+	pthread_mutex_lock(&st.lock);
+	if ((f = file_find(uid, 1)) != NULL && !f->active && (found = 1) &&
+	    err == NULL && (err = upload_check(f, up, fin, offset, len)) == NULL) {
+		upload_apply(f, body, len);
+		if (fin) {
+			crypto_hash_sha256_final(&f->sha, f->digest);
+			f->active = 1;
+			st.uploads++;
+			res = jmust(json_pack("{s:o}", "file", file_json(r, f)));
+		}
+	}
+	snprintf(lines, sizeof(lines), "X-Goog-Upload-Status: %s\r\n"
+	    "X-Goog-Upload-Size-Received: %ld", res ? "final" : "active",
+	    found ? f->received : 0);
+	pthread_mutex_unlock(&st.lock);
+	if (!found)
+		reply_error(r, 404, "No active upload session with this upload_id.", NULL);
+	else if (err != NULL)
+		reply_invalid(r, "", err);
+	else if (res != NULL)
+		reply_json(r, 200, res, lines);
+	else
+		reply_raw(r, 200, "", 0, lines);
+	free(body);
+}
+
+static void
+file_free(struct file *f)
+{
+	free(f->display_name);
+	free(f->mime);
+	free(f);
+}
+
+/* GET or DELETE files/{id}; id NULL lists the files. */
+static void
+handle_files(struct req *r, const char *id, int del)
+{
+	struct file **pp, *f;
+	json_t *res = NULL;
+	char msg[160];
+
+	if (!auth_ok(r))
+		return;
+	pthread_mutex_lock(&st.lock);
+	if (id == NULL) {
+		res = jmust(json_pack("{s:[]}", "files"));
+		for (f = st.files; f != NULL; f = f->next)
+			if (f->active)
+				json_array_append_new(json_object_get(res, "files"),
+				    file_json(r, f));
+	}
+	for (pp = &st.files; id != NULL && (f = *pp) != NULL; pp = &f->next)
+		if (f->active && strcmp(f->id, id) == 0) {
+			res = del ? jmust(json_object()) : file_json(r, f);
+			if (del) {
+				*pp = f->next;
+				st.nfiles--;
+				file_free(f);
+			}
+			break;
+		}
+	pthread_mutex_unlock(&st.lock);
+	snprintf(msg, sizeof(msg), "You do not have permission to access the "
+	    "File %.64s or it may not exist.", id ? id : "");
+	if (res == NULL)
+		reply_error(r, 403, msg, NULL);
+	else
+		reply_json(r, 200, res, NULL);
+}
+
+/* --- control API ------------------------------------------------------- */
+
+/* Parses every entry first: a bad one queues nothing. */
+static void
+control_script(struct req *r)
+{
+	struct behaviour *add = NULL, b;
+	json_t *j = NULL, *list, *v, *lat;
+	size_t len = 0, i, n = 0, queued = 0;
+	long times;
+	char *body, bad[64], msg[128];
+	int big;
+
+	body = read_body(r, 1 << 20, &len, &big);
+	if (body == NULL || (j = json_loadb(body, len, 0, NULL)) == NULL ||
+	    !json_is_object(j)) {
+		reply_invalid(r, "", "control: body must be a JSON object");
+		goto out;
+	}
+	list = json_object_get(j, "behaviours");
+	lat = json_object_get(j, "latency_ms");
+	if ((list != NULL && !json_is_array(list)) || (lat != NULL &&
+	    (!json_is_integer(lat) || json_integer_value(lat) < 0 ||
+	    json_integer_value(lat) > HANG_MS))) {
+		reply_invalid(r, "", "control: behaviours must be an array of "
+		    "strings, latency_ms an integer in [0, 600000]");
+		goto out;
+	}
+	json_array_foreach(list, i, v) {
+		behaviour_init(&b);
+		times = 1;
+		if (!json_is_string(v) || behaviour_parse(json_string_value(v),
+		    json_string_length(v), &b, &times, bad, sizeof(bad)) == -1 ||
+		    n + (size_t)times > MAX_QUEUE) {
+			snprintf(msg, sizeof(msg), "control: bad behaviour %zu "
+			    "(\"%s\")", i, json_is_string(v) ? bad : "not a string");
+			reply_invalid(r, "", msg);
+			goto out;
+		}
+		add = xrealloc(add, (n + (size_t)times) * sizeof(*add));
+		while (times-- > 0)
+			add[n++] = b;
+	}
+	pthread_mutex_lock(&st.lock);
+	if (st.qlen + n <= MAX_QUEUE) {
+		if (st.qlen + n > st.qcap) {
+			st.qcap = st.qlen + n;
+			st.queue = xrealloc(st.queue, st.qcap * sizeof(*st.queue));
+		}
+		memcpy(st.queue + st.qlen, add, n * sizeof(*add));
+		st.qlen += n;
+		if (lat != NULL)
+			st.latency_ms = (long)json_integer_value(lat);
+	}
+	queued = st.qlen - st.qhead;
+	pthread_mutex_unlock(&st.lock);
+	reply_json(r, 200, jmust(json_pack("{s:I}", "queued", (json_int_t)queued)),
+	    NULL);
+out:
+	free(add);
+	free(body);
+	json_decref(j);
+}
+
+static void
+control_stats(struct req *r)
+{
+	json_t *j;
+
+	pthread_mutex_lock(&st.lock);
+	flight_sweep();
+	j = jmust(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+	    "requests", (json_int_t)st.requests, "generate", (json_int_t)st.generate,
+	    "uploads", (json_int_t)st.uploads, "files", (json_int_t)st.nfiles,
+	    "queued", (json_int_t)(st.qlen - st.qhead),
+	    "in_flight", (json_int_t)st.in_flight,
+	    "max_in_flight", (json_int_t)st.max_in_flight,
+	    "latency_ms", (json_int_t)st.latency_ms,
+	    "by_status", jmust(json_deep_copy(st.by_status)),
+	    "last_request", st.last_request ?
+	    jmust(json_deep_copy(st.last_request)) : json_null()));
+	pthread_mutex_unlock(&st.lock);
+	reply_json(r, 200, j, NULL);
+}
+
+/* Lock held.  Back to the state at start, but requests in flight still count. */
+static void
+state_clear(void)
+{
+	struct file *f;
+
+	st.requests = st.generate = st.uploads = 0;
+	st.max_in_flight = st.in_flight;
+	st.latency_ms = default_latency;
+	json_object_clear(st.by_status);
+	json_decref(st.last_request);
+	st.last_request = NULL;
+	st.qhead = st.qlen = 0;
+	while ((f = st.files) != NULL) {
+		st.files = f->next;
+		file_free(f);
+	}
+	st.nfiles = 0;
+}
+
+static void
+route_control(struct req *r, const char *m, const char *what)
+{
+	if (strcmp(m, "POST") == 0 && strcmp(what, "script") == 0)
+		control_script(r);
+	else if (strcmp(m, "GET") == 0 && strcmp(what, "stats") == 0)
+		control_stats(r);
+	else if (strcmp(m, "POST") == 0 && strcmp(what, "reset") == 0) {
+		pthread_mutex_lock(&st.lock);
+		state_clear();
+		pthread_mutex_unlock(&st.lock);
+		reply_json(r, 200, jmust(json_pack("{s:b}", "ok", 1)), NULL);
+	} else
+		reply_error(r, 404, "control: no such endpoint", NULL);
+}
+
+/* --- routing and main -------------------------------------------------- */
+
+static void
+route_api(struct req *r, const char *m, const char *u)
+{
+	const char *qs = r->ri->query_string;
+	size_t n = strlen(u), ml;
+	char model[128], uid[64], msg[256];
+	int big;
+
+	ml = n > 31 ? n - 31 : 0;	/* "/v1beta/models/" ":generateContent" */
+	if (strcmp(m, "POST") == 0 && strncmp(u, "/v1beta/models/", 15) == 0 &&
+	    n > 31 && strcmp(u + n - 16, ":generateContent") == 0 &&
+	    ml < sizeof(model) && strspn(u + 15, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") == ml) {
+		snprintf(model, sizeof(model), "%.*s", (int)ml, u + 15);
+		handle_generate(r, model);
+	} else if (strcmp(m, "POST") == 0 && strcmp(u, "/upload/v1beta/files") == 0) {
+		if (qs != NULL && mg_get_var(qs, strlen(qs), "upload_id", uid,
+		    sizeof(uid)) > 0)
+			upload_command(r, uid);
+		else
+			upload_start(r);
+	} else if (strcmp(m, "GET") == 0 && strcmp(u, "/v1beta/files") == 0)
+		handle_files(r, NULL, 0);
+	else if ((strcmp(m, "GET") == 0 || strcmp(m, "DELETE") == 0) &&
+	    strncmp(u, "/v1beta/files/", 14) == 0)
+		handle_files(r, u + 14, m[0] == 'D');
+	else {
+		free(read_body(r, 0, &n, &big));	/* drop any body */
+		snprintf(msg, sizeof(msg), "%.64s %.128s is not found for API "
+		    "version v1beta.", m, u);
+		reply_error(r, 404, msg, NULL);
+	}
+}
+
+static int
+handle(struct mg_connection *conn, void *arg)
+{
+	struct req r = { conn, mg_get_request_info(conn), 0, -1, -1, 0 };
+	const char *m = r.ri->request_method;
+	const char *u = r.ri->local_uri ? r.ri->local_uri : "";
+	int64_t t0 = now_ms();
+
+	(void)arg;
+	if (strncmp(u, "/_fake/", 7) == 0)
+		route_control(&r, m, u + 7);
+	else {
+		r.api = 1;
+		pthread_mutex_lock(&st.lock);
+		st.requests++;
+		pthread_mutex_unlock(&st.lock);
+		route_api(&r, m, u);
+	}
+	/* status 0: the client left before an answer. */
+	log_info("http.request", "method=%s path=%s status=%d ms=%lld", m, u,
+	    r.status, (long long)(now_ms() - t0));
+	return r.status > 0 ? r.status : 1;
+}
+
+static int
+on_log_message(const struct mg_connection *conn, const char *message)
+{
+	(void)conn;
+	log_warn("http.engine", "msg=%s", message);
+	return 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: fake-gemini --port N [--listen ADDR] "
+	    "[--api-key K] [--latency-ms N] [--threads N]\n");
+	exit(2);
+}
+
+static long
+arg_long(const char *s, long min, long max)
+{
+	long v;
+
+	if (parse_long(s, &v) == -1 || v < min || v > max)
+		usage();
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "api-key", required_argument, NULL, 'k' },
+		{ "latency-ms", required_argument, NULL, 'L' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *listen = "127.0.0.1";
+	char ports[128], threads[16];
+	const char *mgopts[] = { "listening_ports", ports, "num_threads", threads,
+	    "request_timeout_ms", "30000", "enable_keep_alive", "yes",
+	    "keep_alive_timeout_ms", "5000", "decode_url", "yes", NULL };
+	struct mg_callbacks cb;
+	struct mg_context *ctx;
+	long port = 0, nthreads = 64;
+	sigset_t set;
+	int c, sig;
+
+	log_init("fake-gemini");
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': port = arg_long(optarg, 1, 65535); break;
+		case 'l': listen = optarg; break;
+		case 'k': api_key = optarg; break;
+		case 'L': default_latency = arg_long(optarg, 0, HANG_MS); break;
+		case 't': nthreads = arg_long(optarg, 2, MAX_FLIGHTS - 24); break;
+		default: usage();
+		}
+	}
+	if (port == 0 || optind != argc)
+		usage();
+	if (sodium_init() < 0)
+		fatal("sodium.init", "err=%s", "sodium_init failed");
+	snprintf(ports, sizeof(ports), strchr(listen, ':') ? "[%s]:%ld" : "%s:%ld",
+	    listen, port);
+	snprintf(threads, sizeof(threads), "%ld", nthreads);
+	st.by_status = jmust(json_object());
+	st.latency_ms = default_latency;
+
+	/* Every thread inherits the mask; only sigwait below sees TERM/INT. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
+	    signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal("signals", "err=%s", "cannot set the signal mask");
+	memset(&cb, 0, sizeof(cb));
+	cb.log_message = on_log_message;
+	mg_init_library(0);
+	if ((ctx = mg_start(&cb, NULL, mgopts)) == NULL)
+		fatal("http.start", "listen=%s reason=%s", ports,
+		    "civetweb failed to start (port in use?)");
+	mg_set_request_handler(ctx, "/", handle, NULL);
+	log_info("listening", "listen=%s threads=%s latency_ms=%ld api_key_set=%d",
+	    ports, threads, default_latency, api_key != NULL);
+	if (sigwait(&set, &sig) != 0)
+		fatal("signals", "err=%s", "sigwait failed");
+	atomic_store(&stopping, 1);
+	mg_stop(ctx);
+	mg_exit_library();
+	pthread_mutex_lock(&st.lock);
+	state_clear();
+	json_decref(st.by_status);
+	free(st.queue);
+	pthread_mutex_unlock(&st.lock);
+	log_info("stopped", "signal=%d", sig);
+	return 0;
 }

@@ -479,12 +479,13 @@ heif_probe(struct probe *p)
 	uint32_t w, h;
 	int i, r, kind = 0;
 
+	/* without readable brands nothing says this is HEIF */
 	if (box_next(p, &pos, p->len, &bx) != 1 || bx.end - bx.body < 8)
-		return CORRUPT(p, "HEIF: bad ftyp box");
+		return fail(p, IMAGEHDR_UNSUPPORTED, "bad ftyp box");
 	for (off = bx.body; off + 4 <= bx.end && off < bx.body + 4 * 256;
 	    off += off == bx.body ? 8 : 4) {	/* major brand, minor version */
 		if ((b = get(p, off, 4)) == NULL)
-			return TRUNCATED(p, "HEIF ends inside ftyp");
+			return fail(p, IMAGEHDR_UNSUPPORTED, "bad ftyp box");
 		if ((r = heif_brand(b)) < 0)
 			return fail(p, IMAGEHDR_UNSUPPORTED, "AVIF is not supported");
 		kind = r > kind ? r : kind;

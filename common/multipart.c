@@ -234,14 +234,18 @@ part_reset(struct multipart *mp)
 static int
 emit(struct multipart *mp, const char *p, size_t n)
 {
+	size_t room, rest;	/* never negative: the limits were kept */
+
 	if (n == 0 || mp->kind == K_NONE)
 		return 0;
 	if (mp->kind == K_FIELD) {
-		/* value.len and fieldsbytes never exceed their limits */
-		if (n > mp->lim.max_field_bytes - mp->value.len)
+		/* name the limit crossed first, whatever the chunking */
+		room = mp->lim.max_field_bytes - mp->value.len;
+		rest = mp->lim.max_fields_bytes - mp->fieldsbytes;
+		if (n > room && room <= rest)
 			return fail(mp, 1, "field \"%.40s\" longer than %zu bytes",
 			    mp->name, mp->lim.max_field_bytes);
-		if (n > mp->lim.max_fields_bytes - mp->fieldsbytes)
+		if (n > rest)
 			return fail(mp, 1, "text fields longer than %zu bytes "
 			    "together", mp->lim.max_fields_bytes);
 		mp->fieldsbytes += n;

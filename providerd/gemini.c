@@ -229,7 +229,8 @@ gemini_build_request(const struct provider *p, const char *operation_id,
 	const struct opspec *spec;
 	const json_t *tpl, *cfg;
 	json_t *parts, *gen, *body, *part;
-	char *text;
+	const char *v;
+	char *text, nb[64];
 	size_t i;
 
 	if (operation_id == NULL || !provider_supports(p, operation_id)) {
@@ -249,7 +250,7 @@ gemini_build_request(const struct provider *p, const char *operation_id,
 		    spec->min_inputs, GEMINI_MAX_INPUTS, ninputs);
 		return NULL;
 	}
-	if (spec->needs_prompt && !json_is_string(json_object_get(settings, "prompt"))) {
+	if (spec->needs_prompt && setting_text(settings, "prompt", 6, nb, sizeof(nb), &v) == 0) {
 		fail(err, errlen, "%s needs a prompt", operation_id);
 		return NULL;
 	}
@@ -646,7 +647,8 @@ gemini_parse_response(const struct provider *p, long http_status, const char *bo
 		return;
 	}
 	cands = json_object_get(root, "candidates");
-	fr = json_object_get(json_array_get(cands, 0), "finishReason");
+	if ((fr = json_object_get(json_array_get(cands, 0), "finishReason")) == NULL)
+		fr = json_object_get(json_array_get(cands, 0), "finish_reason");
 	fm = json_object_get(json_array_get(cands, 0), "finishMessage");
 	snprintf(r->finish_reason, sizeof(r->finish_reason), "%s",
 	    json_is_string(fr) ? json_string_value(fr) : "");

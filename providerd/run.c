@@ -141,7 +141,7 @@ run_succeed(struct run *r, const unsigned char *image, size_t len, const char *m
 	    "  make_interval(days => coalesce((SELECT (value #>> '{}')::int FROM settings "
 	    "  WHERE key = 'result_ttl_days' AND jsonb_typeof(value) = 'number'), 3)), "
 	    "  u.id, u.slot_id FROM u RETURNING id), "
-	    "n AS (SELECT pg_notify('job_done', $1) FROM u) "
+	    "n AS (SELECT pg_notify('job_done', $1::text) FROM u) "
 	    "SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM n)", 7, params);
 	won = res != NULL && strcmp(PQgetvalue(res, 0, 0), "1") == 0;
 	PQclear(res);

@@ -34,6 +34,7 @@
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netdb.h>
 
 #include <civetweb.h>
 #include <dirent.h>
@@ -1594,6 +1595,40 @@ on_log_message(const struct mg_connection *conn, const char *message)
 	return 1;
 }
 
+/*
+ * civetweb's master thread polls its listener with a 2 s timeout before it
+ * sees the stop flag; a connection wakes it, so TERM stops us at once.
+ */
+static void *
+waker(void *arg)
+{
+	const struct addrinfo *ai = arg;
+	int fd;
+
+	for (;;) {
+		if ((fd = socket(ai->ai_family, SOCK_STREAM, 0)) != -1) {
+			(void)connect(fd, ai->ai_addr, ai->ai_addrlen);
+			close(fd);
+		}
+		usleep(100000);
+	}
+	return NULL;
+}
+
+static void
+wake_master(const char *host, long port)
+{
+	static struct addrinfo *ai;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+	pthread_t t;
+	char serv[16];
+
+	snprintf(serv, sizeof(serv), "%ld", port);
+	if (getaddrinfo(host, serv, &hints, &ai) != 0 ||
+	    pthread_create(&t, NULL, waker, ai) != 0 || pthread_detach(t) != 0)
+		log_warn("stop.slow", "reason=%s", "cannot wake civetweb");
+}
+
 static void
 usage(void)
 {
@@ -1670,11 +1705,12 @@ main(int argc, char **argv)
 		fatal("http.start", "listen=%s reason=%s", ports,
 		    "civetweb failed to start (port in use?)");
 	mg_set_request_handler(ctx, "/", handle, NULL);
-	log_info("listening", "listen=%s threads=%s latency_ms=%ld api_key_set=%d",
-	    ports, threads, default_latency, api_key != NULL);
+	log_info("listening", "listen=%s threads=%s latency_ms=%ld auth=%s",
+	    ports, threads, default_latency, api_key ? "fixed" : "any");
 	if (sigwait(&set, &sig) != 0)
 		fatal("signals", "err=%s", "sigwait failed");
 	atomic_store(&stopping, 1);
+	wake_master(listen, port);
 	mg_stop(ctx);
 	mg_exit_library();
 	pthread_mutex_lock(&st.lock);

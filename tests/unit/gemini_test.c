@@ -171,6 +171,14 @@ test_requests(void)
 	s = json_object();
 	check(gemini_build_request(gem, "change_image", s, in, 1, err, sizeof(err)) == NULL &&
 	    strstr(err, "prompt") != NULL, "refused: change_image without a prompt");
+	json_object_set_new(s, "prompt", json_string(" \n "));
+	check(gemini_build_request(gem, "change_image", s, in, 1, err, sizeof(err)) == NULL,
+	    "refused: change_image with a blank prompt");
+	json_object_set_new(s, "prompt", json_integer(5));
+	b = gemini_build_request(gem, "change_image", s, in, 1, err, sizeof(err));
+	check(b != NULL && strstr(text_of(b), "as follows: 5\n") != NULL,
+	    "a number as prompt is inserted as text");
+	json_decref(b);
 	json_object_set_new(s, "prompt", json_string("x"));
 	in[0].mime = "image/gif";
 	check(gemini_build_request(gem, "change_image", s, in, 1, err, sizeof(err)) == NULL &&
@@ -279,7 +287,8 @@ test_answers(void)
 	answer(200, body);
 	free(body);
 	check(res.outcome == GEMINI_OK && strcmp(res.mime, "image/jpeg") == 0 &&
-	    res.image_len == sizeof(photo) && res.cost_usd == 0, "200 snake_case inline_data: image decoded, no usage = no cost");
+	    res.image_len == sizeof(photo) && res.cost_usd == 0 &&
+	    strcmp(res.finish_reason, "STOP") == 0, "200 snake_case inline_data: image decoded, no usage = no cost");
 
 	/* Thinking image model: a thought text and a thought draft image first. */
 	body = xasprintf("{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"**Planning the "

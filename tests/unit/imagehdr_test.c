@@ -377,6 +377,50 @@ test_jpeg_generated(void)
 	free(copy);
 }
 
+/*
+ * The file reader sees the input through a 128 KiB window: put stuffed
+ * bytes, restart markers and a bad marker across its edges; the file and
+ * buffer probes (compared in probe_both) must still agree.
+ */
+static void
+test_window_edges(void)
+{
+	static const unsigned char codes[] = { 0x00, 0xd3, 0x9f };
+	struct image_info info;
+	unsigned char *data, *big;
+	size_t len, sos = 0, i, at, n, bad = 0;
+	char path[1024];
+	enum imagehdr_result r;
+	int c, d;
+
+	snprintf(path, sizeof(path), "%s/exif/Canon_40D.jpg", testdata);
+	data = slurp(path, &len);
+	for (i = 2; i + 4 < len && data[i] == 0xff; i += 2 + (data[i + 2] << 8 | data[i + 3]))
+		if (data[i + 1] == 0xda) {
+			sos = i + 2 + (data[i + 2] << 8 | data[i + 3]);
+			break;
+		}
+	big = xcalloc(1, 300000);
+	memcpy(big, data, sos);
+	for (c = 0; c < 3; c++)
+		for (d = -2; d <= 1; d++) {
+			at = 131072 + d;	/* offset of the FF */
+			memset(big + sos, 0, 300000 - sos);
+			big[at] = 0xff;
+			big[at + 1] = codes[c];
+			n = at + 1000;
+			big[n++] = 0xff;
+			big[n++] = 0xd9;
+			r = probe_mem(big, n, "window.jpg", &info);
+			if (r != (codes[c] == 0x9f ? IMAGEHDR_CORRUPT : IMAGEHDR_OK))
+				bad++;
+		}
+	check(sos > 0 && bad == 0,
+	    "jpeg: FF00, RSTn and a bad marker across the file window edge");
+	free(big);
+	free(data);
+}
+
 static void
 test_unsupported(void)
 {
@@ -517,7 +561,7 @@ static int
 rm_tmp(void)
 {
 	static const char *names[] = { "huge.png", "gif.jpg", "page.jpg", "doc.jpg",
-	    "empty.jpg", "sound.webp", "lossless.webp", "extended.webp" };
+	    "empty.jpg", "sound.webp", "lossless.webp", "extended.webp", "window.jpg" };
 	char path[1024];
 	size_t i;
 
@@ -541,6 +585,7 @@ main(void)
 	test_files();
 	test_png();
 	test_jpeg_generated();
+	test_window_edges();
 	test_unsupported();
 	test_webp();
 	test_heif_generated();

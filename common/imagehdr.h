@@ -16,8 +16,9 @@
  *  WEBP  RIFF size + 8 == file size; first chunk VP8 (key frame, start
  *        code), VP8L (signature, version 0) or VP8X (canvas, chunks inside
  *        the RIFF); orientation from a VP8X EXIF chunk when present.
- *  HEIF  ftyp brand heic/heix/hevc/heim/heis/hevm (mime image/heic) or
- *        mif1/msf1 (image/heif), AVIF (avif/avis brands) is UNSUPPORTED;
+ *  HEIF  ftyp brand (major or compatible) heic/heix/hevc/heim/heis/hevm
+ *        (mime image/heic) or mif1/msf1 only (image/heif); AVIF (an
+ *        avif/avis brand) or an unreadable ftyp is UNSUPPORTED; the
  *        top-level boxes tile the file exactly; dimensions from the
  *        largest ispe property in meta/iprp/ipco (the primary image, not a
  *        thumbnail or grid tile; an upper bound for the pixel cap in any
@@ -25,10 +26,12 @@
  * Anything else (GIF, HTML, PDF, text, video) is UNSUPPORTED.
  *
  * Extensions to the first API: IMAGEHDR_ERROR for system errors (open,
- * read) which say nothing about the image; on any result other than
- * IMAGEHDR_OK only info->type (what the magic bytes claimed) is meaningful.
- * Memory use is bounded (one 128 KiB window for files); a JPEG is read
- * once end to end, other formats only where their headers are.
+ * read, not a regular file; errno set) which say nothing about the image.
+ * On any result but IMAGEHDR_OK, info holds only the type the magic bytes
+ * claimed (IMAGE_UNKNOWN with UNSUPPORTED) and err the reason; on OK err
+ * is "". Memory is bounded (one 128 KiB window for a file); a JPEG is read
+ * once end to end (about 100 ms for a hostile 30 MB one), other formats
+ * only where their headers are.
  */
 #ifndef PB_IMAGEHDR_H
 #define PB_IMAGEHDR_H

@@ -79,12 +79,23 @@ int	 walk_step(struct walk *, struct tally *);	/* 1, 0 or -1 */
 void	 walk_end(struct walk *);
 
 /* sweep.c: the scheduler of sweeps, purges and job_done wake-ups. */
+enum run_type { RUN_SWEEP, RUN_PURGE };
+
+struct sweep_stats {
+	struct tally		 totals;	/* since start */
+	unsigned long long	 sweeps, purges, jobs_done, skipped_db_down;
+	int64_t			 last_wall_ms;	/* end of the last sweep; -1 none */
+	int64_t			 last_ms;	/* its duration */
+	int			 last_full;
+	const char		*running;	/* "", "sweep" or "purge" */
+};
+
 void	 sweep_init(void);
 void	 sweep_reload(void);
 int	 sweep_drain(void);
 void	 sweep_shutdown(void);
-void	 sweep_status(json_t *reply);
-json_t	*sweep_verb(struct sock_request *);
-json_t	*purge_verb(struct sock_request *);
+int	 sweep_stopping(void);
+void	 sweep_request(enum run_type, struct sock_conn *waiter);
+void	 sweep_stats(struct sweep_stats *);
 
 #endif

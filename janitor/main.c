@@ -56,8 +56,14 @@
  * EXIT STATUS
  *	0 stopped cleanly, 1 fatal error, 2 usage error.
  */
+#include <string.h>
+#include <time.h>
+
 #include "daemon.h"
 #include "janitor.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
 
 static const struct config_var janitor_config[] = {
 	{ "PB_JANITOR_INTERVAL_SEC", "10", CONFIG_INT, 1, 86400,
@@ -70,6 +76,80 @@ static const struct config_var janitor_config[] = {
 	    "files without a row (rows without a file) older than this go" },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
+
+static json_t *
+sweep_verb(struct sock_request *sr)
+{
+	if (sweep_stopping())
+		return proto_error(ERR_UNAVAILABLE, "janitor is stopping");
+	if (!db_is_up(daemon_db))
+		return proto_error(ERR_UNAVAILABLE,
+		    "database unavailable; nothing swept");
+	sweep_request(RUN_SWEEP, sockserver_defer(sr));
+	return NULL;
+}
+
+static json_t *
+purge_verb(struct sock_request *sr)
+{
+	const char *kind = json_string_value(json_object_get(sr->req, "kind"));
+
+	if (kind == NULL || strcmp(kind, "results") != 0)
+		return proto_error(ERR_BAD_REQUEST,
+		    "purge needs kind=results; only results can be purged");
+	if (sweep_stopping())
+		return proto_error(ERR_UNAVAILABLE, "janitor is stopping");
+	if (!db_is_up(daemon_db))
+		return proto_error(ERR_UNAVAILABLE,
+		    "database unavailable; nothing purged");
+	log_info("purge.requested", "kind=%s peer_pid=%ld", kind,
+	    (long)sr->peer_pid);
+	sweep_request(RUN_PURGE, sockserver_defer(sr));
+	return NULL;
+}
+
+static json_t *
+iso_time(int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[32];
+
+	if (ms < 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return json_null();
+	return json_string(buf);
+}
+
+static json_t *
+ms_or_null(int64_t ms)
+{
+	return ms < 0 ? json_null() : json_integer(ms);
+}
+
+static void
+janitor_status(json_t *reply)
+{
+	struct sweep_stats st;
+	json_t *j;
+
+	sweep_stats(&st);
+	j = tally_json(&st.totals);
+	json_object_set_new(j, "sweeps", json_integer((json_int_t)st.sweeps));
+	json_object_set_new(j, "purges", json_integer((json_int_t)st.purges));
+	json_object_set_new(j, "jobs_done",
+	    json_integer((json_int_t)st.jobs_done));
+	json_object_set_new(j, "skipped_db_down",
+	    json_integer((json_int_t)st.skipped_db_down));
+	json_object_set_new(j, "running", json_string(st.running));
+	json_object_set_new(j, "last_sweep_at", iso_time(st.last_wall_ms));
+	json_object_set_new(j, "last_sweep_at_ms", ms_or_null(st.last_wall_ms));
+	json_object_set_new(j, "last_sweep_ms", ms_or_null(st.last_ms));
+	json_object_set_new(j, "last_sweep_full", json_boolean(st.last_full));
+	json_object_set_new(j, "interval_sec",
+	    json_integer(config_int("PB_JANITOR_INTERVAL_SEC")));
+	json_object_set_new(reply, "janitor", j);
+}
 
 static const struct verb janitor_verbs[] = {
 	{ "sweep", "delete what has expired now; reply: counts per kind "
@@ -85,7 +165,7 @@ static const struct daemon_def janitor = {
 	.config = janitor_config,
 	.verbs = janitor_verbs,
 	.init = sweep_init,
-	.status = sweep_status,
+	.status = janitor_status,
 	.reload = sweep_reload,
 	.drain = sweep_drain,
 	.shutdown = sweep_shutdown,

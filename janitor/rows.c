@@ -59,8 +59,9 @@ static const char sql_delete_missing[] =
 
 enum { COL_ID, COL_KIND, COL_PATH, COL_JOB, COL_EXPIRES };
 
-static const char batch_str[] = "500";
-_Static_assert(JANITOR_BATCH == 500, "batch_str must match JANITOR_BATCH");
+#define STR(x)		#x
+#define XSTR(x)		STR(x)
+static const char batch_str[] = XSTR(JANITOR_BATCH);
 
 void
 cursor_init(struct cursor *c)

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -25,7 +24,6 @@
 /* job_done ids waiting; beyond that a quick sweep does the same work. */
 #define JOBQ_MAX	256
 
-enum run_type { RUN_SWEEP, RUN_PURGE };
 enum stage {
 	STAGE_EXPIRED, STAGE_MISSING, STAGE_ORPHANS, STAGE_SPOOL, STAGE_PURGE,
 	STAGE_DONE
@@ -54,12 +52,8 @@ static char jobq[JOBQ_MAX][UUID_STR_LEN];
 static size_t jobq_head, jobq_len;
 static int stopping, db_was_down;
 
-/* For status. */
-static struct tally totals;
-static unsigned long long nsweeps, npurges, njobs, nskipped;
-static int64_t last_sweep_wall_ms = -1, last_sweep_dur_ms = -1;
 static int64_t last_full_ms = -1;		/* monotonic */
-static int last_sweep_full;
+static struct sweep_stats stats = { .last_wall_ms = -1, .last_ms = -1 };
 
 static void work(void *);
 
@@ -84,8 +78,13 @@ waiters_add(struct waiters *w, struct sock_conn *c)
 static void
 waiters_reply(struct waiters *w, json_t *reply)
 {
-	for (size_t i = 0; i < w->n; i++)
-		sockserver_reply(w->conns[i], json_deep_copy(reply));
+	for (size_t i = 0; i < w->n; i++) {
+		json_t *copy = json_deep_copy(reply);
+
+		if (copy == NULL)
+			fatal("janitor.oom", "in=%s", "json_deep_copy");
+		sockserver_reply(w->conns[i], copy);
+	}
 	json_decref(reply);
 	free(w->conns);
 	memset(w, 0, sizeof(*w));
@@ -133,14 +132,14 @@ run_end(const char *code, const char *message)
 		json_object_set_new(reply, "full", json_boolean(run->full));
 		json_object_set_new(reply, "ms", json_integer(ms));
 		if (run->type == RUN_SWEEP) {
-			nsweeps++;
-			last_sweep_wall_ms = wall_ms();
-			last_sweep_dur_ms = ms;
-			last_sweep_full = run->full;
+			stats.sweeps++;
+			stats.last_wall_ms = wall_ms();
+			stats.last_ms = ms;
+			stats.last_full = run->full;
 			if (run->full)
 				last_full_ms = run->started_ms;
 		} else
-			npurges++;
+			stats.purges++;
 		if (run->tally.deleted > 0 || run->tally.failed > 0 ||
 		    run->waiters.n > 0 || run->type == RUN_PURGE)
 			log_info("sweep.done", "op=%s full=%d deleted=%llu "
@@ -236,7 +235,7 @@ work(void *arg)
 
 		jobq_head = (jobq_head + 1) % JOBQ_MAX;
 		jobq_len--;
-		njobs++;
+		stats.jobs_done++;
 		if (rows_job_done(job, &step) != 0)
 			log_warn("sweep.job_done_failed", "job=%s", job);
 	} else {
@@ -251,7 +250,7 @@ work(void *arg)
 			run_end(NULL, NULL);
 	}
 	media_close();
-	tally_add(&totals, &step);
+	tally_add(&stats.totals, &step);
 	if (jobq_len > 0 || run != NULL || want_sweep || want_purge)
 		kick();
 }
@@ -285,7 +284,7 @@ tick(void *arg)
 			log_warn("sweep.skipped", "reason=%s",
 			    "database unavailable");
 		db_was_down = 1;
-		nskipped++;
+		stats.skipped_db_down++;
 	} else {
 		db_was_down = 0;
 		if (run == NULL && !want_sweep)
@@ -369,69 +368,23 @@ sweep_shutdown(void)
 	media_close();
 }
 
-static json_t *
-iso_time(int64_t ms)
+int
+sweep_stopping(void)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char buf[32];
+	return stopping;
+}
 
-	if (ms < 0 || gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return json_null();
-	return json_string(buf);
+/* A full sweep or a purge for a waiting client (NULL: nobody waits). */
+void
+sweep_request(enum run_type type, struct sock_conn *waiter)
+{
+	request(type, 1, waiter);
 }
 
 void
-sweep_status(json_t *reply)
+sweep_stats(struct sweep_stats *out)
 {
-	json_t *j = tally_json(&totals);
-
-	json_object_set_new(j, "sweeps", json_integer((json_int_t)nsweeps));
-	json_object_set_new(j, "purges", json_integer((json_int_t)npurges));
-	json_object_set_new(j, "jobs_done", json_integer((json_int_t)njobs));
-	json_object_set_new(j, "skipped_db_down",
-	    json_integer((json_int_t)nskipped));
-	json_object_set_new(j, "running", json_string(run == NULL ? "" :
-	    run->type == RUN_PURGE ? "purge" : "sweep"));
-	json_object_set_new(j, "last_sweep_at", iso_time(last_sweep_wall_ms));
-	json_object_set_new(j, "last_sweep_at_ms", last_sweep_wall_ms < 0 ?
-	    json_null() : json_integer(last_sweep_wall_ms));
-	json_object_set_new(j, "last_sweep_ms", last_sweep_dur_ms < 0 ?
-	    json_null() : json_integer(last_sweep_dur_ms));
-	json_object_set_new(j, "last_sweep_full", json_boolean(last_sweep_full));
-	json_object_set_new(j, "interval_sec",
-	    json_integer(config_int("PB_JANITOR_INTERVAL_SEC")));
-	json_object_set_new(reply, "janitor", j);
-}
-
-json_t *
-sweep_verb(struct sock_request *sr)
-{
-	if (stopping)
-		return proto_error(ERR_UNAVAILABLE, "janitor is stopping");
-	if (!db_is_up(daemon_db))
-		return proto_error(ERR_UNAVAILABLE,
-		    "database unavailable; nothing swept");
-	request(RUN_SWEEP, 1, sockserver_defer(sr));
-	return NULL;
-}
-
-json_t *
-purge_verb(struct sock_request *sr)
-{
-	const char *kind = json_string_value(json_object_get(sr->req, "kind"));
-
-	if (kind == NULL || strcmp(kind, "results") != 0)
-		return proto_error(ERR_BAD_REQUEST,
-		    "purge needs kind=results; only results can be purged");
-	if (stopping)
-		return proto_error(ERR_UNAVAILABLE, "janitor is stopping");
-	if (!db_is_up(daemon_db))
-		return proto_error(ERR_UNAVAILABLE,
-		    "database unavailable; nothing purged");
-	log_info("purge.requested", "kind=%s peer_pid=%ld", kind,
-	    (long)sr->peer_pid);
-	request(RUN_PURGE, 0, sockserver_defer(sr));
-	return NULL;
+	*out = stats;
+	out->running = run == NULL ? "" :
+	    run->type == RUN_PURGE ? "purge" : "sweep";
 }

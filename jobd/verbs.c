@@ -12,11 +12,13 @@
 #include "uuid.h"
 
 #define JOB_COLUMNS \
-	"id, slot_id, kind, state, provider_id, operation_id, attempt, max_attempts, " \
-	"coalesce(req_id, ''), coalesce(error_code, ''), coalesce(error_message, ''), " \
-	"coalesce(cost::text, ''), to_char(created_at AT TIME ZONE 'UTC', " \
-	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), coalesce(to_char(finished_at AT TIME ZONE " \
-	"'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), ''), coalesce(result_media_id::text, '')"
+	"job.id, job.slot_id, job.kind, job.state, job.provider_id, job.operation_id, " \
+	"job.attempt, job.max_attempts, coalesce(job.req_id, ''), " \
+	"coalesce(job.error_code, ''), coalesce(job.error_message, ''), " \
+	"coalesce(job.cost::text, ''), to_char(job.created_at AT TIME ZONE 'UTC', " \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), coalesce(to_char(job.finished_at AT TIME " \
+	"ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), ''), " \
+	"coalesce(job.result_media_id::text, '')"
 
 static json_t *
 nullable(const char *s)

@@ -9,6 +9,7 @@ REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 BUILD=${PB_TEST_BUILD:-$REPO/build}
 BIN=$BUILD/bin
 DAEMONS="gatewayd ingestd jobd providerd janitor"
+export PB_TESTDATA=${PB_TESTDATA:-$(cd "$REPO/../shared/testdata" 2>/dev/null && pwd)}
 
 # A free TCP port on loopback: nothing answers there.
 free_port() {

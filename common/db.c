@@ -96,6 +96,18 @@ db_lost(struct db *db)
 	evloop_timer(db->loop, now_ms() + delay, db_attempt, db);
 }
 
+/* libpq would print server notices (a restart's FATAL, say) raw on stderr. */
+static void
+db_notice(void *arg, const char *message)
+{
+	char line[512];
+
+	(void)arg;
+	snprintf(line, sizeof(line), "%s", message);
+	line[strcspn(line, "\n")] = '\0';
+	log_warn("db.notice", "msg=%s", line);
+}
+
 static void
 db_connected(struct db *db)
 {
@@ -141,6 +153,7 @@ db_attempt(void *arg)
 	db->conn = PQconnectStartParams(keys, vals, 1);
 	if (db->conn == NULL)
 		fatal("db.oom", "in=%s", "PQconnectStartParams");
+	PQsetNoticeProcessor(db->conn, db_notice, NULL);
 	if (PQstatus(db->conn) == CONNECTION_BAD) {
 		db_lost(db);
 		return;

@@ -7,23 +7,26 @@ load helpers
 MODEL=gemini-2.5-flash-image
 PHOTO=$REPO/../shared/testdata/exif/Canon_40D.jpg
 
-fg_start() {	# fg_start PORT LOG ARGS...
+# fg_start PORT LOG ARGS...: a fake in the background, its pid in $pid.
+fg_start() {
 	local port=$1 log=$2
 	shift 2
-	"$BIN/fake-gemini" --port "$port" "$@" 2>"$log" &
-	echo $!
+	"$BIN/fake-gemini" --port "$port" "$@" </dev/null >/dev/null 2>"$log" 3>&- &
+	pid=$!
+	wait_for 10 curl -fsS "http://127.0.0.1:$port/_fake/stats"
 }
 
 setup_file() {
 	export FG_PORT=$(free_port) FG_KEY=test-key-123
 	export FG_URL=http://127.0.0.1:$FG_PORT
 	export FG_LOG=$BATS_FILE_TMPDIR/fake-gemini.log
-	export FG_PID=$(fg_start "$FG_PORT" "$FG_LOG" --api-key "$FG_KEY")
-	wait_for 10 curl -fsS "$FG_URL/_fake/stats"
+	fg_start "$FG_PORT" "$FG_LOG" --api-key "$FG_KEY"
+	export FG_PID=$pid
 }
 
 teardown_file() {
-	kill -TERM "$FG_PID" 2>/dev/null && wait "$FG_PID" 2>/dev/null
+	kill -TERM "$FG_PID" 2>/dev/null
+	wait_for 10 bash -c "! kill -0 $FG_PID"
 	if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$FG_LOG" >&3; then
 		echo "sanitizer report in $FG_LOG" >&3
 		return 1
@@ -209,8 +212,7 @@ stats() { curl -fsS "$FG_URL/_fake/stats"; }
 	[ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 600 ]
 	stats | jassert '.latency_ms == 600'
 	port=$(free_port)
-	pid=$(fg_start "$port" "$BATS_TEST_TMPDIR/log" --latency-ms 500)
-	wait_for 10 curl -fsS "http://127.0.0.1:$port/_fake/stats"
+	fg_start "$port" "$BATS_TEST_TMPDIR/log" --latency-ms 500
 	t0=$(date +%s%N)
 	run curl -sS -w '\n%{http_code}' -H 'x-goog-api-key: any-key-works' -d "$(text_req x)" \
 	    "http://127.0.0.1:$port/v1beta/models/$MODEL:generateContent"
@@ -319,7 +321,7 @@ stats() { curl -fsS "$FG_URL/_fake/stats"; }
 }
 
 @test "an upload finalized short of its declared length is refused" {
-	run curl -sS -D "$BATS_TEST_TMPDIR/h" -o /dev/null -H "x-goog-api-key: $FG_KEY" \
+	run curl -sS -X POST -D "$BATS_TEST_TMPDIR/h" -o /dev/null -H "x-goog-api-key: $FG_KEY" \
 	    -H 'X-Goog-Upload-Protocol: resumable' -H 'X-Goog-Upload-Command: start' \
 	    -H 'X-Goog-Upload-Header-Content-Length: 100000' \
 	    -H 'X-Goog-Upload-Header-Content-Type: image/jpeg' "$FG_URL/upload/v1beta/files"
@@ -331,7 +333,7 @@ stats() { curl -fsS "$FG_URL/_fake/stats"; }
 	    -H 'X-Goog-Upload-Offset: 0' -d x "$FG_URL/upload/v1beta/files?upload_id=nosuch"
 	assert_equal "${lines[1]}" 404
 	# Without the key no upload starts.
-	run curl -sS -w '\n%{http_code}' -H 'X-Goog-Upload-Protocol: resumable' \
+	run curl -sS -X POST -w '\n%{http_code}' -H 'X-Goog-Upload-Protocol: resumable' \
 	    -H 'X-Goog-Upload-Command: start' "$FG_URL/upload/v1beta/files"
 	assert_equal "${lines[1]}" 403
 }
@@ -350,15 +352,15 @@ stats() { curl -fsS "$FG_URL/_fake/stats"; }
 
 @test "TERM stops it cleanly; a bad command line is a usage error" {
 	port=$(free_port)
-	pid=$(fg_start "$port" "$BATS_TEST_TMPDIR/log")
-	wait_for 10 curl -fsS "http://127.0.0.1:$port/_fake/stats"
+	fg_start "$port" "$BATS_TEST_TMPDIR/log"
 	curl -sS -m 5 -H 'x-goog-api-key: k' -d "$(text_req '[fake:hang]')" \
 	    "http://127.0.0.1:$port/v1beta/models/$MODEL:generateContent" >/dev/null 2>&1 &
 	sleep 0.3
 	t0=$(date +%s%N)
 	kill -TERM "$pid"
-	run wait "$pid"
-	assert_success
+	rc=0
+	wait "$pid" || rc=$?
+	assert_equal "$rc" 0
 	[ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 2000 ]
 	wait
 	run cat "$BATS_TEST_TMPDIR/log"

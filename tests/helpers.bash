@@ -43,10 +43,11 @@ pb_down() {
 	[ -n "${PB_STATE_DIR:-}" ] || return 0
 	"$REPO/runit/photobridge-down" >/dev/null 2>&1
 	# A sanitizer report anywhere fails the suite even if every test passed.
-	if grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:' \
-	    "$PB_STATE_DIR"/log/*/current* >/dev/null 2>&1; then
-		grep -h -B2 -A30 -E 'AddressSanitizer|LeakSanitizer|runtime error:' \
-		    "$PB_STATE_DIR"/log/*/current* >&3
+	# svlogd rotates current into @*.s files: read them all.
+	if grep -rl -E 'AddressSanitizer|LeakSanitizer|runtime error:' \
+	    "$PB_STATE_DIR"/log/*/ >/dev/null 2>&1; then
+		grep -rh -B2 -A30 -E 'AddressSanitizer|LeakSanitizer|runtime error:' \
+		    "$PB_STATE_DIR"/log/*/ >&3
 		echo "sanitizer report in the daemon logs" >&3
 		return 1
 	fi

@@ -14,7 +14,7 @@ setup_file() {
 	    2>"$BATS_FILE_TMPDIR/fake.log" &
 	echo $! >"$BATS_FILE_TMPDIR/fake.pid"
 	wait_for 5 curl -fsS "$FAKE_URL/_fake/stats"
-	export PB_GEMINI_BASE_URL=$FAKE_URL PB_GEMINI_API_KEY=test-gemini-key
+	export PB_GEMINI_BASE_URL=$FAKE_URL PB_GEMINI_API_KEY=test-gemini-key PB_JANITOR_INTERVAL_SEC=2
 	pb_up
 	psql_pb "UPDATE slots SET provider_id = 'gemini', operation_id = 'change_image',
 	    settings_json = '{\"prompt\":\"make it a watercolor\"}' WHERE id = 'slot-001'"
@@ -242,4 +242,20 @@ kill_mid_job() {
 		grep -q "req=$req" "$PB_STATE_DIR/log/$d/current"
 	done
 	! grep -rq "test-gemini-key\|$PW" "$PB_STATE_DIR/log"
+}
+
+@test "retention: originals go within 70 s of receipt, results after their TTL and a sweep" {
+	run post slot-001 "$(dslr "$PW" "$TESTDATA/orientation/Landscape_8.jpg")" -H 'Idempotency-Key: retention'
+	assert_output 200
+	job=$(grep -i '^x-photobridge-job:' "$H" | tr -d '\r' | cut -d' ' -f2)
+	original=$PB_STATE_DIR/media/$(psql_pb "SELECT path FROM media_object WHERE job_id = '$job' AND kind = 'original'")
+	[ -f "$original" ]
+	wait_for 75 test ! -e "$original"
+	assert_equal "$(psql_pb "SELECT count(*) FROM media_object WHERE job_id = '$job' AND kind = 'original'")" 0
+	result=$(pbctl jobd job id="$job" | jq -r .job.result_path)
+	[ -f "$result" ]
+	psql_pb "UPDATE media_object SET expires_at = now() - interval '1 second' WHERE job_id = '$job' AND kind = 'result'"
+	pbctl janitor sweep | jassert '.ok'
+	[ ! -e "$result" ]
+	grep -q "event=media.deleted kind=result media=.* job=$job reason=expired" "$PB_STATE_DIR/log/janitor/current"
 }

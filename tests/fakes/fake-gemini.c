@@ -6,8 +6,8 @@
  *	    [--threads N]
  *
  * DESCRIPTION
- *	Speaks the Gemini REST wire format (v1beta) on ADDR:N (default
- *	127.0.0.1): generateContent answers with a real PNG (64x48 RGB by
+ *	Speaks the Gemini REST wire format (v1beta) on ADDR:N (IPv4,
+ *	default 127.0.0.1): generateContent answers with a real PNG (64x48 RGB by
  *	default, its pattern seeded by a hash of the request, never equal to
  *	an input), the Files API takes resumable uploads.  The API key comes
  *	in x-goog-api-key or ?key=; with --api-key only K is accepted, else
@@ -352,14 +352,27 @@ grpc_status(int code)
 	}
 }
 
+/* Messages quote client bytes, maybe cut mid-character: ASCII only. */
+static json_t *
+ascii_string(const char *s)
+{
+	char buf[640], *p;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (p = buf; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
+			*p = '?';
+	return jmust(json_string(buf));
+}
+
 /* The google.rpc.Status body every Google API error has. */
 static void
 reply_error(struct req *r, int code, const char *msg, json_t *details)
 {
 	json_t *e;
 
-	e = jmust(json_pack("{s:i, s:s, s:s}", "code", code, "message", msg,
-	    "status", grpc_status(code)));
+	e = jmust(json_pack("{s:i, s:o, s:s}", "code", code, "message",
+	    ascii_string(msg), "status", grpc_status(code)));
 	if (details != NULL)
 		json_object_set_new(e, "details", details);
 	reply_json(r, code, jmust(json_pack("{s:o}", "error", e)), NULL);
@@ -371,9 +384,9 @@ reply_invalid(struct req *r, const char *field, const char *msg)
 	json_t *d = NULL;
 
 	if (field != NULL && *field != '\0')
-		d = jmust(json_pack("[{s:s, s:[{s:s, s:s}]}]", "@type",
+		d = jmust(json_pack("[{s:s, s:[{s:o, s:o}]}]", "@type",
 		    "type.googleapis.com/google.rpc.BadRequest", "fieldViolations",
-		    "field", field, "description", msg));
+		    "field", ascii_string(field), "description", ascii_string(msg)));
 	reply_error(r, 400, msg, d);
 }
 
@@ -601,7 +614,8 @@ png_chunk(struct strbuf *png, const char *type, const unsigned char *d, size_t n
 
 	put_be32(png, (uint32_t)n);
 	strbuf_put(png, type, 4);
-	strbuf_put(png, d, n);
+	if (n > 0)
+		strbuf_put(png, d, n);
 	put_be32(png, crc32_update(crc, d, n));
 }
 
@@ -797,7 +811,7 @@ gen_file(struct gen *g, const char *path, json_t *o)
 	const char *id;
 	struct file *f;
 	unsigned char digest[32];
-	int image = 0;
+	int found = 0, image = 0;
 
 	if (uri == NULL)
 		return gen_fail(g, 400, path, "* GenerateContentRequest.%s.file_uri: "
@@ -805,11 +819,12 @@ gen_file(struct gen *g, const char *path, json_t *o)
 	id = strstr(uri, "files/") ? strrchr(uri, '/') + 1 : uri;
 	pthread_mutex_lock(&st.lock);
 	if ((f = file_find(id, 0)) != NULL && f->active) {
+		found = 1;
 		memcpy(digest, f->digest, 32);
 		image = image_matches(f->mime, f->head, sizeof(f->head));
 	}
 	pthread_mutex_unlock(&st.lock);
-	if (f == NULL || !f->active)
+	if (!found)
 		return gen_fail(g, 403, "", "You do not have permission to access "
 		    "the File %s or it may not exist.", id);
 	if (!image)
@@ -1011,6 +1026,10 @@ gen_usage(struct gen *g, int image, int text, int thought)
 	    "promptTokensDetails", pd, "candidatesTokensDetails", cd));
 	if (thought)
 		json_object_set_new(u, "thoughtsTokenCount", jmust(json_integer(180)));
+	if (out == 0) {		/* as the service: no empty candidate counts */
+		json_object_del(u, "candidatesTokenCount");
+		json_object_del(u, "candidatesTokensDetails");
+	}
 	return u;
 }
 
@@ -1020,9 +1039,16 @@ gen_success(struct gen *g, const struct behaviour *b, const unsigned char seed[3
 {
 	int image = g->want_image && b->kind != K_TEXT_ONLY;
 	int text = g->want_text || !image;
-	json_t *parts = jmust(json_array()), *cand, *ip;
+	json_t *parts, *cand, *ip;
 	char *png;
 
+	if (b->kind == K_NO_IMAGE || b->kind == K_SAFETY) {
+		cand = jmust(json_pack("{s:s, s:i}", "finishReason",
+		    b->kind == K_SAFETY ? "IMAGE_SAFETY" : "NO_IMAGE", "index", 0));
+		return jmust(json_pack("{s:[o], s:o}", "candidates", cand,
+		    "usageMetadata", gen_usage(g, 0, 0, 0)));
+	}
+	parts = jmust(json_array());
 	if (b->thought)
 		json_array_append_new(parts, jmust(json_pack("{s:s, s:b}", "text",
 		    "**Planning the image**\n\nI am working out the composition "
@@ -1040,13 +1066,6 @@ gen_success(struct gen *g, const struct behaviour *b, const unsigned char seed[3
 			    jmust(json_string("ZmFrZS10aG91Z2h0LXNpZ25hdHVyZQ==")));
 		json_array_append_new(parts, ip);
 		free(png);
-	}
-	if (b->kind == K_NO_IMAGE || b->kind == K_SAFETY) {
-		json_decref(parts);
-		cand = jmust(json_pack("{s:s, s:i}", "finishReason",
-		    b->kind == K_SAFETY ? "IMAGE_SAFETY" : "NO_IMAGE", "index", 0));
-		return jmust(json_pack("{s:[o], s:o}", "candidates", cand,
-		    "usageMetadata", gen_usage(g, 0, 0, 0)));
 	}
 	cand = jmust(json_pack("{s:{s:o, s:s}, s:s, s:i}", "content", "parts",
 	    parts, "role", "model", "finishReason", "STOP", "index", 0));
@@ -1087,20 +1106,21 @@ gen_reply(struct req *r, struct gen *g, const struct behaviour *b)
 static void
 gen_scripted(struct req *r, struct gen *g, const struct behaviour *b)
 {
-	char msg[160];
+	json_t *d;
 
 	switch (b->kind) {
 	case K_429:
-		snprintf(msg, sizeof(msg), "You exceeded your current quota, please "
-		    "check your plan and billing details.%s", "");
-		reply_error(r, 429, msg, jmust(json_pack(b->retry[0] ?
-		    "[{s:s, s:[{s:s, s:s}]}, {s:s, s:s}]" : "[{s:s, s:[{s:s, s:s}]}]",
+		d = jmust(json_pack("[{s:s, s:[{s:s, s:s}]}]",
 		    "@type", "type.googleapis.com/google.rpc.QuotaFailure",
 		    "violations", "quotaMetric",
 		    "generativelanguage.googleapis.com/generate_content_requests",
-		    "quotaId", "GenerateRequestsPerMinutePerProjectPerModel",
-		    "@type", "type.googleapis.com/google.rpc.RetryInfo",
-		    "retryDelay", b->retry)));
+		    "quotaId", "GenerateRequestsPerMinutePerProjectPerModel"));
+		if (b->retry[0] != '\0')
+			json_array_append_new(d, jmust(json_pack("{s:s, s:s}", "@type",
+			    "type.googleapis.com/google.rpc.RetryInfo",
+			    "retryDelay", b->retry)));
+		reply_error(r, 429, "You exceeded your current quota, please check "
+		    "your plan and billing details.", d);
 		break;
 	case K_500:
 		reply_error(r, 500, "An internal error has occurred. Please retry or "
@@ -1227,6 +1247,14 @@ file_json(struct req *r, const struct file *f)
 }
 
 static void
+file_free(struct file *f)
+{
+	free(f->display_name);
+	free(f->mime);
+	free(f);
+}
+
+static void
 upload_start(struct req *r)
 {
 	const char *proto = mg_get_header(r->conn, "X-Goog-Upload-Protocol");
@@ -1237,7 +1265,7 @@ upload_start(struct req *r)
 	char *body, base[256], lines[512];
 	size_t len = 0;
 	long declared = -1;
-	int big;
+	int big, full;
 	json_t *j = NULL;
 	struct file *f;
 
@@ -1248,6 +1276,11 @@ upload_start(struct req *r)
 	    cmd == NULL || strcmp(cmd, "start") != 0) {
 		reply_invalid(r, "", "fake-gemini takes only X-Goog-Upload-Protocol: "
 		    "resumable with X-Goog-Upload-Command: start here");
+		goto out;
+	}
+	if (ctype != NULL && (strlen(ctype) > 100 || ctype[strspn(ctype,
+	    "abcdefghijklmnopqrstuvwxyz0123456789/+.-")] != '\0')) {
+		reply_invalid(r, "", "Invalid X-Goog-Upload-Header-Content-Type.");
 		goto out;
 	}
 	if (clen != NULL && (parse_long(clen, &declared) == -1 || declared < 0 ||
@@ -1271,10 +1304,17 @@ upload_start(struct req *r)
 	f->created = wall_ms();
 	crypto_hash_sha256_init(&f->sha);
 	pthread_mutex_lock(&st.lock);
-	f->next = st.files;
-	st.files = f;
-	st.nfiles++;
+	if ((full = st.nfiles >= MAX_FILES) == 0) {
+		f->next = st.files;
+		st.files = f;
+		st.nfiles++;
+	}
 	pthread_mutex_unlock(&st.lock);
+	if (full) {
+		file_free(f);
+		reply_error(r, 429, "fake-gemini holds at most 10000 files.", NULL);
+		goto out;
+	}
 	base_url(r, base, sizeof(base));
 	snprintf(lines, sizeof(lines), "X-Goog-Upload-URL: %s/upload/v1beta/files"
 	    "?upload_id=%s&upload_protocol=resumable\r\nX-Goog-Upload-Status: active\r\n"
@@ -1336,8 +1376,10 @@ upload_command(struct req *r, const char *uid)
 	if (!up)
 		len = 0;
 	pthread_mutex_lock(&st.lock);
-	if ((f = file_find(uid, 1)) != NULL && !f->active && (found = 1) &&
-	    err == NULL && (err = upload_check(f, up, fin, offset, len)) == NULL) {
+	if ((f = file_find(uid, 1)) != NULL && !f->active)
+		found = 1;
+	if (found && err == NULL &&
+	    (err = upload_check(f, up, fin, offset, len)) == NULL) {
 		upload_apply(f, body, len);
 		if (fin) {
 			crypto_hash_sha256_final(&f->sha, f->digest);
@@ -1359,14 +1401,6 @@ upload_command(struct req *r, const char *uid)
 	else
 		reply_raw(r, 200, "", 0, lines);
 	free(body);
-}
-
-static void
-file_free(struct file *f)
-{
-	free(f->display_name);
-	free(f->mime);
-	free(f);
 }
 
 /* GET or DELETE files/{id}; id NULL lists the files. */
@@ -1417,7 +1451,7 @@ control_script(struct req *r)
 	size_t len = 0, i, n = 0, queued = 0;
 	long times;
 	char *body, bad[64], msg[128];
-	int big;
+	int big, full;
 
 	body = read_body(r, 1 << 20, &len, &big);
 	if (body == NULL || (j = json_loadb(body, len, 0, NULL)) == NULL ||
@@ -1450,18 +1484,22 @@ control_script(struct req *r)
 			add[n++] = b;
 	}
 	pthread_mutex_lock(&st.lock);
-	if (st.qlen + n <= MAX_QUEUE) {
+	if ((full = st.qlen + n > MAX_QUEUE) == 0 && n > 0) {
 		if (st.qlen + n > st.qcap) {
 			st.qcap = st.qlen + n;
 			st.queue = xrealloc(st.queue, st.qcap * sizeof(*st.queue));
 		}
 		memcpy(st.queue + st.qlen, add, n * sizeof(*add));
 		st.qlen += n;
-		if (lat != NULL)
-			st.latency_ms = (long)json_integer_value(lat);
 	}
+	if (lat != NULL && !full)
+		st.latency_ms = (long)json_integer_value(lat);
 	queued = st.qlen - st.qhead;
 	pthread_mutex_unlock(&st.lock);
+	if (full) {
+		reply_invalid(r, "", "control: the queue holds at most 10000 entries");
+		goto out;
+	}
 	reply_json(r, 200, jmust(json_pack("{s:I}", "queued", (json_int_t)queued)),
 	    NULL);
 out:
@@ -1473,13 +1511,17 @@ out:
 static void
 control_stats(struct req *r)
 {
+	struct file *f;
+	long files = 0;
 	json_t *j;
 
 	pthread_mutex_lock(&st.lock);
 	flight_sweep();
+	for (f = st.files; f != NULL; f = f->next)
+		files += f->active;
 	j = jmust(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
 	    "requests", (json_int_t)st.requests, "generate", (json_int_t)st.generate,
-	    "uploads", (json_int_t)st.uploads, "files", (json_int_t)st.nfiles,
+	    "uploads", (json_int_t)st.uploads, "files", (json_int_t)files,
 	    "queued", (json_int_t)(st.qlen - st.qhead),
 	    "in_flight", (json_int_t)st.in_flight,
 	    "max_in_flight", (json_int_t)st.max_in_flight,
@@ -1685,8 +1727,7 @@ main(int argc, char **argv)
 		usage();
 	if (sodium_init() < 0)
 		fatal("sodium.init", "err=%s", "sodium_init failed");
-	snprintf(ports, sizeof(ports), strchr(listen, ':') ? "[%s]:%ld" : "%s:%ld",
-	    listen, port);
+	snprintf(ports, sizeof(ports), "%s:%ld", listen, port);
 	snprintf(threads, sizeof(threads), "%ld", nthreads);
 	st.by_status = jmust(json_object());
 	st.latency_ms = default_latency;

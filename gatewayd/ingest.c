@@ -36,7 +36,6 @@
 #define INGEST_WAIT_MS	75000
 
 struct upload {
-	const char	*req;
 	int		 fd;		/* the spool file, -1 before/after */
 	int		 files;
 	long long	 bytes;
@@ -75,22 +74,49 @@ on_file_data(void *arg, const char *data, size_t len)
 	return write_all(u->fd, data, len);
 }
 
-static int
-send_ingest_error(struct mg_connection *conn, const char *req, int status,
-    const char *code, const char *message)
+/* One booth request. */
+struct booth {
+	struct mg_connection	*conn;
+	char			 req[UUID_STR_LEN];
+	const char		*slot;
+	int64_t			 received_ms;
+	int			 slot_known;	/* refusals then count in its statistics */
+};
+
+/* ingestd owns processing_log: it records what the gateway refused for a slot. */
+static void
+report_refusal(const struct booth *b, int status, const char *code, const char *message)
 {
-	log_warn("ingest.refused", "req=%s status=%d error=%s msg=%s", req, status, code,
-	    message);
-	return http_send_json(conn, status, json_pack("{s:{s:s, s:s, s:{s:s}}}", "error",
-	    "code", code, "message", message, "details", "request_id", req));
+	char err[256], *path = xasprintf("%s/ingestd.sock", config_get("PB_RUN_DIR"));
+	json_t *msg = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:I}", "op", "refused",
+	    "req", b->req, "slot", b->slot, "status", status, "code", code,
+	    "message", message, "received_ms", (json_int_t)b->received_ms);
+	json_t *reply = sockclient_call(path, msg, 2000, err, sizeof(err));
+
+	if (reply == NULL)
+		log_warn("ingest.report_failed", "req=%s slot=%s err=%s", b->req, b->slot, err);
+	json_decref(reply);
+	json_decref(msg);
+	free(path);
+}
+
+static int
+refuse(const struct booth *b, int status, const char *code, const char *message)
+{
+	log_warn("ingest.refused", "req=%s slot=%s status=%d error=%s msg=%s", b->req,
+	    b->slot, status, code, message);
+	if (b->slot_known)
+		report_refusal(b, status, code, message);
+	return http_send_json(b->conn, status, json_pack("{s:{s:s, s:s, s:{s:s}}}",
+	    "error", "code", code, "message", message, "details", "request_id", b->req));
 }
 
 /* Asks ingestd whether the slot takes photos; returns its max size or answers. */
 static long long
-ingest_precheck(struct mg_connection *conn, const char *req, const char *slot, int *done)
+ingest_precheck(struct booth *b, int *done)
 {
 	char err[256], *path = xasprintf("%s/ingestd.sock", config_get("PB_RUN_DIR"));
-	json_t *msg = json_pack("{s:s, s:s}", "op", "slot", "id", slot);
+	json_t *msg = json_pack("{s:s, s:s}", "op", "slot", "id", b->slot);
 	json_t *reply = sockclient_call(path, msg, 5000, err, sizeof(err));
 	long long max = -1;
 
@@ -98,7 +124,7 @@ ingest_precheck(struct mg_connection *conn, const char *req, const char *slot, i
 	json_decref(msg);
 	*done = 1;
 	if (reply == NULL) {
-		send_ingest_error(conn, req, 503, ERR_UNAVAILABLE, "ingest is unavailable");
+		refuse(b, 503, ERR_UNAVAILABLE, "ingest is unavailable");
 	} else if (!json_is_true(json_object_get(reply, "ok"))) {
 		json_t *e = json_object_get(reply, "error");
 		const char *code = json_string_value(json_object_get(e, "code"));
@@ -106,13 +132,15 @@ ingest_precheck(struct mg_connection *conn, const char *req, const char *slot, i
 
 		if (code == NULL)
 			code = ERR_INTERNAL;
-		send_ingest_error(conn, req, proto_http_status(code), code,
+		refuse(b, proto_http_status(code), code,
 		    text != NULL ? text : "refused");
 	} else if (!json_is_true(json_object_get(reply, "configured"))) {
-		send_ingest_error(conn, req, 409, ERR_NOT_CONFIGURED,
+		b->slot_known = 1;
+		refuse(b, 409, ERR_NOT_CONFIGURED,
 		    "this slot is not configured");
 	} else {
 		max = (long long)json_integer_value(json_object_get(reply, "max_bytes"));
+		b->slot_known = 1;
 		*done = 0;
 	}
 	json_decref(reply);
@@ -121,8 +149,7 @@ ingest_precheck(struct mg_connection *conn, const char *req, const char *slot, i
 
 /* Streams the result file; false when it vanished (then nothing was sent). */
 static int
-send_result(struct mg_connection *conn, const char *req, const char *job,
-    const char *file, const char *mime)
+send_result(const struct booth *b, const char *job, const char *file, const char *mime)
 {
 	char extra[160], buf[65536];
 	struct stat st;
@@ -138,44 +165,45 @@ send_result(struct mg_connection *conn, const char *req, const char *job,
 		return 0;
 	}
 	snprintf(extra, sizeof(extra), "X-Request-Id: %s\r\nX-Photobridge-Job: %s\r\n",
-	    req, job);
-	http_begin(conn, 200, mime, (long long)st.st_size, extra);
+	    b->req, job);
+	http_begin(b->conn, 200, mime, (long long)st.st_size, extra);
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (mg_write(conn, buf, (size_t)n) <= 0)
+		if (mg_write(b->conn, buf, (size_t)n) <= 0)
 			break;
 	close(fd);
 	return 1;
 }
 
 static int
-ingest_forward(struct mg_connection *conn, const char *req, const char *slot,
-    const char *spool, struct upload *u, int64_t received_ms)
+ingest_forward(struct booth *b, const char *spool, struct upload *u)
 {
-	const char *key = mg_get_header(conn, "Idempotency-Key");
+	const char *key = mg_get_header(b->conn, "Idempotency-Key");
 	char err[256], *path = xasprintf("%s/ingestd.sock", config_get("PB_RUN_DIR"));
 	json_t *msg, *reply, *e;
 	int status;
 
-	msg = json_pack("{s:s, s:s, s:s, s:s, s:O, s:I}", "op", "ingest", "req", req,
-	    "slot", slot, "file", spool, "fields", u->fields, "received_ms",
-	    (json_int_t)received_ms);
+	msg = json_pack("{s:s, s:s, s:s, s:s, s:O, s:I}", "op", "ingest", "req", b->req,
+	    "slot", b->slot, "file", spool, "fields", u->fields, "received_ms",
+	    (json_int_t)b->received_ms);
 	if (key != NULL && key[0] != '\0')
 		json_object_set_new(msg, "idempotency_key", json_string(key));
 	reply = sockclient_call(path, msg, INGEST_WAIT_MS, err, sizeof(err));
 	free(path);
 	json_decref(msg);
 	if (reply == NULL) {
-		log_error("ingest.ingestd_lost", "req=%s slot=%s err=%s", req, slot, err);
-		return send_ingest_error(conn, req, 503, ERR_UNAVAILABLE,
+		log_error("ingest.ingestd_lost", "req=%s slot=%s err=%s", b->req, b->slot, err);
+		/* ingestd's recovery writes this ingest's log row: do not report it. */
+		b->slot_known = 0;
+		return refuse(b, 503, ERR_UNAVAILABLE,
 		    "ingest is unavailable; please retry");
 	}
 	status = (int)json_integer_value(json_object_get(reply, "status"));
 	if (json_is_true(json_object_get(reply, "ok")) &&
-	    send_result(conn, req, json_string_value(json_object_get(reply, "job")),
+	    send_result(b, json_string_value(json_object_get(reply, "job")),
 	    json_string_value(json_object_get(reply, "file")),
 	    json_string_value(json_object_get(reply, "mime")))) {
-		log_info("ingest.answered", "req=%s slot=%s status=200 ms=%lld", req, slot,
-		    (long long)(wall_ms() - received_ms));
+		log_info("ingest.answered", "req=%s slot=%s status=200 ms=%lld", b->req,
+		    b->slot, (long long)(wall_ms() - b->received_ms));
 		json_decref(reply);
 		return 200;
 	}
@@ -193,18 +221,17 @@ ingest_forward(struct mg_connection *conn, const char *req, const char *slot,
 			details = json_object();
 			json_object_set_new(eobj, "details", details);
 		}
-		json_object_set_new(details, "request_id", json_string(req));
-		log_warn("ingest.answered", "req=%s slot=%s status=%d ms=%lld", req, slot,
-		    status, (long long)(wall_ms() - received_ms));
-		http_send_json(conn, status, body);
+		json_object_set_new(details, "request_id", json_string(b->req));
+		log_warn("ingest.answered", "req=%s slot=%s status=%d ms=%lld", b->req,
+		    b->slot, status, (long long)(wall_ms() - b->received_ms));
+		http_send_json(b->conn, status, body);
 	}
 	json_decref(reply);
 	return status;
 }
 
 static int
-ingest_read_body(struct mg_connection *conn, const char *req, const char *boundary,
-    long long max, struct upload *u)
+ingest_read_body(struct booth *b, const char *boundary, long long max, struct upload *u)
 {
 	struct multipart_limits lim = multipart_default_limits;
 	struct multipart_callbacks cb = { on_field, on_file_begin, on_file_data, NULL };
@@ -215,7 +242,7 @@ ingest_read_body(struct mg_connection *conn, const char *req, const char *bounda
 
 	lim.max_file_bytes = (size_t)max;
 	if ((mp = multipart_new(boundary, &lim, &cb, u)) == NULL) {
-		send_ingest_error(conn, req, 400, ERR_BAD_REQUEST, "invalid multipart boundary");
+		refuse(b, 400, ERR_BAD_REQUEST, "invalid multipart boundary");
 		return -1;
 	}
 	/*
@@ -223,29 +250,29 @@ ingest_read_body(struct mg_connection *conn, const char *req, const char *bounda
 	 * done, so invite the body now rather than let the booth wait for
 	 * its own timeout.
 	 */
-	expect = mg_get_header(conn, "Expect");
+	expect = mg_get_header(b->conn, "Expect");
 	if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
-	    http_send_continue(conn) != 0) {
+	    http_send_continue(b->conn) != 0) {
 		multipart_free(mp);
 		return -1;
 	}
-	while ((n = mg_read(conn, buf, sizeof(buf))) > 0) {
+	while ((n = mg_read(b->conn, buf, sizeof(buf))) > 0) {
 		if (multipart_feed(mp, buf, (size_t)n) != 0) {
 			int big = multipart_too_large(mp);
 
-			send_ingest_error(conn, req, big ? 413 : 400,
+			refuse(b, big ? 413 : 400,
 			    big ? ERR_TOO_LARGE : ERR_BAD_REQUEST, multipart_error(mp));
 			rc = -1;
 			break;
 		}
 	}
 	if (rc == 0 && (n < 0 || multipart_finish(mp) != 0)) {
-		send_ingest_error(conn, req, 400, ERR_BAD_REQUEST, n < 0 ?
+		refuse(b, 400, ERR_BAD_REQUEST, n < 0 ?
 		    "the upload was interrupted" : multipart_error(mp));
 		rc = -1;
 	}
 	if (rc == 0 && u->files == 0) {
-		send_ingest_error(conn, req, 400, ERR_BAD_REQUEST,
+		refuse(b, 400, ERR_BAD_REQUEST,
 		    "no photo: send it in the file field fileToUpload");
 		rc = -1;
 	}
@@ -257,37 +284,39 @@ int
 ingest_handle(struct mg_connection *conn, void *arg)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
-	const char *slot = ri->local_uri + strlen("/ingest/");
 	const char *ctype = mg_get_header(conn, "Content-Type");
-	char req[UUID_STR_LEN], uuid[UUID_STR_LEN], boundary[MULTIPART_BOUNDARY_MAX + 1];
+	char uuid[UUID_STR_LEN], boundary[MULTIPART_BOUNDARY_MAX + 1];
 	char *spool = NULL, *abs = NULL;
-	struct upload u = { req, -1, 0, 0, NULL };
-	int64_t received = wall_ms();
+	struct booth booth = { conn, "", ri->local_uri + strlen("/ingest/"), wall_ms(), 0 };
+	struct booth *b = &booth;
+	struct upload u = { -1, 0, 0, NULL };
 	long long max;
 	int done, status = 0;
 
 	(void)arg;
 	mg_set_user_connection_data(conn, NULL);
-	uuid_v7(req);
+	uuid_v7(b->req);
 	if (strcmp(ri->request_method, "POST") != 0)
-		return send_ingest_error(conn, req, 405, ERR_METHOD_NOT_ALLOWED, "use POST");
-	if (strncmp(slot, "slot-", 5) != 0 || strlen(slot) > 16 ||
-	    strspn(slot + 5, "0123456789") != strlen(slot + 5) || slot[5] == '\0')
-		return send_ingest_error(conn, req, 404, ERR_NOT_FOUND, "no such slot");
-	log_info("ingest.received", "req=%s slot=%s length=%lld", req, slot,
+		return refuse(b, 405, ERR_METHOD_NOT_ALLOWED, "use POST");
+	if (strncmp(b->slot, "slot-", 5) != 0 || strlen(b->slot) > 16 ||
+	    strspn(b->slot + 5, "0123456789") != strlen(b->slot + 5) || b->slot[5] == '\0') {
+		b->slot = "";
+		return refuse(b, 404, ERR_NOT_FOUND, "no such slot");
+	}
+	log_info("ingest.received", "req=%s slot=%s length=%lld", b->req, b->slot,
 	    ri->content_length);
 	if (mg_get_header(conn, "Transfer-Encoding") != NULL &&
 	    mg_get_header(conn, "Content-Length") != NULL)
-		return send_ingest_error(conn, req, 400, ERR_BAD_REQUEST,
+		return refuse(b, 400, ERR_BAD_REQUEST,
 		    "Transfer-Encoding and Content-Length together are refused");
-	if (ctype == NULL || multipart_boundary(ctype, boundary, sizeof(boundary)) != 0)
-		return send_ingest_error(conn, req, 415, ERR_UNSUPPORTED_TYPE,
-		    "send multipart/form-data with a boundary");
-	max = ingest_precheck(conn, req, slot, &done);
+	max = ingest_precheck(b, &done);
 	if (done)
 		return 400;
+	if (ctype == NULL || multipart_boundary(ctype, boundary, sizeof(boundary)) != 0)
+		return refuse(b, 415, ERR_UNSUPPORTED_TYPE,
+		    "send multipart/form-data with a boundary");
 	if (ri->content_length > max + FORM_OVERHEAD)
-		return send_ingest_error(conn, req, 413, ERR_TOO_LARGE,
+		return refuse(b, 413, ERR_TOO_LARGE,
 		    "the photo is larger than this slot's provider accepts");
 
 	uuid_v7(uuid);
@@ -296,20 +325,19 @@ ingest_handle(struct mg_connection *conn, void *arg)
 	u.fd = open(abs, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	u.fields = json_object();
 	if (u.fd < 0) {
-		log_error("ingest.spool_failed", "req=%s path=%s err=%s", req, abs,
+		log_error("ingest.spool_failed", "req=%s path=%s err=%s", b->req, abs,
 		    strerror(errno));
-		status = send_ingest_error(conn, req, 503, ERR_UNAVAILABLE,
-		    "cannot store the upload");
-	} else if (ingest_read_body(conn, req, boundary, max, &u) == 0) {
+		status = refuse(b, 503, ERR_UNAVAILABLE, "cannot store the upload");
+	} else if (ingest_read_body(b, boundary, max, &u) == 0) {
 		close(u.fd);
 		u.fd = -1;
-		status = ingest_forward(conn, req, slot, spool, &u, received);
+		status = ingest_forward(b, spool, &u);
 	}
 	if (u.fd >= 0)
 		close(u.fd);
 	/* ingestd consumed it when it answered; otherwise it is ours to remove. */
 	if (unlink(abs) == 0)
-		log_debug("ingest.spool_removed", "req=%s", req);
+		log_debug("ingest.spool_removed", "req=%s", b->req);
 	json_decref(u.fields);
 	free(spool);
 	free(abs);

@@ -24,6 +24,9 @@
  *	slot id=ID	{"ok":true,"slot":ID,"configured":B,"provider":P,
  *			"max_bytes":N} or not_found: gatewayd's check before it
  *			answers 100 Continue
+ *	refused		{"op":"refused","req":ID,"slot":S,"status":413,
+ *			"code":C,"message":M,"received_ms":MS}: the log row of an
+ *			ingest gatewayd refused itself (413 before the body, ...)
  *	ingest		{"op":"ingest","req":ID,"slot":"slot-007",
  *			"file":"spool/<uuid>","fields":{"password":..,"id":..},
  *			"idempotency_key":K|null,"received_ms":EPOCH_MS}
@@ -212,7 +215,35 @@ verb_slot(struct sock_request *sr)
 	return reply;
 }
 
+/* What gatewayd refused for a known slot still counts in its statistics. */
+static json_t *
+verb_refused(struct sock_request *sr)
+{
+	const char *req = json_string_value(json_object_get(sr->req, "req"));
+	const char *slot = json_string_value(json_object_get(sr->req, "slot"));
+	const char *code = json_string_value(json_object_get(sr->req, "code"));
+	const char *message = json_string_value(json_object_get(sr->req, "message"));
+	json_t *status = json_object_get(sr->req, "status");
+	json_t *received = json_object_get(sr->req, "received_ms");
+	struct ingest in = { 0 };
+
+	if (!valid_token(req, 64) || !valid_token(slot, 32) || !valid_token(code, 64) ||
+	    message == NULL || !json_is_integer(status) || !json_is_integer(received) ||
+	    json_integer_value(status) < 400 || json_integer_value(status) > 599)
+		return proto_error(ERR_BAD_REQUEST, "refused needs req, slot, status "
+		    "(400-599), code, message and received_ms");
+	if (!db_is_up(daemon_db))
+		return proto_error(ERR_UNAVAILABLE, "the database is unavailable");
+	in.req = (char *)req;
+	in.slot = (char *)slot;
+	in.received_wall_ms = json_integer_value(received);
+	wait_log(&in, "ERROR", (int)json_integer_value(status), NULL, code, message);
+	return proto_ok();
+}
+
 static const struct verb ingestd_verbs[] = {
+	{ "refused", "record an ingest gatewayd refused: refused req= slot= status= "
+	    "code= message= received_ms=", VERB_MUTATING, verb_refused },
 	{ "slot", "may this slot take a photo, and how large: slot id=slot-NNN", 0,
 	    verb_slot },
 	{ "ingest", "validate a spooled booth photo, queue it, wait for the result",

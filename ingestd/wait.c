@@ -67,7 +67,8 @@ wait_log(struct ingest *in, const char *status, int http_status, const char *cos
 	    "WITH d AS (DELETE FROM ingest_wait WHERE req_id = $3) "
 	    "INSERT INTO processing_log (slot_id, job_id, req_id, provider_id, created_at, "
 	    " status, http_status, response_time_ms, cost, error_code, error_message) "
-	    "VALUES ($1, $2::uuid, $3, nullif($4, ''), to_timestamp($5::double precision), $6, "
+	    "VALUES ($1, $2::uuid, $3, coalesce(nullif($4, ''), (SELECT provider_id FROM slots "
+	    " WHERE id = $1)), to_timestamp($5::double precision), $6, "
 	    " $7::int, $8::int, $9::numeric, $10, $11) "
 	    "ON CONFLICT (req_id) WHERE req_id IS NOT NULL DO NOTHING",
 	    11, (const char *const[]){ params[0], params[1], params[2], params[3],

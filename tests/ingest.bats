@@ -84,6 +84,9 @@ spool_is_empty() { [ -z "$(ls -A "$PB_STATE_DIR/media/spool")" ]; }
 		assert_equal "$output" "$want"
 		jassert ".error.code == \"$code\" and (.error.message | length > 0)" <"$O"
 		spool_is_empty
+		req=$(jq -r .error.details.request_id "$O")
+		if [ "$want" = 404 ]; then rows=0; else rows=1; fi
+		assert_equal "$(psql_pb "SELECT count(*) FROM processing_log WHERE req_id = '$req' AND http_status = $want")" "$rows"
 	done <<-EOF
 	401 unauthorized slot-001 wrong $ok
 	401 unauthorized slot-001 $PW$PW $ok
@@ -110,6 +113,9 @@ spool_is_empty() { [ -z "$(ls -A "$PB_STATE_DIR/media/spool")" ]; }
 	# The booth never got a 100 Continue, so it never sent the photo.
 	! grep -q '100 Continue' "$H"
 	spool_is_empty
+	# Still one processing_log row: refusals count in the slot's statistics.
+	req=$(jq -r .error.details.request_id "$O")
+	assert_equal "$(psql_pb "SELECT status || ':' || http_status || ':' || provider_id FROM processing_log WHERE req_id = '$req'")" "ERROR:413:gemini"
 }
 
 @test "Transfer-Encoding with Content-Length is refused" {

@@ -30,6 +30,11 @@
 #include "util.h"
 #include "uuid.h"
 
+/*
+ * civetweb's worker threads have small stacks (Debian builds it with
+ * 100 KiB): I/O buffers live on the heap.
+ */
+#define IO_BUFFER	(64 * 1024)
 /* Room for the form fields and part headers around the photo. */
 #define FORM_OVERHEAD	(256 * 1024)
 /* T_sync is at most 60 s; ingestd answers by then. */
@@ -151,7 +156,7 @@ ingest_precheck(struct booth *b, int *done)
 static int
 send_result(const struct booth *b, const char *job, const char *file, const char *mime)
 {
-	char extra[160], buf[65536];
+	char extra[160], *buf;
 	struct stat st;
 	int fd;
 	ssize_t n;
@@ -164,12 +169,14 @@ send_result(const struct booth *b, const char *job, const char *file, const char
 		close(fd);
 		return 0;
 	}
+	buf = xmalloc(IO_BUFFER);
 	snprintf(extra, sizeof(extra), "X-Request-Id: %s\r\nX-Photobridge-Job: %s\r\n",
 	    b->req, job);
 	http_begin(b->conn, 200, mime, (long long)st.st_size, extra);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
+	while ((n = read(fd, buf, IO_BUFFER)) > 0)
 		if (mg_write(b->conn, buf, (size_t)n) <= 0)
 			break;
+	free(buf);
 	close(fd);
 	return 1;
 }
@@ -237,7 +244,7 @@ ingest_read_body(struct booth *b, const char *boundary, long long max, struct up
 	struct multipart_callbacks cb = { on_field, on_file_begin, on_file_data, NULL };
 	struct multipart *mp;
 	const char *expect;
-	char buf[65536];
+	char *buf;
 	int n, rc = 0;
 
 	lim.max_file_bytes = (size_t)max;
@@ -256,7 +263,8 @@ ingest_read_body(struct booth *b, const char *boundary, long long max, struct up
 		multipart_free(mp);
 		return -1;
 	}
-	while ((n = mg_read(b->conn, buf, sizeof(buf))) > 0) {
+	buf = xmalloc(IO_BUFFER);
+	while ((n = mg_read(b->conn, buf, IO_BUFFER)) > 0) {
 		if (multipart_feed(mp, buf, (size_t)n) != 0) {
 			int big = multipart_too_large(mp);
 
@@ -276,6 +284,7 @@ ingest_read_body(struct booth *b, const char *boundary, long long max, struct up
 		    "no photo: send it in the file field fileToUpload");
 		rc = -1;
 	}
+	free(buf);
 	multipart_free(mp);
 	return rc;
 }

@@ -1,5 +1,4 @@
 /* catalog.c - see catalog.h. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,23 +20,6 @@ struct catalog {
 static const char *const image_mimes[] = {
 	"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif", NULL
 };
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* Ids end up in URLs, log lines and SQL parameters: keep them boring. */
 static int
@@ -66,8 +48,8 @@ valid_model(const char *s)
 	return n > 0 && n <= 128;
 }
 
-static int
-is_image_mime(const char *s)
+int
+catalog_mime_known(const char *s)
 {
 	size_t i;
 
@@ -95,10 +77,10 @@ get_int(const json_t *obj, const char *key, long long min, long long max,
 		return 0;
 	}
 	if (!json_is_integer(v))
-		return fail(err, errlen, "%s: %s must be an integer", ctx, key);
+		return errorf(err, errlen, "%s: %s must be an integer", ctx, key);
 	*out = json_integer_value(v);
 	if (*out < min || *out > max)
-		return fail(err, errlen, "%s: %s must be within %lld..%lld", ctx, key,
+		return errorf(err, errlen, "%s: %s must be within %lld..%lld", ctx, key,
 		    min, max);
 	return 0;
 }
@@ -111,18 +93,18 @@ string_set(const json_t *a, int (*ok)(const char *), const char *ctx,
 	size_t i, j;
 
 	if (!json_is_array(a) || json_array_size(a) == 0)
-		return fail(err, errlen, "%s: %s must be a non-empty array", ctx, key);
+		return errorf(err, errlen, "%s: %s must be a non-empty array", ctx, key);
 	for (i = 0; i < json_array_size(a); i++) {
 		const json_t *v = json_array_get(a, i);
 
 		if (!nonempty_string(v))
-			return fail(err, errlen, "%s: %s[%zu] must be a string", ctx, key, i);
+			return errorf(err, errlen, "%s: %s[%zu] must be a string", ctx, key, i);
 		if (ok != NULL && !ok(json_string_value(v)))
-			return fail(err, errlen, "%s: %s[%zu] \"%s\" is not allowed", ctx,
+			return errorf(err, errlen, "%s: %s[%zu] \"%s\" is not allowed", ctx,
 			    key, i, json_string_value(v));
 		for (j = 0; j < i; j++)
 			if (json_equal(v, json_array_get(a, j)))
-				return fail(err, errlen, "%s: %s has \"%s\" twice", ctx, key,
+				return errorf(err, errlen, "%s: %s has \"%s\" twice", ctx, key,
 				    json_string_value(v));
 	}
 	return 0;
@@ -136,25 +118,25 @@ check_schema(const char *id, const json_t *op, char *err, size_t errlen)
 	size_t i, k;
 
 	if (!json_is_object(schema))
-		return fail(err, errlen, "operation %s: settings_schema must be an object", id);
+		return errorf(err, errlen, "operation %s: settings_schema must be an object", id);
 	if (!json_is_string(json_object_get(schema, "type")) ||
 	    strcmp(json_string_value(json_object_get(schema, "type")), "object") != 0)
-		return fail(err, errlen, "operation %s: settings_schema.type must be \"object\"", id);
+		return errorf(err, errlen, "operation %s: settings_schema.type must be \"object\"", id);
 	props = json_object_get(schema, "properties");
 	if (!json_is_object(props))
-		return fail(err, errlen, "operation %s: settings_schema.properties must be an object", id);
+		return errorf(err, errlen, "operation %s: settings_schema.properties must be an object", id);
 	for (k = 0; k < 2; k++) {
 		req = json_object_get(k == 0 ? schema : op, keys[k]);
 		if (req == NULL)
 			continue;
 		if (!json_is_array(req))
-			return fail(err, errlen, "operation %s: %s must be an array", id, keys[k]);
+			return errorf(err, errlen, "operation %s: %s must be an array", id, keys[k]);
 		for (i = 0; i < json_array_size(req); i++) {
 			const json_t *v = json_array_get(req, i);
 
 			if (!json_is_string(v) ||
 			    json_object_get(props, json_string_value(v)) == NULL)
-				return fail(err, errlen, "operation %s: %s[%zu] names no property",
+				return errorf(err, errlen, "operation %s: %s[%zu] names no property",
 				    id, keys[k], i);
 		}
 	}
@@ -168,20 +150,20 @@ load_operations(struct catalog *c, char *err, size_t errlen)
 	const char *id;
 
 	if (!json_is_object(ops) || json_object_size(ops) == 0)
-		return fail(err, errlen, "\"operations\" must be a non-empty object");
+		return errorf(err, errlen, "\"operations\" must be a non-empty object");
 	c->operations = xcalloc(json_object_size(ops), sizeof(*c->operations));
 	json_object_foreach(ops, id, op) {
 		struct operation *o = &c->operations[c->noperations];
 		const json_t *d = json_object_get(op, "description");
 
 		if (!valid_id(id))
-			return fail(err, errlen, "operation \"%.64s\": bad id", id);
+			return errorf(err, errlen, "operation \"%.64s\": bad id", id);
 		if (!json_is_object(op))
-			return fail(err, errlen, "operation %s: must be an object", id);
+			return errorf(err, errlen, "operation %s: must be an object", id);
 		if (!nonempty_string(json_object_get(op, "title")))
-			return fail(err, errlen, "operation %s: title must be a string", id);
+			return errorf(err, errlen, "operation %s: title must be a string", id);
 		if (d != NULL && !json_is_string(d))
-			return fail(err, errlen, "operation %s: description must be a string", id);
+			return errorf(err, errlen, "operation %s: description must be a string", id);
 		if (check_schema(id, op, err, errlen) == -1)
 			return -1;
 		o->id = id;
@@ -201,7 +183,7 @@ check_ingest(struct provider *p, const json_t *in, char *err, size_t errlen)
 
 	snprintf(ctx, sizeof(ctx), "provider %s: ingest", p->id);
 	if (!json_is_object(in))
-		return fail(err, errlen, "%s must be an object", ctx);
+		return errorf(err, errlen, "%s must be an object", ctx);
 	if (get_int(in, "max_parallel_jobs", 1, 1000, NULL, &v, ctx, err, errlen) == -1)
 		return -1;
 	p->ingest.max_parallel_jobs = (int)v;
@@ -211,12 +193,12 @@ check_ingest(struct provider *p, const json_t *in, char *err, size_t errlen)
 	if (get_int(in, "max_file_size_mb", 1, 200, NULL, &v, ctx, err, errlen) == -1)
 		return -1;
 	p->ingest.max_file_bytes = v * 1024 * 1024;
-	if (string_set(json_object_get(in, "allowed_mime"), is_image_mime, ctx,
+	if (string_set(json_object_get(in, "allowed_mime"), catalog_mime_known, ctx,
 	    "allowed_mime", err, errlen) == -1)
 		return -1;
 	pub = json_object_get(in, "requires_public_media");
 	if (pub != NULL && !json_is_boolean(pub))
-		return fail(err, errlen, "%s: requires_public_media must be a boolean", ctx);
+		return errorf(err, errlen, "%s: requires_public_media must be a boolean", ctx);
 	p->ingest.requires_public_media = json_is_true(pub);
 	return 0;
 }
@@ -232,7 +214,7 @@ check_rates(struct provider *p, const json_t *r, char *err, size_t errlen)
 		return 0;
 	snprintf(ctx, sizeof(ctx), "provider %s: rate_limits", p->id);
 	if (!json_is_object(r))
-		return fail(err, errlen, "%s must be an object", ctx);
+		return errorf(err, errlen, "%s must be an object", ctx);
 	if (get_int(r, "per_minute", 0, 1000000, &zero, &v, ctx, err, errlen) == -1)
 		return -1;
 	p->ingest.rate_per_minute = (int)v;
@@ -254,31 +236,31 @@ check_extras(const struct provider *p, char *err, size_t errlen)
 	snprintf(ctx, sizeof(ctx), "provider %s", p->id);
 	if ((v = json_object_get(j, "model")) != NULL &&
 	    (!json_is_string(v) || !valid_model(json_string_value(v))))
-		return fail(err, errlen, "%s: model must be a model id ([A-Za-z0-9._-])", ctx);
+		return errorf(err, errlen, "%s: model must be a model id ([A-Za-z0-9._-])", ctx);
 	if (json_object_get(j, "inline_max_bytes") != NULL &&
 	    get_int(j, "inline_max_bytes", 1, 20000000, NULL, &n, ctx, err, errlen) == -1)
 		return -1;
 	if ((v = json_object_get(j, "image_config")) != NULL && !json_is_object(v))
-		return fail(err, errlen, "%s: image_config must be an object", ctx);
+		return errorf(err, errlen, "%s: image_config must be an object", ctx);
 	if ((v = json_object_get(j, "safety_settings")) != NULL && !json_is_array(v))
-		return fail(err, errlen, "%s: safety_settings must be an array", ctx);
+		return errorf(err, errlen, "%s: safety_settings must be an array", ctx);
 	if ((v = json_object_get(j, "prompts")) != NULL) {
 		if (!json_is_object(v))
-			return fail(err, errlen, "%s: prompts must be an object", ctx);
+			return errorf(err, errlen, "%s: prompts must be an object", ctx);
 		json_object_foreach((json_t *)v, k, x) {
 			if (!provider_supports(p, k))
-				return fail(err, errlen, "%s: prompts.%.64s: operation not offered", ctx, k);
+				return errorf(err, errlen, "%s: prompts.%.64s: operation not offered", ctx, k);
 			if (!nonempty_string(x) || json_string_length(x) > 8192)
-				return fail(err, errlen, "%s: prompts.%s must be a string (<= 8192 bytes)", ctx, k);
+				return errorf(err, errlen, "%s: prompts.%s must be a string (<= 8192 bytes)", ctx, k);
 		}
 	}
 	if ((v = json_object_get(j, "prices_usd_per_million_tokens")) != NULL) {
 		if (!json_is_object(v))
-			return fail(err, errlen, "%s: prices_usd_per_million_tokens must be an object", ctx);
+			return errorf(err, errlen, "%s: prices_usd_per_million_tokens must be an object", ctx);
 		json_object_foreach((json_t *)v, k, x)
 			if (!json_is_number(x) || json_number_value(x) < 0 ||
 			    json_number_value(x) > 1e6)
-				return fail(err, errlen, "%s: prices_usd_per_million_tokens.%.64s must be a number >= 0", ctx, k);
+				return errorf(err, errlen, "%s: prices_usd_per_million_tokens.%.64s must be a number >= 0", ctx, k);
 	}
 	return 0;
 }
@@ -298,7 +280,7 @@ check_operations(const struct catalog *c, const struct provider *p, char *err,
 		const char *op = json_string_value(json_array_get(ops, i));
 
 		if (catalog_operation(c, op) == NULL)
-			return fail(err, errlen, "%s: operation \"%.64s\" is not defined", ctx, op);
+			return errorf(err, errlen, "%s: operation \"%.64s\" is not defined", ctx, op);
 	}
 	return 0;
 }
@@ -310,24 +292,24 @@ load_providers(struct catalog *c, char *err, size_t errlen)
 	size_t i, j;
 
 	if (!json_is_array(ps) || json_array_size(ps) == 0)
-		return fail(err, errlen, "\"providers\" must be a non-empty array");
+		return errorf(err, errlen, "\"providers\" must be a non-empty array");
 	c->providers = xcalloc(json_array_size(ps), sizeof(*c->providers));
 	for (i = 0; i < json_array_size(ps); i++) {
 		struct provider *p = &c->providers[i];
 		json_t *pj = json_array_get(ps, i), *id;
 
 		if (!json_is_object(pj))
-			return fail(err, errlen, "providers[%zu] must be an object", i);
+			return errorf(err, errlen, "providers[%zu] must be an object", i);
 		id = json_object_get(pj, "id");
 		if (!json_is_string(id) || !valid_id(json_string_value(id)))
-			return fail(err, errlen, "providers[%zu]: id must be [a-z0-9_-]{1,64}", i);
+			return errorf(err, errlen, "providers[%zu]: id must be [a-z0-9_-]{1,64}", i);
 		p->id = json_string_value(id);
 		p->json = pj;
 		for (j = 0; j < i; j++)
 			if (strcmp(c->providers[j].id, p->id) == 0)
-				return fail(err, errlen, "provider %s: duplicate id", p->id);
+				return errorf(err, errlen, "provider %s: duplicate id", p->id);
 		if (!nonempty_string(json_object_get(pj, "title")))
-			return fail(err, errlen, "provider %s: title must be a string", p->id);
+			return errorf(err, errlen, "provider %s: title must be a string", p->id);
 		p->title = json_string_value(json_object_get(pj, "title"));
 		if (check_ingest(p, json_object_get(pj, "ingest"), err, errlen) == -1 ||
 		    check_rates(p, json_object_get(pj, "rate_limits"), err, errlen) == -1 ||
@@ -352,11 +334,11 @@ check_overrides(const struct catalog *c, char *err, size_t errlen)
 		if (ov == NULL)
 			continue;
 		if (!json_is_object(ov))
-			return fail(err, errlen, "operation %s: provider_overrides must be an object",
+			return errorf(err, errlen, "operation %s: provider_overrides must be an object",
 			    c->operations[i].id);
 		json_object_foreach(ov, k, v)
 			if (catalog_provider(c, k) == NULL || !json_is_object(v))
-				return fail(err, errlen, "operation %s: provider_overrides.%.64s: "
+				return errorf(err, errlen, "operation %s: provider_overrides.%.64s: "
 				    "unknown provider or not an object", c->operations[i].id, k);
 	}
 	return 0;
@@ -368,7 +350,7 @@ catalog_from_json(json_t *root, char *err, size_t errlen)
 	struct catalog *c;
 
 	if (!json_is_object(root)) {
-		fail(err, errlen, "the catalogue must be a JSON object");
+		errorf(err, errlen, "the catalogue must be a JSON object");
 		return NULL;
 	}
 	c = xcalloc(1, sizeof(*c));
@@ -392,13 +374,13 @@ catalog_load(const char *path, char *err, size_t errlen)
 	char *text;
 
 	if ((text = read_file(path, CATALOG_MAX_BYTES, &len)) == NULL) {
-		fail(err, errlen, "%s: cannot read: %m", path);
+		errorf(err, errlen, "%s: cannot read: %m", path);
 		return NULL;
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	free(text);
 	if (root == NULL) {
-		fail(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+		errorf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
 		return NULL;
 	}
 	c = catalog_from_json(root, err, errlen);

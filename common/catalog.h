@@ -66,6 +66,8 @@ const struct provider	*catalog_provider_at(const struct catalog *, size_t);
 size_t			 catalog_noperations(const struct catalog *);
 const struct operation	*catalog_operation_at(const struct catalog *, size_t);
 
+/* One of the image types photobridge knows (jpeg, png, webp, heic, heif). */
+int	catalog_mime_known(const char *mime);
 int	provider_supports(const struct provider *, const char *operation_id);
 int	provider_allows_mime(const struct provider *, const char *mime);
 /* Provider-specific keys, NULL / def when absent. */

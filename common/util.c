@@ -120,6 +120,19 @@ strbuf_free(struct strbuf *sb)
 }
 
 int
+errorf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+int
 parse_long(const char *s, long *out)
 {
 	char *end;

@@ -28,6 +28,9 @@ char	*strbuf_take(struct strbuf *);	/* NUL-terminated; buffer reset */
 void	 strbuf_free(struct strbuf *);
 
 int	 parse_long(const char *, long *);	/* whole string, base 10 */
+/* Formats a reason into err (when not NULL) and returns -1. */
+int	 errorf(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 int64_t	 now_ms(void);				/* CLOCK_MONOTONIC */
 int64_t	 wall_ms(void);				/* CLOCK_REALTIME */
 

@@ -38,27 +38,6 @@ static const char *const refusals[] = {
 	"RECITATION", "IMAGE_RECITATION", "IMAGE_OTHER", "BLOCKLIST", "SPII", NULL
 };
 
-static const char *const image_mimes[] = {
-	"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif", NULL
-};
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 static int
 in_list(const char *const *list, const char *s)
 {
@@ -188,23 +167,23 @@ image_part(const struct gemini_input *in, size_t i, char *err, size_t errlen)
 	size_t b64len;
 	char *b64;
 
-	if (in->mime == NULL || !in_list(image_mimes, in->mime)) {
-		fail(err, errlen, "input %zu: unsupported type %s", i,
+	if (in->mime == NULL || !catalog_mime_known(in->mime)) {
+		errorf(err, errlen, "input %zu: unsupported type %s", i,
 		    in->mime != NULL ? in->mime : "(none)");
 		return NULL;
 	}
 	if (in->file_uri != NULL) {
 		if (strncmp(in->file_uri, "http", 4) != 0) {
-			fail(err, errlen, "input %zu: file_uri is not a URL", i);
+			errorf(err, errlen, "input %zu: file_uri is not a URL", i);
 			return NULL;
 		}
 		if ((part = json_pack("{s:{s:s,s:s}}", "file_data", "mime_type",
 		    in->mime, "file_uri", in->file_uri)) == NULL)
-			fail(err, errlen, "input %zu: file_uri is not UTF-8", i);
+			errorf(err, errlen, "input %zu: file_uri is not UTF-8", i);
 		return part;
 	}
 	if (in->data == NULL || in->len == 0 || in->len > INPUT_MAX) {
-		fail(err, errlen, "input %zu: no data or too large", i);
+		errorf(err, errlen, "input %zu: no data or too large", i);
 		return NULL;
 	}
 	b64len = sodium_base64_ENCODED_LEN(in->len, B64);
@@ -215,7 +194,7 @@ image_part(const struct gemini_input *in, size_t i, char *err, size_t errlen)
 	free(b64);
 	if (str == NULL || (part = json_pack("{s:{s:s,s:o}}", "inline_data",
 	    "mime_type", in->mime, "data", str)) == NULL) {
-		fail(err, errlen, "out of memory building the request");
+		errorf(err, errlen, "out of memory building the request");
 		return NULL;
 	}
 	return part;
@@ -234,30 +213,30 @@ gemini_build_request(const struct provider *p, const char *operation_id,
 	size_t i;
 
 	if (operation_id == NULL || !provider_supports(p, operation_id)) {
-		fail(err, errlen, "provider %s does not offer operation %s", p->id,
+		errorf(err, errlen, "provider %s does not offer operation %s", p->id,
 		    operation_id != NULL ? operation_id : "(none)");
 		return NULL;
 	}
 	spec = opspec(operation_id);
 	tpl = json_object_get(json_object_get(p->json, "prompts"), operation_id);
 	if (!json_is_string(tpl) || provider_string(p, "model") == NULL) {
-		fail(err, errlen, "provider %s: no model or no prompt template for %s",
+		errorf(err, errlen, "provider %s: no model or no prompt template for %s",
 		    p->id, operation_id);
 		return NULL;
 	}
 	if (ninputs < spec->min_inputs || ninputs > GEMINI_MAX_INPUTS) {
-		fail(err, errlen, "%s needs %zu..%d images, got %zu", operation_id,
+		errorf(err, errlen, "%s needs %zu..%d images, got %zu", operation_id,
 		    spec->min_inputs, GEMINI_MAX_INPUTS, ninputs);
 		return NULL;
 	}
 	if (spec->needs_prompt && setting_text(settings, "prompt", 6, nb, sizeof(nb), &v) == 0) {
-		fail(err, errlen, "%s needs a prompt", operation_id);
+		errorf(err, errlen, "%s needs a prompt", operation_id);
 		return NULL;
 	}
 	text = expand_template(json_string_value(tpl), settings);
 	if (strlen(text) > TEXT_MAX || text[0] == '\0') {
 		free(text);
-		fail(err, errlen, "%s: the prompt is empty or longer than %d bytes",
+		errorf(err, errlen, "%s: the prompt is empty or longer than %d bytes",
 		    operation_id, TEXT_MAX);
 		return NULL;
 	}
@@ -283,7 +262,7 @@ gemini_build_request(const struct provider *p, const char *operation_id,
 	body = json_pack("{s:[{s:s,s:o}],s:o}", "contents", "role", "user",
 	    "parts", parts, "generationConfig", gen);
 	if (body == NULL) {
-		fail(err, errlen, "out of memory building the request");
+		errorf(err, errlen, "out of memory building the request");
 		return NULL;
 	}
 	if ((cfg = json_object_get(p->json, "safety_settings")) != NULL)
@@ -291,7 +270,7 @@ gemini_build_request(const struct provider *p, const char *operation_id,
 	return body;
 oom:
 	json_decref(parts);
-	fail(err, errlen, "out of memory building the request");
+	errorf(err, errlen, "out of memory building the request");
 	return NULL;
 }
 
@@ -328,16 +307,16 @@ gemini_check_provider(const struct provider *p, char *err, size_t errlen)
 	size_t i;
 
 	if (provider_string(p, "model") == NULL)
-		return fail(err, errlen, "provider %s: model is required", p->id);
+		return errorf(err, errlen, "provider %s: model is required", p->id);
 	for (i = 0; i < json_array_size(ops); i++) {
 		const char *op = json_string_value(json_array_get(ops, i));
 
 		if (!json_is_string(json_object_get(json_object_get(p->json, "prompts"), op)))
-			return fail(err, errlen, "provider %s: prompts.%s is required", p->id, op);
+			return errorf(err, errlen, "provider %s: prompts.%s is required", p->id, op);
 	}
 	for (i = 0; i < 3; i++)
 		if (!json_is_number(json_object_get(prices, names[i])))
-			return fail(err, errlen, "provider %s: prices_usd_per_million_tokens.%s "
+			return errorf(err, errlen, "provider %s: prices_usd_per_million_tokens.%s "
 			    "is required", p->id, names[i]);
 	return 0;
 }
@@ -715,7 +694,7 @@ char **
 gemini_upload_start_headers(const char *mime, size_t len)
 {
 	/* The list is closed, so nothing can smuggle CR/LF into a header. */
-	if (!in_list(image_mimes, mime) || len == 0)
+	if (!catalog_mime_known(mime) || len == 0)
 		return NULL;
 	return headers(5, xstrdup("X-Goog-Upload-Protocol: resumable"),
 	    xstrdup("X-Goog-Upload-Command: start"),

@@ -14,16 +14,9 @@
 #include "catalog.h"
 #include "util.h"
 
-static int checks, failures;
+#include "tap.h"
 
-static void
-check(int ok, const char *what)
-{
-	checks++;
-	if (!ok)
-		failures++;
-	printf("%sok %d %s\n", ok ? "" : "not ", checks, what);
-}
+
 
 /* $PB_PROVIDERS_FILE, else ./configs/, else relative to build/bin/. */
 static const char *
@@ -243,6 +236,5 @@ main(void)
 {
 	test_real_file();
 	test_rejections();
-	printf("1..%d\n", checks);
-	return failures == 0 ? 0 : 1;
+	return tap_done();
 }

@@ -21,16 +21,9 @@
 #include "util.h"
 #include "uuid.h"
 
-static int checks, failures;
+#include "tap.h"
 
-static void
-check(int ok, const char *what)
-{
-	checks++;
-	if (!ok)
-		failures++;
-	printf("%sok %d %s\n", ok ? "" : "not ", checks, what);
-}
+
 
 /* Runs one log call with stderr captured; returns the line. */
 static char *
@@ -237,6 +230,5 @@ main(void)
 	test_atomicfile();
 	test_seal();
 	test_config_table();
-	printf("1..%d\n", checks);
-	return failures == 0 ? 0 : 1;
+	return tap_done();
 }

@@ -19,16 +19,9 @@
 #include "util.h"
 #include "../../providerd/gemini.h"
 
-static int checks, failures;
+#include "tap.h"
 
-static void
-check(int ok, const char *what)
-{
-	checks++;
-	if (!ok)
-		failures++;
-	printf("%sok %d %s\n", ok ? "" : "not ", checks, what);
-}
+
 
 static const char *
 providers_path(void)
@@ -522,6 +515,5 @@ main(void)
 	test_durations();
 	test_upload();
 	catalog_free(cat);
-	printf("1..%d\n", checks);
-	return failures == 0 ? 0 : 1;
+	return tap_done();
 }

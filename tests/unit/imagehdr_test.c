@@ -17,18 +17,11 @@
 #include "imagehdr.h"
 #include "util.h"
 
-static int checks, failures;
+#include "tap.h"
+
 static const char *testdata;
 static char tmpdir[] = "/tmp/pbimagehdr.XXXXXX";
 
-static void
-check(int ok, const char *what)
-{
-	checks++;
-	if (!ok)
-		failures++;
-	printf("%sok %d %s\n", ok ? "" : "not ", checks, what);
-}
 
 static unsigned char *
 slurp(const char *path, size_t *len)
@@ -589,6 +582,5 @@ main(void)
 	test_webp();
 	test_heif_generated();
 	rm_tmp();
-	printf("1..%d\n", checks);
-	return failures > 0;
+	return tap_done();
 }

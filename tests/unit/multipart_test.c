@@ -11,18 +11,11 @@
 #include "multipart.h"
 #include "util.h"
 
+#include "tap.h"
+
 #define B	"------------090306000104030805010400"
 
-static int checks, failures;
 
-static void
-check(int ok, const char *what)
-{
-	checks++;
-	if (!ok)
-		failures++;
-	printf("%sok %d %s\n", ok ? "" : "not ", checks, what);
-}
 
 /* What the callbacks saw: events as text, file bytes apart. */
 struct rec {
@@ -604,6 +597,5 @@ main(void)
 	test_accepted();
 	test_limits();
 	test_abort();
-	printf("1..%d\n", checks);
-	return failures ? 1 : 0;
+	return tap_done();
 }

@@ -3,12 +3,14 @@
  *
  * Per provider, one transaction under an advisory lock (so every jobd on
  * every host counts the same numbers) computes the free capacity: the
- * provider's max_parallel_jobs minus its running jobs, bounded by its
- * per-minute and per-day request budgets (provider_call), and claims that
- * many due jobs with FOR UPDATE SKIP LOCKED.  Each claimed attempt is
- * sent to providerd on its own connection; the reply, or the loss of the
- * connection, decides what happens next.  A poll timer is the backstop
- * for the job_new notification.
+ * provider's max_parallel_jobs minus its running jobs (our own counted
+ * as the calls we still wait for, which a cancel does not end), bounded
+ * by its per-minute and per-day request budgets (provider_call), and
+ * claims that many due jobs with FOR UPDATE SKIP LOCKED.  Each claimed
+ * attempt is sent to providerd on its own connection; the reply, or the
+ * loss of the connection, decides what happens next (a connection that
+ * could not even be made gives the claim back).  A poll timer is the
+ * backstop for the job_new notification.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@
 struct attempt {
 	char		*job, *req, *provider;
 	int		 attempt;
+	int		 connecting;	/* set while sockcall_start runs */
 	int64_t		 started_ms;
 	struct sockcall	*call;
 	struct attempt	*next;
@@ -63,6 +66,28 @@ attempt_unlink(struct attempt *done)
 	free(done);
 }
 
+/*
+ * Gives back a claim that never reached providerd (it could not be
+ * reached): the attempt and its provider_call are undone, fenced like
+ * every transition, so a providerd restart costs no attempts and no
+ * budget; the job is due again in a second.
+ */
+static void
+attempt_unclaim(const struct attempt *a)
+{
+	char attempt_s[16];
+	const char *params[2] = { a->job, attempt_s };
+
+	snprintf(attempt_s, sizeof(attempt_s), "%d", a->attempt);
+	PQclear(db_exec(daemon_db,
+	    "WITH u AS (UPDATE job SET state = 'queued', attempt = attempt - 1, "
+	    "  lease_owner = NULL, lease_until = NULL, run_at = now() + interval '1 second', "
+	    "  updated_at = now() WHERE id = $1 AND attempt = $2::int AND state = 'running' "
+	    "  RETURNING id) "
+	    "DELETE FROM provider_call c USING u WHERE c.job_id = u.id AND c.attempt = $2::int",
+	    2, params));
+}
+
 static void
 attempt_answered(json_t *reply, const char *err, void *arg)
 {
@@ -71,7 +96,12 @@ attempt_answered(json_t *reply, const char *err, void *arg)
 	long ms = (long)(now_ms() - a->started_ms);
 
 	a->call = NULL;
-	if (reply != NULL && json_is_true(json_object_get(reply, "ok"))) {
+	if (reply == NULL && a->connecting) {
+		/* providerd is not there (restarting): nothing was sent. */
+		log_warn("job.worker_unreachable", "req=%s job=%s attempt=%d err=%s",
+		    a->req, a->job, a->attempt, err);
+		attempt_unclaim(a);
+	} else if (reply != NULL && json_is_true(json_object_get(reply, "ok"))) {
 		succeeded_total++;
 		log_info("job.attempt_done", "req=%s job=%s attempt=%d provider=%s ms=%ld",
 		    a->req, a->job, a->attempt, a->provider, ms);
@@ -117,21 +147,36 @@ attempt_dispatch(const char *job, int attempt, const char *req,
 	    "attempt", attempt, "req", req);
 	log_info("job.claimed", "req=%s job=%s attempt=%d provider=%s", req, job,
 	    attempt, provider);
+	a->connecting = 1;
 	call = sockcall_start(daemon_loop, path, msg,
 	    (timeout_sec + LEASE_MARGIN_SEC) * 1000, attempt_answered, a);
 	/* NULL: it failed at once and attempt_answered has freed a. */
-	if (call != NULL)
+	if (call != NULL) {
 		a->call = call;
+		a->connecting = 0;
+	}
 	json_decref(msg);
 	free(path);
+}
+
+/* This jobd's provider calls in flight, whatever their job's state now. */
+static int
+sched_in_flight(const char *provider)
+{
+	int n = 0;
+
+	for (struct attempt *a = running; a != NULL; a = a->next)
+		if (strcmp(a->provider, provider) == 0)
+			n++;
+	return n;
 }
 
 /* Claims what this provider may run now; returns the number claimed. */
 static int
 sched_claim(const struct provider *p)
 {
-	char max_s[16], minute_s[16], day_s[16], batch_s[16], lease_s[16];
-	const char *params[7];
+	char max_s[16], minute_s[16], day_s[16], batch_s[16], lease_s[16], mine_s[16];
+	const char *params[8];
 	PGresult *res;
 	int n;
 
@@ -147,6 +192,13 @@ sched_claim(const struct provider *p)
 	params[4] = batch_s;
 	params[5] = jobd_owner;
 	params[6] = lease_s;
+	/*
+	 * Our own calls are counted from memory: a job canceled, or rescued,
+	 * while its call is in flight is no longer 'running', but the
+	 * provider is still working on it.
+	 */
+	snprintf(mine_s, sizeof(mine_s), "%d", sched_in_flight(p->id));
+	params[7] = mine_s;
 	res = db_exec(daemon_db, "BEGIN", 0, NULL);
 	PQclear(res);
 	if (res == NULL)
@@ -158,7 +210,9 @@ sched_claim(const struct provider *p)
 		goto rollback;
 	res = db_exec(daemon_db,
 	    "WITH cap AS (SELECT greatest(0, least("
-	    "  $2::int - (SELECT count(*) FROM job WHERE provider_id = $1 AND state = 'running'),"
+	    "  $2::int - (SELECT count(*) FILTER (WHERE lease_owner IS DISTINCT FROM $6) +"
+	    "   greatest(count(*) FILTER (WHERE lease_owner = $6), $8::int) FROM job"
+	    "   WHERE provider_id = $1 AND state = 'running'),"
 	    "  CASE WHEN $3::int > 0 THEN $3::int - (SELECT count(*) FROM provider_call"
 	    "   WHERE provider_id = $1 AND at > now() - interval '1 minute') ELSE $5::int END,"
 	    "  CASE WHEN $4::int > 0 THEN $4::int - (SELECT count(*) FROM provider_call"
@@ -173,7 +227,7 @@ sched_claim(const struct provider *p)
 	    "  FROM picked WHERE j.id = picked.id RETURNING j.id, j.attempt, j.req_id), "
 	    "calls AS (INSERT INTO provider_call (provider_id, job_id, attempt) "
 	    "  SELECT $1, id, attempt FROM claimed) "
-	    "SELECT id, attempt, coalesce(req_id, '') FROM claimed", 7, params);
+	    "SELECT id, attempt, coalesce(req_id, '') FROM claimed", 8, params);
 	if (res == NULL)
 		goto rollback;
 	{

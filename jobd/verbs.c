@@ -60,6 +60,18 @@ need_db(void)
 	    proto_error(ERR_UNAVAILABLE, "the database is unavailable");
 }
 
+static int
+state_valid(const char *s)
+{
+	static const char *const states[] = { "queued", "running", "succeeded",
+	    "failed", "canceled", NULL };
+
+	for (size_t i = 0; states[i] != NULL; i++)
+		if (strcmp(s, states[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static json_t *
 verb_jobs(struct sock_request *sr)
 {
@@ -73,6 +85,9 @@ verb_jobs(struct sock_request *sr)
 		return err;
 	if (lim != NULL && (parse_long(lim, &limit) != 0 || limit < 1 || limit > 500))
 		return proto_error(ERR_BAD_REQUEST, "limit must be 1-500");
+	if (state != NULL && !state_valid(state))
+		return proto_error(ERR_BAD_REQUEST, "state must be queued, running, "
+		    "succeeded, failed or canceled");
 	{
 		char lim_s[16];
 

@@ -4,6 +4,7 @@
 #   make run        install missing Debian packages, build, start everything
 #   make stop       stop the daemons and the PostgreSQL cluster of `make run`
 #   make check      the full test suite (normal and ASan/UBSan builds)
+#   make bench-ingest  the ingest benchmark: prints numbers (bench/README.md)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 VERSION   = 0.1.0
@@ -76,6 +77,19 @@ $(BUILD)/bin/fake-%: $(BUILD)/tests/fakes/fake-%.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(COMMON_LIB) -lcivetweb $(LIBS)
 -include $(FAKE_SRC:%.c=$(BUILD)/%.d)
+
+# Benchmarks (bench/README.md): bench/NAME.c -> $(BUILD)/bin/bench-NAME.
+# `make bench` builds them; `make bench-ingest` runs bench/ingest.
+BENCH_SRC  = $(wildcard bench/*.c)
+BENCH_BINS = $(BENCH_SRC:bench/%.c=$(BUILD)/bin/bench-%)
+$(BUILD)/bin/bench-%: $(BUILD)/bench/%.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(COMMON_LIB) -lcivetweb $(LIBS)
+-include $(BENCH_SRC:%.c=$(BUILD)/%.d)
+bench: $(BENCH_BINS)
+bench-ingest: tests bench
+	BENCH_BUILD=$(abspath $(BUILD)) bench/ingest
+.PHONY: bench bench-ingest
 
 # libFuzzer harnesses (clang): tests/fuzz/NAME_fuzz.c with common/ sources.
 # `make fuzz` builds them; `make fuzz-run FUZZ_SECONDS=60` runs each.

@@ -125,6 +125,8 @@ http_start(void)
 		"num_threads", threads,
 		"request_timeout_ms", "65000",
 		"enable_keep_alive", "yes",
+		/* Small JSON answers must not wait 40 ms for Nagle. */
+		"tcp_nodelay", "1",
 		"keep_alive_timeout_ms", "5000",
 		"access_control_allow_origin", "",
 		"access_control_allow_methods", "",

@@ -20,6 +20,8 @@
 static const struct api_route *const api_tables[] = {
 	auth_routes,
 	catalog_routes,
+	slots_routes,
+	templates_routes,
 	docs_routes,
 	NULL
 };

@@ -22,6 +22,8 @@ static const struct api_route *const api_tables[] = {
 	catalog_routes,
 	slots_routes,
 	templates_routes,
+	settings_routes,
+	jobs_routes,
 	docs_routes,
 	NULL
 };

@@ -88,6 +88,7 @@ extern const struct api_route auth_routes[];
 extern const struct api_route catalog_routes[];
 extern const struct api_route slots_routes[];
 extern const struct api_route templates_routes[];
+extern const struct api_route testrun_routes[];
 extern const struct api_route settings_routes[];
 extern const struct api_route jobs_routes[];
 extern const struct api_route docs_routes[];

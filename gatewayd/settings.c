@@ -161,7 +161,7 @@ static int
 store(struct api_req *r, const char *sql, const char *a, const char *b)
 {
 	const char *params[2] = { a, b };
-	PGresult *res = api_exec(r, sql, b != NULL ? 2 : 1, params);
+	PGresult *res = api_exec(r, sql, a == NULL ? 0 : b == NULL ? 1 : 2, params);
 
 	PQclear(res);
 	return res != NULL ? 0 : -1;

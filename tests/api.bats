@@ -296,3 +296,110 @@ is_error() { jassert ".error.code == \"$1\" and (.error.message | length > 0) an
 	AUTH=$IGOR_TOKEN run api POST /api/slots/slot-002/reset_stats
 	assert_output 403
 }
+
+@test "settings: ingest password shown and never empty, provider keys write-only and masked" {
+	run api GET /api/settings
+	assert_output 200
+	pw=$(jq -r .ingest_password "$SECRETS")
+	jassert ".ingest_password == \"$pw\" and .t_sync_response_sec == 50 and .result_ttl_days == 3 and
+	    (.provider_keys.gemini.configured | not)" <"$O"
+	while read -r want field body; do
+		run json PUT /api/settings "$body"
+		assert_equal "$output:$(jq -r .error.details.field "$O")" "$want:$field"
+	done <<-'EOF'
+	422 ingest_password {"ingest_password":""}
+	422 ingest_password {"ingest_password":"short"}
+	400 ingest_password {"ingest_password":null}
+	422 t_sync_response_sec {"t_sync_response_sec":9}
+	422 t_sync_response_sec {"t_sync_response_sec":61}
+	400 t_sync_response_sec {"t_sync_response_sec":"20"}
+	422 result_ttl_days {"result_ttl_days":8}
+	422 result_ttl_days {"result_ttl_days":0}
+	422 provider_keys {"provider_keys":{"nope":"k"}}
+	400 provider_keys {"provider_keys":{"gemini":""}}
+	400 colour {"colour":"red"}
+	EOF
+	run json PUT /api/settings '{"provider_keys":{"gemini":"test-gemini-key","turbotext":"tt-secret-key-123456"},"t_sync_response_sec":20,"result_ttl_days":5}'
+	assert_output 200
+	jassert '.provider_keys.gemini.configured and .provider_keys.turbotext.masked == "****3456" and
+	    .t_sync_response_sec == 20 and .result_ttl_days == 5' <"$O"
+	# The clear keys appear nowhere: not in answers, not in the table, not in logs.
+	run api GET /api/settings
+	! grep -q 'tt-secret-key-123456' "$O"
+	! psql_pb "SELECT value::text FROM settings" | grep -q 'tt-secret-key'
+	! grep -rq 'tt-secret-key' "$PB_STATE_DIR/log/"
+	run json PUT /api/settings '{"provider_keys":{"turbotext":null},"ingest_password":"new-ingest-pw-1"}'
+	assert_output 200
+	jassert '(.provider_keys.turbotext.configured | not) and .ingest_password == "new-ingest-pw-1"' <"$O"
+	assert_equal "$(psql_pb "SELECT value ? 'sealed' FROM settings WHERE key = 'ingest_password'")" t
+	run json PUT /api/settings "{\"ingest_password\":\"$pw\",\"t_sync_response_sec\":50}"
+	assert_output 200
+}
+
+# wait_job ID: until the job has ended; prints its JSON.
+job_done() {
+	api GET "/api/jobs/$1" >/dev/null
+	jq -e '.state == "succeeded" or .state == "failed"' "$O" >/dev/null
+}
+
+@test "test run end to end on the fake Gemini: 202, job progress, result; not counted as ingest" {
+	run json PUT /api/slots/slot-004 '{"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"make it a watercolor"}}'
+	assert_output 200
+	logs_before=$(psql_pb "SELECT count(*) FROM processing_log")
+	run api POST /api/slots/slot-004/test -F "photo=@$PB_TESTDATA/orientation/Landscape_1.jpg"
+	assert_output 202
+	job=$(jq -r .job_id "$O")
+	jassert ".status_url == \"/api/jobs/$job\"" <"$O"
+	wait_for 30 job_done "$job"
+	api GET "/api/jobs/$job" >/dev/null
+	jassert '.state == "succeeded" and .kind == "test" and .slot_id == "slot-004" and
+	    .attempt >= 1 and (.result_url | length > 0) and .duration_ms >= 0' <"$O"
+	run api GET "/api/jobs/$job/result"
+	assert_output 200
+	grep -qi '^content-type: image/' "$H"
+	[ "$(head -c 4 "$O" | od -An -tx1 | tr -d ' ')" = 89504e47 ]
+	run api GET "/api/jobs/$job/thumbnail"
+	assert_output 200
+	assert_equal "$(psql_pb "SELECT count(*) FROM processing_log")" "$logs_before"
+	# Unsaved settings are tried as given, and checked like a PUT.
+	run api POST /api/slots/slot-004/test -F "photo=@$PB_TESTDATA/orientation/Landscape_1.jpg" \
+	    -F 'config={"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"pencil sketch"}}'
+	assert_output 202
+	job2=$(jq -r .job_id "$O")
+	assert_equal "$(psql_pb "SELECT settings_json->>'prompt' FROM job WHERE id = '$job2'")" "pencil sketch"
+	run api POST /api/slots/slot-004/test -F "photo=@$PB_TESTDATA/orientation/Landscape_1.jpg" \
+	    -F 'config={"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":7}}'
+	assert_output 422
+	jassert '.error.details.field == "settings_json.prompt"' <"$O"
+	run api POST /api/slots/slot-005/test -F "photo=@$PB_TESTDATA/orientation/Landscape_1.jpg"
+	assert_output 409
+	is_error slot_not_configured
+	run api POST /api/slots/slot-004/test -F "photo=@$PB_TESTDATA/invalid/corrupted.jpg"
+	assert_output 422
+	[ -z "$(ls -A "$PB_STATE_DIR/media/spool")" ]
+	AUTH=$IGOR_TOKEN run api GET "/api/jobs/$job"
+	assert_output 403
+	wait_for 30 job_done "$job2"
+}
+
+@test "jobs list: filters, paging, validation" {
+	run api GET '/api/jobs?slot_id=slot-004&status=succeeded'
+	assert_output 200
+	jassert '(.data | length >= 2) and .meta.total >= 2 and (.data | all(.slot_id == "slot-004" and .state == "succeeded"))
+	    and .meta.page == 1' <"$O"
+	run api GET '/api/jobs?page_size=1&page=2'
+	jassert '(.data | length == 1) and .meta.page == 2' <"$O"
+	run api GET '/api/jobs?status=bogus'
+	assert_output 400
+	jassert '.error.details.field == "status"' <"$O"
+	run api GET '/api/jobs?page=0'
+	assert_output 400
+	AUTH=$IGOR_TOKEN run api GET /api/jobs
+	jassert '.meta.total == 0' <"$O"
+	AUTH=$IGOR_TOKEN run api GET '/api/jobs?slot_id=slot-004'
+	assert_output 403
+	run api GET /api/jobs/not-a-uuid
+	assert_output 404
+	run api GET /api/jobs/0190e0a8-0000-7000-8000-000000000000/result
+	assert_output 404
+}

@@ -25,6 +25,8 @@ static const struct api_route *const api_tables[] = {
 	testrun_routes,
 	settings_routes,
 	jobs_routes,
+	gallery_routes,
+	tarball_routes,
 	docs_routes,
 	NULL
 };

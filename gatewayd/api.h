@@ -91,6 +91,8 @@ extern const struct api_route templates_routes[];
 extern const struct api_route testrun_routes[];
 extern const struct api_route settings_routes[];
 extern const struct api_route jobs_routes[];
+extern const struct api_route gallery_routes[];
+extern const struct api_route tarball_routes[];
 extern const struct api_route docs_routes[];
 
 /* Loaded at start by api_init(); read-only afterwards. */
@@ -106,6 +108,9 @@ void	api_print_routes(void);
 /* --- replies (each returns the status it sent) --- */
 int	api_json(struct api_req *, int status, json_t *body);	/* body stolen */
 int	api_no_content(struct api_req *);			/* 204 */
+/* Any other body (an HTML page ...). */
+int	api_send_body(struct api_req *, int status, const char *ctype,
+	    const char *body, size_t len);
 int	api_error(struct api_req *, const char *code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 /*
@@ -119,6 +124,12 @@ int	api_field_error(struct api_req *, const char *code, const char *field,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* After api_db()/api_exec() failed: 503 when the database is away, else 500. */
 int	api_db_error(struct api_req *);
+/*
+ * 200 headers of a body of len bytes the caller then mg_write()s; name
+ * (our own, never a client's) makes it an attachment.
+ */
+void	api_begin_download(struct api_req *, const char *ctype, long long len,
+	    const char *name);
 /* Streams a file under PB_MEDIA_ROOT (relative path); 404 when gone. */
 int	api_send_file(struct api_req *, const char *rel_path, const char *mime,
 	    const char *download_name);

@@ -147,6 +147,7 @@ http_start(void)
 	mg_set_request_handler(ctx, "/healthz$", health_handle, NULL);
 	mg_set_request_handler(ctx, "/ingest/", ingest_handle, NULL);
 	mg_set_request_handler(ctx, "/api", api_handle, NULL);
+	mg_set_request_handler(ctx, "/public/gallery/", api_handle, NULL);
 	mg_set_request_handler(ctx, "/", handle_not_found, NULL);
 	log_info("http.listening", "listen=%s threads=%s",
 	    config_get("PB_HTTP_LISTEN"), threads);

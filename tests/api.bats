@@ -487,3 +487,41 @@ job_done() {
 	run api GET '/api/gallery?slot_id=slot-004'
 	jassert '.data == []' <"$O"
 }
+
+@test "OpenAPI: served, valid for a real validator, and covers every registered route" {
+	[ -d "$REPO/tests/node_modules/@apidevtools/swagger-parser" ] ||
+	    skip "run: cd tests && npm ci (make check does)"
+	AUTH= run api GET /api/openapi.json
+	assert_output 200
+	jassert '.openapi == "3.1.0"' <"$O"
+	run node "$REPO/tests/openapi-check.js" "$O"
+	assert_success
+	assert_output --partial 'valid 3.1.0'
+	missing=$("$BIN/gatewayd" --routes | while read -r method path; do
+		m=$(tr 'A-Z' 'a-z' <<<"$method")
+		jq -e --arg p "$path" --arg m "$m" '.paths[$p][$m] != null' "$O" >/dev/null ||
+		    echo "$method $path"
+	done)
+	assert_equal "$missing" ""
+	[ "$("$BIN/gatewayd" --routes | wc -l)" -ge 25 ]
+	# And the document names nothing the gateway does not serve.
+	extra=$(jq -r '.paths | to_entries[] | .key as $p | .value | keys[] |
+	    select(. != "parameters") | "\(ascii_upcase) \($p)"' "$O" | sort |
+	    comm -23 - <("$BIN/gatewayd" --routes | sort))
+	assert_equal "$extra" ""
+}
+
+@test "every JSON answer of the API uses the error format" {
+	for req in "GET /api/slots/slot-999" "DELETE /api/slots" "GET /api/jobs?page=x" \
+	    "POST /api/gallery/share" "PUT /api/settings"; do
+		set -- $req
+		run api "$1" "$2" -H 'Content-Type: application/json' -d '[1]'
+		[ "$output" -ge 400 ]
+		jassert '(.error.code | type == "string") and (.error.message | type == "string") and
+		    (.error.details.request_id | length > 0)' <"$O"
+		grep -qi '^x-request-id:' "$H"
+	done
+	run api PUT /api/settings -H 'Content-Type: application/json' --data-binary @<(head -c 70000 /dev/zero | tr '\0' ' ')
+	assert_output 413
+	is_error too_large
+}

@@ -137,6 +137,8 @@ int	api_send_file(struct api_req *, const char *rel_path, const char *mime,
 /* --- request parts (0, or answered with an error and its status) --- */
 /* The body as a JSON object of at most max bytes: 400/413/415 otherwise. */
 int	api_body_json(struct api_req *, size_t max, json_t **out);
+/* Every key of body is one of names (NULL-terminated); 400 naming it otherwise. */
+int	api_known_fields(struct api_req *, json_t *body, const char *const *names);
 /* A query parameter, URL-decoded, owned by the request; NULL when absent. */
 const char *api_query(struct api_req *, const char *name);
 /* An integer query parameter within [min, max], def when absent; 400 otherwise. */

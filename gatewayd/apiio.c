@@ -252,6 +252,23 @@ api_body_json(struct api_req *r, size_t max, json_t **out)
 	return 0;
 }
 
+int
+api_known_fields(struct api_req *r, json_t *body, const char *const *names)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(body, key, v) {
+		int known = 0;
+
+		for (int i = 0; names[i] != NULL; i++)
+			known |= strcmp(key, names[i]) == 0;
+		if (!known)
+			return api_field_error(r, ERR_BAD_REQUEST, key, "unknown field %s", key);
+	}
+	return 0;
+}
+
 const char *
 api_query(struct api_req *r, const char *name)
 {

@@ -525,3 +525,27 @@ job_done() {
 	assert_output 413
 	is_error too_large
 }
+
+@test "logins in parallel are all served (bounded Argon2id checks queue, not fail)" {
+	export -f login
+	export BASE_URL SERG_PW
+	seq 6 | xargs -P 6 -I{} bash -c 'login serg "$SERG_PW" | jq -r .token_type' >"$BATS_TEST_TMPDIR/types"
+	assert_equal "$(sort "$BATS_TEST_TMPDIR/types" | uniq -c | tr -s ' ')" " 6 bearer"
+}
+
+@test "the API's connection pool survives a PostgreSQL restart" {
+	run api GET /api/slots
+	assert_output 200
+	pg_ctl_as_owner -w -m fast restart >/dev/null
+	slots_ok() { [ "$(api GET /api/slots)" = 200 ]; }
+	wait_for 30 slots_ok
+	# While the database is away the answer is a JSON 503, not a hang.
+	pg_ctl_as_owner -w -m fast stop >/dev/null
+	run api GET /api/slots
+	assert_output 503
+	is_error unavailable
+	pg_ctl_as_owner -w -l "$PB_STATE_DIR/log/postgresql.log" \
+	    -o "-c listen_addresses='' -c unix_socket_directories='$PB_STATE_DIR/pg/run' -c unix_socket_permissions=0770" \
+	    start >/dev/null
+	wait_for 30 slots_ok
+}

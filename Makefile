@@ -124,6 +124,7 @@ clean:
 # Installs what is missing (as root), else prints the one command to run.
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    [ $$p = npm ] && command -v npm >/dev/null && continue; \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	    done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \

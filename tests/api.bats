@@ -551,3 +551,21 @@ job_done() {
 	    start >/dev/null
 	wait_for 30 slots_ok
 }
+
+@test "GET /api/me names the token's user" {
+	run api GET /api/me
+	assert_output 200
+	jassert '.username == "serg" and (.user_id | type == "number") and (.token_expires_at | test("Z$"))' <"$O"
+}
+
+@test "login: throttled per client address across user names" {
+	for i in $(seq 20); do
+		AUTH= json POST /api/login "{\"username\":\"nobody$i\",\"password\":\"x\"}" >/dev/null
+	done
+	AUTH= run json POST /api/login "{\"username\":\"serg\",\"password\":\"$SERG_PW\"}"
+	assert_output 429
+	grep -qi '^retry-after: [0-9]' "$H"
+	psql_pb "DELETE FROM login_history WHERE username LIKE 'nobody%' OR throttled"
+	AUTH= run json POST /api/login "{\"username\":\"serg\",\"password\":\"$SERG_PW\"}"
+	assert_output 200
+}

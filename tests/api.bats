@@ -279,6 +279,13 @@ is_error() { jassert ".error.code == \"$1\" and (.error.message | length > 0) an
 	# Its required image gone, the slot no longer counts as configured.
 	jassert '(.settings_json | has("reference_media_id") | not) and .templates == [] and
 	    (.is_configured | not)' <"$O"
+	# A large upload is invited with 100 Continue, as curl asks.
+	{ cat "$img"; head -c 2000000 /dev/zero; } >"$BATS_TEST_TMPDIR/big.jpg"
+	run api POST /api/slots/slot-003/templates -F "file=@$BATS_TEST_TMPDIR/big.jpg"
+	assert_output 201
+	grep -q '^HTTP/1.1 100 Continue' "$H"
+	run api DELETE "/api/slots/slot-003/templates/$(jq -r .id "$O")"
+	assert_output 204
 	# Not an image, wrong framing.
 	printf 'GIF89a\x01\x00\x01\x00\x00\x00\x00;' >"$BATS_TEST_TMPDIR/x.gif"
 	run api POST /api/slots/slot-003/templates -F "file=@$BATS_TEST_TMPDIR/x.gif"

@@ -21,6 +21,7 @@ static const struct api_route *const api_tables[] = {
 	auth_routes,
 	catalog_routes,
 	docs_routes,
+	stats_routes,
 	NULL
 };
 

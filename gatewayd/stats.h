@@ -19,7 +19,6 @@ struct stats_range {
 	const char	*group_by;		/* one of the allowed units */
 };
 
-extern const struct api_route stats_routes[];
 
 /* 0 on success, else answered with 400 and its status. */
 int	stats_range(struct api_req *, struct stats_range *, int max_days,

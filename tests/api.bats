@@ -180,3 +180,113 @@ is_error() { jassert ".error.code == \"$1\" and (.error.message | length > 0) an
 	    (.providers[0].operations[0].settings_schema.type == "object") and
 	    ([.. | objects | keys[]] | map(select(test("api_key|secret"))) | length == 0)' <"$O"
 }
+
+@test "slots: the user's own, with ingest URLs; filters; another user's slot is 403" {
+	run api GET /api/slots
+	assert_output 200
+	jassert '(.data | length) == .meta.total and .meta.total > 0 and
+	    (.data[0] as $s | $s.ingest_url | endswith("/ingest/" + $s.id)) and
+	    (.data[0] | has("is_configured") and has("version") and has("last_reset_at"))' <"$O"
+	mine=$(jq -r '.data[0].id' "$O")
+	AUTH=$IGOR_TOKEN run api GET /api/slots
+	theirs=$(jq -r '.data[0].id' "$O")
+	[ "$mine" != "$theirs" ]
+	run api GET "/api/slots/$theirs"
+	assert_output 403
+	is_error forbidden
+	run json PUT "/api/slots/$theirs" '{"provider_id":null}'
+	assert_output 403
+	run api GET /api/slots/slot-999
+	assert_output 404
+	is_error not_found
+	run api GET "/api/slots?search=$mine"
+	jassert ".meta.total == 1 and .data[0].id == \"$mine\"" <"$O"
+	run api GET '/api/slots?search=%25'
+	jassert '.meta.total == 0' <"$O"
+}
+
+@test "slot PUT: validation 400/422 with the field, defaults, stale version 409" {
+	run api GET /api/slots/slot-001
+	v=$(jq .version "$O")
+	while read -r want field body; do
+		run json PUT /api/slots/slot-001 "$body"
+		assert_equal "$output:$(jq -r .error.details.field "$O")" "$want:$field"
+	done <<-'EOF'
+	400 provider_id {"name":"x"}
+	400 bogus {"provider_id":null,"bogus":1}
+	400 name {"provider_id":null,"name":5}
+	400 settings_json {"provider_id":"gemini","operation_id":"change_image","settings_json":[]}
+	422 provider_id {"provider_id":"nope","operation_id":"change_image"}
+	422 operation_id {"provider_id":"turbotext","operation_id":"combine_images"}
+	422 settings_json.prompt {"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":5}}
+	422 settings_json.output.format {"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"x","output":{"format":"gif"}}}
+	422 settings_json.extra {"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"x","extra":1}}
+	422 settings_json.reference_media_id {"provider_id":"gemini","operation_id":"style_transfer","settings_json":{}}
+	422 settings_json.reference_media_id {"provider_id":"gemini","operation_id":"style_transfer","settings_json":{"reference_media_id":"0190e0a8-0000-7000-8000-000000000000"}}
+	EOF
+	run json PUT /api/slots/slot-001 '{"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"x"},"version":"1"}'
+	assert_output 400
+	# Nothing was saved by the refusals.
+	run api GET /api/slots/slot-001
+	assert_equal "$(jq .version "$O")" "$v"
+	run json PUT /api/slots/slot-001 "{\"name\":\"Watercolour\",\"provider_id\":\"gemini\",\"operation_id\":\"change_image\",\"settings_json\":{\"prompt\":\"make it a watercolor\"},\"version\":$v}"
+	assert_output 200
+	jassert ".version == $((v + 1)) and .is_configured and .name == \"Watercolour\" and
+	    .settings_json.prompt == \"make it a watercolor\"" <"$O"
+	run json PUT /api/slots/slot-001 "{\"provider_id\":\"gemini\",\"operation_id\":\"change_image\",\"settings_json\":{\"prompt\":\"y\"},\"version\":$v}"
+	assert_output 409
+	is_error conflict
+	jassert ".error.details.current_version == $((v + 1))" <"$O"
+	assert_equal "$(psql_pb "SELECT settings_json->>'prompt' FROM slots WHERE id = 'slot-001'")" "make it a watercolor"
+}
+
+@test "templates: upload, reference, replace and remove really delete the file" {
+	img=$PB_TESTDATA/orientation/Landscape_1.jpg
+	run api POST /api/slots/slot-003/templates -F "file=@$img;type=image/jpeg"
+	assert_output 201
+	t1=$(jq -r .id "$O")
+	jassert '.mime == "image/jpeg" and .width > 0' <"$O"
+	path1=$PB_STATE_DIR/media/$(psql_pb "SELECT path FROM media_object WHERE id = '$t1'")
+	[ -f "$path1" ]
+	assert_equal "$(psql_pb "SELECT expires_at IS NOT NULL FROM media_object WHERE id = '$t1'")" t
+	run json PUT /api/slots/slot-003 "{\"provider_id\":\"gemini\",\"operation_id\":\"style_transfer\",\"settings_json\":{\"reference_media_id\":\"$t1\"}}"
+	assert_output 200
+	jassert ".settings_json.style_strength == 0.65 and (.templates | map(.id)) == [\"$t1\"]" <"$O"
+	assert_equal "$(psql_pb "SELECT expires_at IS NULL AND kind = 'template' AND slot_id = 'slot-003' FROM media_object WHERE id = '$t1'")" t
+	run api GET "/api/slots/slot-003/templates/$t1"
+	assert_output 200
+	cmp "$O" "$img"
+	AUTH=$IGOR_TOKEN run api GET "/api/slots/slot-003/templates/$t1"
+	assert_output 403
+	# Replace: the new one is referenced, the old one is gone from disk and table.
+	run api POST /api/slots/slot-003/templates -F "file=@$PB_TESTDATA/orientation/Landscape_3.jpg"
+	t2=$(jq -r .id "$O")
+	run json PUT /api/slots/slot-003 "{\"provider_id\":\"gemini\",\"operation_id\":\"style_transfer\",\"settings_json\":{\"reference_media_id\":\"$t2\"}}"
+	assert_output 200
+	[ ! -e "$path1" ]
+	assert_equal "$(psql_pb "SELECT count(*) FROM media_object WHERE id = '$t1'")" 0
+	path2=$PB_STATE_DIR/media/$(psql_pb "SELECT path FROM media_object WHERE id = '$t2'")
+	run api DELETE "/api/slots/slot-003/templates/$t2"
+	assert_output 204
+	[ ! -e "$path2" ]
+	run api GET /api/slots/slot-003
+	jassert '(.settings_json | has("reference_media_id") | not) and .templates == []' <"$O"
+	# Not an image, wrong framing.
+	printf 'GIF89a\x01\x00\x01\x00\x00\x00\x00;' >"$BATS_TEST_TMPDIR/x.gif"
+	run api POST /api/slots/slot-003/templates -F "file=@$BATS_TEST_TMPDIR/x.gif"
+	assert_output 415
+	is_error unsupported_type
+	run api POST /api/slots/slot-003/templates -H 'Content-Type: application/json' -d '{}'
+	assert_output 415
+	[ -z "$(ls -A "$PB_STATE_DIR/media/templates")" ]
+}
+
+@test "reset_stats: 204 and last_reset_at moves" {
+	before=$(psql_pb "SELECT last_reset_at FROM slots WHERE id = 'slot-002'")
+	run api POST /api/slots/slot-002/reset_stats
+	assert_output 204
+	after=$(psql_pb "SELECT last_reset_at FROM slots WHERE id = 'slot-002'")
+	[ "$before" != "$after" ]
+	AUTH=$IGOR_TOKEN run api POST /api/slots/slot-002/reset_stats
+	assert_output 403
+}

@@ -5,7 +5,8 @@
  *   GET  /api/stats/{slot_id}?from&to&group_by=hour|day|week   (<= 31 days)
  *   GET  /api/stats/global?from&to&group_by=day|week|month&page&page_size
  *        &sort_by&sort_order&provider_id&slot_id                (<= 90 days)
- *   POST /api/slots/{id}/reset_stats                            204
+ *
+ * POST /api/slots/{id}/reset_stats (slots.c) sets slots.last_reset_at.
  *
  * Two kinds of figures, never mixed:
  *  - history: per period over [from, to) (metrics, periods, series,
@@ -47,7 +48,7 @@ static const char summary_sql[] =
 	"  coalesce((SELECT sum(c.requests) FROM ingest_counter c WHERE c.slot_id = s.id"
 	"   AND c.status = 'SUCCESS'), 0) AS processings_total,"
 	"  (SELECT m.id FROM media_object m WHERE m.slot_id = s.id AND m.kind = 'template'"
-	"   ORDER BY m.created_at DESC LIMIT 1) AS template_media_id"
+	"   AND m.expires_at IS NULL ORDER BY m.created_at LIMIT 1) AS template_media_id"
 	"  FROM s"
 	"  CROSS JOIN LATERAL (SELECT count(*) AS requests,"
 	"   count(*) FILTER (WHERE l.status = 'SUCCESS') AS processings,"
@@ -183,6 +184,10 @@ summary_json(PGresult *res, int i)
 	json_object_set_new(o, "last_processing_at", opt_at(res, i, 14, 0));
 	json_object_set_new(o, "processings_total", int_at(res, i, 15));
 	json_object_set_new(o, "template_media_id", opt_at(res, i, 16, 0));
+	/* The slot's first saved template image, served by templates.c. */
+	json_object_set_new(o, "template_url", PQgetvalue(res, i, 16)[0] != '\0' ?
+	    json_sprintf("/api/slots/%s/templates/%s", PQgetvalue(res, i, 0),
+	    PQgetvalue(res, i, 16)) : json_null());
 	return o;
 }
 
@@ -403,30 +408,8 @@ stats_global(struct api_req *r)
 	    "sort_by", sort_keys[key].name, "sort_order", order));
 }
 
-static int
-stats_reset(struct api_req *r)
-{
-	const char *slot = r->param[0];
-	char user_s[16];
-	const char *params[2] = { slot, user_s };
-	PGresult *res;
-	int rc;
-
-	if ((rc = api_own_slot(r, slot)) != 0)
-		return rc;
-	snprintf(user_s, sizeof(user_s), "%d", r->user_id);
-	/* History is kept: the summaries simply count from the new time. */
-	res = api_exec(r, "UPDATE slots SET last_reset_at = now() "
-	    "WHERE id = $1 AND user_id = $2::int", 2, params);
-	if (res == NULL)
-		return api_db_error(r);
-	PQclear(res);
-	return api_no_content(r);
-}
-
 const struct api_route stats_routes[] = {
 	{ "GET", "/api/stats/global", stats_global, 0 },
 	{ "GET", "/api/stats/{slot_id}", stats_slot, 0 },
-	{ "POST", "/api/slots/{id}/reset_stats", stats_reset, 0 },
 	{ NULL, NULL, NULL, 0 }
 };

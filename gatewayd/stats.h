@@ -1,6 +1,6 @@
 /*
- * stats.h - the statistics API (SPEC.md §7): GET /api/stats/{slot_id},
- * GET /api/stats/global, POST /api/slots/{id}/reset_stats.  Everything
+ * stats.h - the statistics API (SPEC.md §7): GET /api/stats/{slot_id} and
+ * GET /api/stats/global (reset_stats is in slots.c).  Everything
  * is computed by PostgreSQL from processing_log; the queries are in
  * stats.c, the parameter parsing in statsrange.c.
  */

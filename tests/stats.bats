@@ -45,7 +45,10 @@ seed() {
 	 ('slot-003', 'gemini', '2026-10-06 11:10Z', 'TIMEOUT', 48000, NULL),
 	 ('slot-003', 'gemini', '2026-10-07 09:00Z', 'SUCCESS', 4000, 0.30),
 	 ('slot-003', 'gemini', '2026-10-20 08:00Z', 'SUCCESS', 500, 0.05),
-	 ('slot-005', 'turbotext', '2026-10-06 12:00Z', 'SUCCESS', 7000, 1.00)"
+	 ('slot-005', 'turbotext', '2026-10-06 12:00Z', 'SUCCESS', 7000, 1.00);
+	INSERT INTO media_object (id, kind, path, mime, size_bytes, slot_id) VALUES
+	 ('01900000-0000-7000-8000-000000000005', 'template', 'templates/seeded.png',
+	  'image/png', 1234, 'slot-005')"
 }
 
 # api PATH [curl args...]: GET with serg's token; body on stdout, status in $BATS_TEST_TMPDIR/code.
@@ -111,7 +114,10 @@ header() { grep -i "^$1:" "$BATS_TEST_TMPDIR/headers" | tr -d '\r' | cut -d' ' -
 	    and .requests == 6 and .processings == 4 and .errors == 1 and .timeouts == 1
 	    and .error_pct == 33.3 and .avg_response_ms == 9750 and .p95_response_ms == 37000
 	    and .spent == 0.65 and .last_cost == 0.05 and .last_processing_at == "2026-10-20T08:00:00Z"
-	    and .processings_total == 4 and .template_media_id == null'
+	    and .processings_total == 4 and .template_media_id == null and .template_url == null'
+	api '/api/stats/slot-005' |
+	    jassert '.summary | .template_media_id == "01900000-0000-7000-8000-000000000005"
+	    and .template_url == "/api/slots/slot-005/templates/01900000-0000-7000-8000-000000000005"'
 }
 
 @test "global stats by month: periods, totals, per-slot rows with their chart series" {
@@ -251,6 +257,8 @@ header() { grep -i "^$1:" "$BATS_TEST_TMPDIR/headers" | tr -d '\r' | cut -d' ' -
 	done
 	jq -s -e '[.[] | select(.name == "photobridge_up") | .value] | length == 5 and all(. == 1)' \
 	    "$BATS_TEST_TMPDIR/samples"
+	jq -s -e '[.[] | select(.name == "photobridge_media_bytes" and .labels.kind == "template")
+	    | .value] == [1234]' "$BATS_TEST_TMPDIR/samples"
 	# The seeded rows are counted too: slot-003 has 4 + 1 (after its reset) successes.
 	assert_equal "$(sample photobridge_ingest_requests_total '.labels.slot == "slot-003" and .labels.status == "success"')" 5
 	ok='.labels.slot == "slot-001" and .labels.status == "success"'

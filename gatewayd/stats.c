@@ -245,6 +245,36 @@ stats_summaries(struct api_req *r, const char *provider, const char *slot,
 	return res;
 }
 
+/*
+ * The queries of one answer run in one read-only snapshot, so the
+ * summaries, series and periods agree with each other.  They read many
+ * rows once: JIT compilation would cost more than it saves (seconds on a
+ * 90-day range), and the sorts of percentile_cont should stay in memory.
+ */
+static int
+stats_begin(struct api_req *r)
+{
+	PGresult *res = api_exec(r, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	    0, NULL);
+
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	res = api_exec(r, "SELECT set_config('jit', 'off', true), "
+	    "set_config('work_mem', '64MB', true)", 0, NULL);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* Ends the snapshot; the pool resets a connection left in a transaction. */
+static void
+stats_end(struct api_req *r)
+{
+	PQclear(api_exec(r, "COMMIT", 0, NULL));
+}
+
 static int
 stats_slot(struct api_req *r)
 {
@@ -258,7 +288,7 @@ stats_slot(struct api_req *r)
 		return rc;
 	if ((rc = stats_range(r, &rg, 31, slot_groups, "day", 7)) != 0)
 		return rc;
-	if (stats_periods(r, &rg, "", slot, &metrics, &totals) != 0)
+	if (stats_begin(r) != 0 || stats_periods(r, &rg, "", slot, &metrics, &totals) != 0)
 		return api_db_error(r);
 	if ((res = stats_summaries(r, "", slot, sort_keys[0].expr, "asc", 1, 0)) == NULL ||
 	    PQntuples(res) != 1) {
@@ -267,6 +297,7 @@ stats_slot(struct api_req *r)
 		json_decref(totals);
 		return api_db_error(r);
 	}
+	stats_end(r);
 	rc = api_json(r, 200, json_pack("{s:s, s:o, s:o, s:o, s:o}", "slot_id", slot,
 	    "range", stats_range_json(&rg), "metrics", metrics, "totals", totals,
 	    "summary", summary_json(res, 0)));
@@ -370,6 +401,8 @@ stats_global(struct api_req *r)
 		return rc;
 	if (slot[0] != '\0' && (rc = api_own_slot(r, slot)) != 0)
 		return rc;
+	if (stats_begin(r) != 0)
+		return api_db_error(r);
 	res = stats_summaries(r, provider, slot, sort_keys[key].expr, order, page_size,
 	    (page - 1) * page_size);
 	if (res == NULL)
@@ -398,6 +431,7 @@ stats_global(struct api_req *r)
 		json_decref(data);
 		return api_db_error(r);
 	}
+	stats_end(r);
 	return api_json(r, 200, json_pack("{s:o, s:{s:o, s:o}, s:o, s:o, s:o, "
 	    "s:{s:i, s:i, s:i, s:s, s:s}}",
 	    "range", stats_range_json(&rg),

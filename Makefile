@@ -19,7 +19,8 @@ PROGRAMS  = $(DAEMONS) pbctl
 # Debian packages the build, `make run` and the tests need.
 DEB_PACKAGES = build-essential pkg-config libpq-dev libjansson-dev \
 	libcurl4-openssl-dev libsodium-dev libcivetweb-dev postgresql \
-	runit socat jq curl procps bats bats-assert bats-support nodejs npm
+	runit socat jq curl procps bats bats-assert bats-support nodejs npm \
+	python3-prometheus-client
 
 CC       ?= cc
 PKGS      = libpq jansson libcurl libsodium

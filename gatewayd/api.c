@@ -28,6 +28,7 @@ static const struct api_route *const api_tables[] = {
 	gallery_routes,
 	tarball_routes,
 	docs_routes,
+	stats_routes,
 	NULL
 };
 

@@ -9,6 +9,7 @@
 #include "http.h"
 #include "ingest.h"
 #include "log.h"
+#include "metrics.h"
 #include "proto.h"
 #include "util.h"
 
@@ -104,6 +105,7 @@ static const struct {
 	const char		*routes;
 } handlers[] = {
 	{ "/healthz$", health_handle, "GET /healthz" },
+	{ "/metrics$", metrics_handle, "GET /metrics" },
 	{ "/ingest/", ingest_handle, "POST /ingest/{slot_id}" },
 	{ "/api", api_handle, NULL },
 	{ "/public/gallery/", api_handle, NULL },

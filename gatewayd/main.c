@@ -2,7 +2,7 @@
  * gatewayd - the HTTP front of photobridge.
  *
  * SYNOPSIS
- *	gatewayd [--help] [--version] [--check-config]
+ *	gatewayd [--help] [--version] [--check-config] [--routes]
  *
  * DESCRIPTION
  *	Serves HTTP with civetweb on PB_HTTP_LISTEN: the booth ingest, the
@@ -33,6 +33,10 @@
  *	PB_UI_DIR and
  *	the common PB_* variables; see --help.
  */
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
 #include "daemon.h"
 #include "http.h"
 
@@ -46,6 +50,18 @@ static const struct config_var gatewayd_config[] = {
 	    "base of ingest URLs and public links" },
 	{ "PB_UI_DIR", PB_DATADIR "/ui", CONFIG_PATH, 0, 0,
 	    "the operator UI's files (served by gatewayd itself)" },
+	{ "PB_OPENAPI_FILE", PB_DATADIR "/docs/openapi.json", CONFIG_PATH, 0, 0,
+	    "the OpenAPI document served at /api/openapi.json" },
+	{ "PB_DB_POOL", "8", CONFIG_INT, 1, 256,
+	    "PostgreSQL connections shared by the API handlers" },
+	{ "PB_LOGIN_CONCURRENCY", "2", CONFIG_INT, 1, 64,
+	    "password checks at once (Argon2id takes 64 MiB each)" },
+	{ "PB_LOGIN_MAX_FAILURES", "5", CONFIG_INT, 1, 1000,
+	    "failed logins per user name within the window before 429" },
+	{ "PB_LOGIN_MAX_FAILURES_IP", "20", CONFIG_INT, 1, 100000,
+	    "failed logins per client address within the window before 429" },
+	{ "PB_LOGIN_WINDOW_SEC", "900", CONFIG_INT, 1, 86400,
+	    "the login throttle's window" },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
@@ -57,17 +73,36 @@ gatewayd_status(json_t *reply)
 	    "public_base_url", config_get("PB_PUBLIC_BASE_URL")));
 }
 
+static void
+gatewayd_init(void)
+{
+	api_init();
+	http_start();
+}
+
+static void
+gatewayd_shutdown(void)
+{
+	http_stop();
+	api_shutdown();
+}
+
 static const struct daemon_def gatewayd = {
 	.name = "gatewayd",
 	.summary = "photobridge HTTP front: ingest, API, UI, public media, webhooks",
 	.config = gatewayd_config,
-	.init = http_start,
+	.init = gatewayd_init,
 	.status = gatewayd_status,
-	.shutdown = http_stop,
+	.shutdown = gatewayd_shutdown,
 };
 
 int
 main(int argc, char **argv)
 {
+	/* The route table, for the OpenAPI coverage test. */
+	if (argc == 2 && strcmp(argv[1], "--routes") == 0) {
+		api_print_routes();
+		return 0;
+	}
 	return daemon_main(argc, argv, &gatewayd);
 }

@@ -19,7 +19,8 @@ PROGRAMS  = $(DAEMONS) pbctl
 # Debian packages the build, `make run` and the tests need.
 DEB_PACKAGES = build-essential pkg-config libpq-dev libjansson-dev \
 	libcurl4-openssl-dev libsodium-dev libcivetweb-dev postgresql \
-	runit socat jq curl procps bats bats-assert bats-support
+	runit socat jq curl procps bats bats-assert bats-support \
+	chromium nodejs
 
 CC       ?= cc
 PKGS      = libpq jansson libcurl libsodium
@@ -121,8 +122,13 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-# Installs what is missing (as root), else prints the one command to run.
-deps:
+# Installs what is missing (as root), else prints the one command to run;
+# then the browser tests' npm packages (tests/ui/package-lock.json).
+deps: deps-deb
+	@[ tests/ui/node_modules/.package-lock.json -nt tests/ui/package-lock.json ] || \
+	    npm ci --prefix tests/ui --no-audit --no-fund
+
+deps-deb:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	    done); \
@@ -151,4 +157,4 @@ check-asan: deps
 ASAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
 
-.PHONY: all tests fuzz fuzz-run install clean deps run stop check check-asan
+.PHONY: all tests fuzz fuzz-run install clean deps deps-deb run stop check check-asan

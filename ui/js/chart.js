@@ -10,7 +10,7 @@ function svgEl(tag, attrs) {
 }
 
 // points: [{label, requests, ms}] in time order.
-export function sparkline(points, w = 140, h = 36) {
+export function sparkline(points, w = 120, h = 36) {
 	const svg = svgEl('svg', { class: 'spark', width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: 'img' });
 	const maxReq = Math.max(1, ...points.map((p) => p.requests));
 	const maxMs = Math.max(1, ...points.map((p) => p.ms || 0));
@@ -21,6 +21,7 @@ export function sparkline(points, w = 140, h = 36) {
 	    Math.round(maxMs) + ' ms';
 	svg.setAttribute('aria-label', title.textContent);
 	svg.append(title);
+	svg.append(svgEl('line', { class: 'base', x1: 0, x2: w, y1: h - 0.5, y2: h - 0.5 }));
 	const line = [];
 	points.forEach((p, i) => {
 		const bh = (p.requests / maxReq) * (h - 4);
@@ -29,7 +30,7 @@ export function sparkline(points, w = 140, h = 36) {
 			    width: Math.max(bw - 2, 1).toFixed(1), height: bh.toFixed(1), rx: 1 }));
 		line.push(((i + 0.5) * bw).toFixed(1) + ',' + (h - 2 - ((p.ms || 0) / maxMs) * (h - 6)).toFixed(1));
 	});
-	if (points.length > 1)
+	if (points.length > 1 && total > 0)
 		svg.append(svgEl('polyline', { class: 'p95', points: line.join(' ') }));
 	return svg;
 }

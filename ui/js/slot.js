@@ -29,7 +29,7 @@ function settingsOf(s) {
 function mediaField(name, label, required, value) {
 	let id = value || '';
 	const z = dropZone({ id: 'm-' + name, label, maxBytes: maxBytes(),
-	    hint: required ? 'Required by this operation' : 'Optional',
+	    hint: 'Sent to the AI with every photo of this slot',
 	    onFile: async (file) => {
 		id = await templateUpload(slotId, name, file);
 		toast(label + ' uploaded', 'success', 2500);

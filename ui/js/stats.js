@@ -49,19 +49,22 @@ function row(s) {
 	    'aria-label': 'Reset statistics of ' + name });
 	btn.addEventListener('click', () => reset(s, btn));
 	const errCls = s.error_pct > 10 ? 'num bad' : 'num';
+	// data-label: the column's name on a phone, where rows become cards.
+	const td = (label, cls, content) => el('td', { class: cls, 'data-label': label },
+	    content instanceof Node ? content : String(content));
 	return el('tr', { 'data-slot': s.slot_id },
-	    el('td', {}, el('a', { href: 'slot.html?id=' + enc(s.slot_id), text: name })),
+	    el('td', { class: 'wide' }, el('a', { href: 'slot.html?id=' + enc(s.slot_id), text: name })),
 	    el('td', {}, thumb(s)),
-	    el('td', { class: 'num', text: s.processings ?? 0 }),
-	    el('td', { class: 'num', text: s.requests ?? 0 }),
-	    el('td', { class: 'num', text: s.requests ? fmtMs(s.p95_response_ms) : '—' }),
-	    el('td', { class: errCls, text: s.requests ? Number(s.error_pct).toFixed(1) + ' %' : '—' }),
-	    el('td', { class: 'num', text: fmtCost(s.last_cost) }),
-	    el('td', { class: 'num', text: fmtCost(s.spent) }),
-	    el('td', { text: fmtDate(s.last_reset_at, false) }),
+	    td('Processed', 'num', s.processings ?? 0),
+	    td('Requests', 'num', s.requests ?? 0),
+	    td('p95', 'num', s.requests ? fmtMs(s.p95_response_ms) : '—'),
+	    td('Errors', errCls, s.requests ? Number(s.error_pct).toFixed(1) + ' %' : '—'),
+	    td('Last cost', 'num', fmtCost(s.last_cost)),
+	    td('Spent', 'num', fmtCost(s.spent)),
+	    td('Reset on', '', fmtDate(s.last_reset_at, false)),
 	    el('td', {}, btn),
-	    el('td', { class: 'num', text: s.processings_total ?? 0 }),
-	    el('td', {}, sparkline(series)));
+	    td('All time', 'num', s.processings_total ?? 0),
+	    el('td', { class: 'wide' }, sparkline(series)));
 }
 
 async function load() {

@@ -20,6 +20,11 @@
 static const struct api_route *const api_tables[] = {
 	auth_routes,
 	catalog_routes,
+	slots_routes,
+	templates_routes,
+	testrun_routes,
+	settings_routes,
+	jobs_routes,
 	docs_routes,
 	NULL
 };

@@ -87,6 +87,8 @@ struct api_route {
 extern const struct api_route auth_routes[];
 extern const struct api_route catalog_routes[];
 extern const struct api_route slots_routes[];
+extern const struct api_route templates_routes[];
+extern const struct api_route testrun_routes[];
 extern const struct api_route settings_routes[];
 extern const struct api_route jobs_routes[];
 extern const struct api_route docs_routes[];
@@ -111,6 +113,9 @@ int	api_error(struct api_req *, const char *code, const char *fmt, ...)
  * details also becomes the Retry-After header.  401 adds WWW-Authenticate.
  */
 int	api_error_details(struct api_req *, const char *code, json_t *details,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* An error with details {"field": field}: 400/422 for one bad input. */
+int	api_field_error(struct api_req *, const char *code, const char *field,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* After api_db()/api_exec() failed: 503 when the database is away, else 500. */
 int	api_db_error(struct api_req *);

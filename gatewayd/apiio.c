@@ -156,6 +156,19 @@ api_error_details(struct api_req *r, const char *code, json_t *details,
 }
 
 int
+api_field_error(struct api_req *r, const char *code, const char *field,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = api_verror(r, code, json_pack("{s:s}", "field", field), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
 api_db_error(struct api_req *r)
 {
 	if (r->db == NULL || PQstatus(r->db) != CONNECTION_OK)

@@ -52,6 +52,8 @@ static const struct config_var gatewayd_config[] = {
 	    "the operator UI's files (served by gatewayd itself)" },
 	{ "PB_OPENAPI_FILE", PB_DATADIR "/docs/openapi.json", CONFIG_PATH, 0, 0,
 	    "the OpenAPI document served at /api/openapi.json" },
+	{ "PB_T_SYNC_DEFAULT_SEC", "50", CONFIG_INT, 10, 60,
+	    "T_sync_response shown until an operator sets it (as ingestd)" },
 	{ "PB_DB_POOL", "8", CONFIG_INT, 1, 256,
 	    "PostgreSQL connections shared by the API handlers" },
 	{ "PB_LOGIN_CONCURRENCY", "2", CONFIG_INT, 1, 64,

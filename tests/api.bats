@@ -186,3 +186,220 @@ is_error() { jassert ".error.code == \"$1\" and (.error.message | length > 0) an
 	    (.providers[0].operations[0].settings_schema.type == "object") and
 	    ([.. | objects | keys[]] | map(select(test("api_key|secret"))) | length == 0)' <"$O"
 }
+
+@test "slots: the user's own, with ingest URLs; filters; another user's slot is 403" {
+	run api GET /api/slots
+	assert_output 200
+	jassert '(.data | length) == .meta.total and .meta.total > 0 and
+	    (.data[0] as $s | $s.ingest_url | endswith("/ingest/" + $s.id)) and
+	    (.data[0] | has("is_configured") and has("version") and has("last_reset_at"))' <"$O"
+	mine=$(jq -r '.data[0].id' "$O")
+	AUTH=$IGOR_TOKEN run api GET /api/slots
+	theirs=$(jq -r '.data[0].id' "$O")
+	[ "$mine" != "$theirs" ]
+	run api GET "/api/slots/$theirs"
+	assert_output 403
+	is_error forbidden
+	run json PUT "/api/slots/$theirs" '{"provider_id":null}'
+	assert_output 403
+	run api GET /api/slots/slot-999
+	assert_output 404
+	is_error not_found
+	run api GET "/api/slots?search=$mine"
+	jassert ".meta.total == 1 and .data[0].id == \"$mine\"" <"$O"
+	run api GET '/api/slots?search=%25'
+	jassert '.meta.total == 0' <"$O"
+}
+
+@test "slot PUT: validation 400/422 with the field, defaults, stale version 409" {
+	run api GET /api/slots/slot-001
+	v=$(jq .version "$O")
+	while read -r want field body; do
+		run json PUT /api/slots/slot-001 "$body"
+		assert_equal "$output:$(jq -r .error.details.field "$O")" "$want:$field"
+	done <<-'EOF'
+	400 provider_id {"name":"x"}
+	400 bogus {"provider_id":null,"bogus":1}
+	400 name {"provider_id":null,"name":5}
+	400 settings_json {"provider_id":"gemini","operation_id":"change_image","settings_json":[]}
+	422 provider_id {"provider_id":"nope","operation_id":"change_image"}
+	422 operation_id {"provider_id":"turbotext","operation_id":"combine_images"}
+	422 settings_json.prompt {"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":5}}
+	422 settings_json.output.format {"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"x","output":{"format":"gif"}}}
+	422 settings_json.extra {"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"x","extra":1}}
+	422 settings_json.reference_media_id {"provider_id":"gemini","operation_id":"style_transfer","settings_json":{}}
+	422 settings_json.reference_media_id {"provider_id":"gemini","operation_id":"style_transfer","settings_json":{"reference_media_id":"0190e0a8-0000-7000-8000-000000000000"}}
+	EOF
+	run json PUT /api/slots/slot-001 '{"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"x"},"version":"1"}'
+	assert_output 400
+	# Nothing was saved by the refusals.
+	run api GET /api/slots/slot-001
+	assert_equal "$(jq .version "$O")" "$v"
+	run json PUT /api/slots/slot-001 "{\"name\":\"Watercolour\",\"provider_id\":\"gemini\",\"operation_id\":\"change_image\",\"settings_json\":{\"prompt\":\"make it a watercolor\"},\"version\":$v}"
+	assert_output 200
+	jassert ".version == $((v + 1)) and .is_configured and .name == \"Watercolour\" and
+	    .settings_json.prompt == \"make it a watercolor\"" <"$O"
+	run json PUT /api/slots/slot-001 "{\"provider_id\":\"gemini\",\"operation_id\":\"change_image\",\"settings_json\":{\"prompt\":\"y\"},\"version\":$v}"
+	assert_output 409
+	is_error conflict
+	jassert ".error.details.current_version == $((v + 1))" <"$O"
+	assert_equal "$(psql_pb "SELECT settings_json->>'prompt' FROM slots WHERE id = 'slot-001'")" "make it a watercolor"
+}
+
+@test "templates: upload, reference, replace and remove really delete the file" {
+	img=$PB_TESTDATA/orientation/Landscape_1.jpg
+	run api POST /api/slots/slot-003/templates -F "file=@$img;type=image/jpeg"
+	assert_output 201
+	t1=$(jq -r .id "$O")
+	jassert '.mime == "image/jpeg" and .width > 0' <"$O"
+	path1=$PB_STATE_DIR/media/$(psql_pb "SELECT path FROM media_object WHERE id = '$t1'")
+	[ -f "$path1" ]
+	assert_equal "$(psql_pb "SELECT expires_at IS NOT NULL FROM media_object WHERE id = '$t1'")" t
+	run json PUT /api/slots/slot-003 "{\"provider_id\":\"gemini\",\"operation_id\":\"style_transfer\",\"settings_json\":{\"reference_media_id\":\"$t1\"}}"
+	assert_output 200
+	jassert ".settings_json.style_strength == 0.65 and (.templates | map(.id)) == [\"$t1\"]" <"$O"
+	assert_equal "$(psql_pb "SELECT expires_at IS NULL AND kind = 'template' AND slot_id = 'slot-003' FROM media_object WHERE id = '$t1'")" t
+	run api GET "/api/slots/slot-003/templates/$t1"
+	assert_output 200
+	cmp "$O" "$img"
+	AUTH=$IGOR_TOKEN run api GET "/api/slots/slot-003/templates/$t1"
+	assert_output 403
+	# Replace: the new one is referenced, the old one is gone from disk and table.
+	run api POST /api/slots/slot-003/templates -F "file=@$PB_TESTDATA/orientation/Landscape_3.jpg"
+	t2=$(jq -r .id "$O")
+	run json PUT /api/slots/slot-003 "{\"provider_id\":\"gemini\",\"operation_id\":\"style_transfer\",\"settings_json\":{\"reference_media_id\":\"$t2\"}}"
+	assert_output 200
+	[ ! -e "$path1" ]
+	assert_equal "$(psql_pb "SELECT count(*) FROM media_object WHERE id = '$t1'")" 0
+	path2=$PB_STATE_DIR/media/$(psql_pb "SELECT path FROM media_object WHERE id = '$t2'")
+	run api DELETE "/api/slots/slot-003/templates/$t2"
+	assert_output 204
+	[ ! -e "$path2" ]
+	run api GET /api/slots/slot-003
+	jassert '(.settings_json | has("reference_media_id") | not) and .templates == []' <"$O"
+	# Not an image, wrong framing.
+	printf 'GIF89a\x01\x00\x01\x00\x00\x00\x00;' >"$BATS_TEST_TMPDIR/x.gif"
+	run api POST /api/slots/slot-003/templates -F "file=@$BATS_TEST_TMPDIR/x.gif"
+	assert_output 415
+	is_error unsupported_type
+	run api POST /api/slots/slot-003/templates -H 'Content-Type: application/json' -d '{}'
+	assert_output 415
+	[ -z "$(ls -A "$PB_STATE_DIR/media/templates")" ]
+}
+
+@test "reset_stats: 204 and last_reset_at moves" {
+	before=$(psql_pb "SELECT last_reset_at FROM slots WHERE id = 'slot-002'")
+	run api POST /api/slots/slot-002/reset_stats
+	assert_output 204
+	after=$(psql_pb "SELECT last_reset_at FROM slots WHERE id = 'slot-002'")
+	[ "$before" != "$after" ]
+	AUTH=$IGOR_TOKEN run api POST /api/slots/slot-002/reset_stats
+	assert_output 403
+}
+
+@test "settings: ingest password shown and never empty, provider keys write-only and masked" {
+	run api GET /api/settings
+	assert_output 200
+	pw=$(jq -r .ingest_password "$SECRETS")
+	jassert ".ingest_password == \"$pw\" and .t_sync_response_sec == 50 and .result_ttl_days == 3 and
+	    (.provider_keys.gemini.configured | not)" <"$O"
+	while read -r want field body; do
+		run json PUT /api/settings "$body"
+		assert_equal "$output:$(jq -r .error.details.field "$O")" "$want:$field"
+	done <<-'EOF'
+	422 ingest_password {"ingest_password":""}
+	422 ingest_password {"ingest_password":"short"}
+	400 ingest_password {"ingest_password":null}
+	422 t_sync_response_sec {"t_sync_response_sec":9}
+	422 t_sync_response_sec {"t_sync_response_sec":61}
+	400 t_sync_response_sec {"t_sync_response_sec":"20"}
+	422 result_ttl_days {"result_ttl_days":8}
+	422 result_ttl_days {"result_ttl_days":0}
+	422 provider_keys {"provider_keys":{"nope":"k"}}
+	400 provider_keys {"provider_keys":{"gemini":""}}
+	400 colour {"colour":"red"}
+	EOF
+	run json PUT /api/settings '{"provider_keys":{"gemini":"test-gemini-key","turbotext":"tt-secret-key-123456"},"t_sync_response_sec":20,"result_ttl_days":5}'
+	assert_output 200
+	jassert '.provider_keys.gemini.configured and .provider_keys.turbotext.masked == "****3456" and
+	    .t_sync_response_sec == 20 and .result_ttl_days == 5' <"$O"
+	# The clear keys appear nowhere: not in answers, not in the table, not in logs.
+	run api GET /api/settings
+	! grep -q 'tt-secret-key-123456' "$O"
+	! psql_pb "SELECT value::text FROM settings" | grep -q 'tt-secret-key'
+	! grep -rq 'tt-secret-key' "$PB_STATE_DIR/log/"
+	run json PUT /api/settings '{"provider_keys":{"turbotext":null},"ingest_password":"new-ingest-pw-1"}'
+	assert_output 200
+	jassert '(.provider_keys.turbotext.configured | not) and .ingest_password == "new-ingest-pw-1"' <"$O"
+	assert_equal "$(psql_pb "SELECT value ? 'sealed' FROM settings WHERE key = 'ingest_password'")" t
+	run json PUT /api/settings "{\"ingest_password\":\"$pw\",\"t_sync_response_sec\":50}"
+	assert_output 200
+}
+
+# wait_job ID: until the job has ended; prints its JSON.
+job_done() {
+	api GET "/api/jobs/$1" >/dev/null
+	jq -e '.state == "succeeded" or .state == "failed"' "$O" >/dev/null
+}
+
+@test "test run end to end on the fake Gemini: 202, job progress, result; not counted as ingest" {
+	run json PUT /api/slots/slot-004 '{"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"make it a watercolor"}}'
+	assert_output 200
+	logs_before=$(psql_pb "SELECT count(*) FROM processing_log")
+	run api POST /api/slots/slot-004/test -F "photo=@$PB_TESTDATA/orientation/Landscape_1.jpg"
+	assert_output 202
+	job=$(jq -r .job_id "$O")
+	jassert ".status_url == \"/api/jobs/$job\"" <"$O"
+	wait_for 30 job_done "$job"
+	api GET "/api/jobs/$job" >/dev/null
+	jassert '.state == "succeeded" and .kind == "test" and .slot_id == "slot-004" and
+	    .attempt >= 1 and (.result_url | length > 0) and .duration_ms >= 0' <"$O"
+	run api GET "/api/jobs/$job/result"
+	assert_output 200
+	grep -qi '^content-type: image/' "$H"
+	[ "$(head -c 4 "$O" | od -An -tx1 | tr -d ' ')" = 89504e47 ]
+	run api GET "/api/jobs/$job/thumbnail"
+	assert_output 200
+	assert_equal "$(psql_pb "SELECT count(*) FROM processing_log")" "$logs_before"
+	# Unsaved settings are tried as given, and checked like a PUT.
+	run api POST /api/slots/slot-004/test -F "photo=@$PB_TESTDATA/orientation/Landscape_1.jpg" \
+	    -F 'config={"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"pencil sketch"}}'
+	assert_output 202
+	job2=$(jq -r .job_id "$O")
+	assert_equal "$(psql_pb "SELECT settings_json->>'prompt' FROM job WHERE id = '$job2'")" "pencil sketch"
+	run api POST /api/slots/slot-004/test -F "photo=@$PB_TESTDATA/orientation/Landscape_1.jpg" \
+	    -F 'config={"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":7}}'
+	assert_output 422
+	jassert '.error.details.field == "settings_json.prompt"' <"$O"
+	run api POST /api/slots/slot-005/test -F "photo=@$PB_TESTDATA/orientation/Landscape_1.jpg"
+	assert_output 409
+	is_error slot_not_configured
+	run api POST /api/slots/slot-004/test -F "photo=@$PB_TESTDATA/invalid/corrupted.jpg"
+	assert_output 422
+	[ -z "$(ls -A "$PB_STATE_DIR/media/spool")" ]
+	AUTH=$IGOR_TOKEN run api GET "/api/jobs/$job"
+	assert_output 403
+	wait_for 30 job_done "$job2"
+}
+
+@test "jobs list: filters, paging, validation" {
+	run api GET '/api/jobs?slot_id=slot-004&status=succeeded'
+	assert_output 200
+	jassert '(.data | length >= 2) and .meta.total >= 2 and (.data | all(.slot_id == "slot-004" and .state == "succeeded"))
+	    and .meta.page == 1' <"$O"
+	run api GET '/api/jobs?page_size=1&page=2'
+	jassert '(.data | length == 1) and .meta.page == 2' <"$O"
+	run api GET '/api/jobs?status=bogus'
+	assert_output 400
+	jassert '.error.details.field == "status"' <"$O"
+	run api GET '/api/jobs?page=0'
+	assert_output 400
+	AUTH=$IGOR_TOKEN run api GET /api/jobs
+	jassert '.meta.total == 0' <"$O"
+	AUTH=$IGOR_TOKEN run api GET '/api/jobs?slot_id=slot-004'
+	assert_output 403
+	run api GET /api/jobs/not-a-uuid
+	assert_output 404
+	run api GET /api/jobs/0190e0a8-0000-7000-8000-000000000000/result
+	assert_output 404
+}

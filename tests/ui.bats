@@ -102,9 +102,9 @@ ui() {
 }
 
 @test "slot: template image, Test against the fake Gemini, Save, reload shows it persisted" {
-	need_route "GET /api/providers" "GET /api/slots/{id}" "PUT /api/slots/{id}" \
-	    "POST /api/slots/{id}/test" "GET /api/jobs/{id}" "GET /api/jobs/{id}/result"
-	need_route "POST /api/slots/{id}/templates" "GET /api/slots/{id}/templates/{media_id}"
+	need_route "GET /api/providers" "GET /api/slots/{slot_id}" "PUT /api/slots/{slot_id}" \
+	    "POST /api/slots/{slot_id}/test" "GET /api/jobs/{job_id}" "GET /api/jobs/{job_id}/result"
+	need_route "POST /api/slots/{slot_id}/templates" "GET /api/slots/{slot_id}/templates/{media_id}"
 	ui slot
 	# Saved for real: the schema's media id is a stored template of the slot.
 	psql_pb "SELECT settings_json FROM slots WHERE id = 'slot-002'" |
@@ -135,7 +135,7 @@ ui() {
 }
 
 @test "statistics: one row per slot with the numbers, a chart each, T_sync" {
-	need_route "GET /api/stats/global" "POST /api/slots/{id}/reset_stats" "GET /api/settings"
+	need_route "GET /api/stats/global" "POST /api/slots/{slot_id}/reset_stats" "GET /api/settings"
 	n=$(psql_pb "SELECT count(*) FROM processing_log WHERE slot_id = 'slot-001' AND status = 'SUCCESS'")
 	export PB_UI_STATS_EXPECT="{\"slot-001\":{\"0\":\"Watercolour booth\",\"2\":\"$n\",\"3\":\"$n\",\"5\":\"0.0 %\"}}"
 	ui stats

@@ -56,7 +56,8 @@ async function login(page, user = process.env.PB_UI_USER, pass = process.env.PB_
 // stylesheet then stops the moving background), so pictures are stable.
 async function shot(page, name) {
 	const file = path.join(SHOTS, name + '.png');
-	await page.screenshot({ path: file, fullPage: true });
+	// Software rendering of the blurred glass on a tall page is slow.
+	await page.screenshot({ path: file, fullPage: true, timeout: 90000 });
 	console.log('# screenshot ' + file);
 }
 

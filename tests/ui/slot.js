@@ -11,7 +11,7 @@ run(() => withPage(async (page) => {
 	await login(page);
 	await page.click(`.slot-item[data-slot="${SLOT}"] .slot-name`);
 	await page.waitForURL(/slot\.html\?id=/);
-	await page.waitForSelector('#provider option[value="gemini"]');
+	await page.waitForSelector('#provider option[value="gemini"]', { state: 'attached' });
 	check((await page.inputValue('#ingest-url')).endsWith('/ingest/' + SLOT),
 	    'the ingest URL is shown before Save');
 

@@ -2,13 +2,13 @@
 // The only place that knows these two routes of SPEC.md §7's API.
 import { api, enc } from './api.js';
 
-// POST the file as the slot's template for field; resolves to its media id.
-export async function templateUpload(slotId, field, file) {
+// POST the file as a template of the slot; resolves to its media id, which
+// the settings then name (it is kept once a PUT of the slot uses it).
+export async function templateUpload(slotId, file) {
 	const body = new FormData();
-	body.append('field', field);
 	body.append('file', file, file.name);
 	const r = await api('POST', 'slots/' + enc(slotId) + '/templates', body);
-	return r.media_id || r.id;
+	return r.id;
 }
 
 // The API path of a stored template image (for imageUrl()).

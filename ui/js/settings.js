@@ -6,23 +6,16 @@ import { $, el, toast, toastError, pulse, fmtDate, initTopbar } from './ui.js';
 
 let loaded = {};
 
-// Provider keys as [{provider, masked, set}], whatever shape the API gives.
-function keysOf(s) {
-	const k = s.provider_keys || s.api_keys || {};
-	if (Array.isArray(k))
-		return k.map((x) => ({ provider: x.provider_id || x.provider, masked: x.masked || '', set: !!(x.set ?? x.masked) }));
-	return Object.entries(k).map(([provider, v]) => (typeof v === 'object' && v !== null ?
-	    { provider, masked: v.masked || '', set: !!(v.set ?? v.masked) } :
-	    { provider, masked: v || '', set: !!v }));
-}
-
-function keyField(k) {
-	const id = 'key-' + k.provider;
+// provider_keys: {provider: {configured, masked, environment}}; never the key.
+function keyField([provider, k]) {
+	const id = 'key-' + provider;
+	const state = k.configured ? 'set: ' + k.masked :
+	    k.environment ? 'from the server environment' : 'not set';
 	return el('div', {},
-	    el('label', { for: id }, k.provider, ' ',
-		el('span', { class: 'hint', text: k.set ? 'set: ' + k.masked : 'not set' })),
+	    el('label', { for: id }, provider, ' ', el('span', { class: 'hint', text: state })),
 	    el('input', { id, type: 'password', autocomplete: 'off', spellcheck: 'false',
-		'data-provider': k.provider, placeholder: k.set ? 'Enter a new key to replace ' + k.masked : 'Paste the API key' }));
+		'data-provider': provider,
+		placeholder: k.configured ? 'Enter a new key to replace ' + k.masked : 'Paste the API key' }));
 }
 
 function bindRange(id, outId, unit) {
@@ -40,7 +33,7 @@ async function load() {
 		return;
 	}
 	$('#ingest_password').value = loaded.ingest_password || '';
-	const keys = keysOf(loaded);
+	const keys = Object.entries(loaded.provider_keys || {});
 	$('#keys').replaceChildren(...(keys.length ? keys.map(keyField) :
 	    [el('p', { class: 'hint', text: 'No provider needs a key.' })]));
 	$('#result_ttl_days').value = loaded.result_ttl_days ?? 3;
@@ -89,11 +82,21 @@ async function clearCache() {
 		return;
 	try {
 		const r = await api('POST', 'settings/clear_media_cache', {});
-		const n = r && (r.deleted ?? r.files);
-		toast('Media cache cleared' + (n !== undefined ? ': ' + n + ' files' : ''), 'success');
+		const n = r.deleted_results;
+		toast('Media cache cleared: ' + n + (n === 1 ? ' result' : ' results') + ' deleted', 'success');
 	} catch (e) {
 		toastError(e, 'Clearing failed');
 	}
+}
+
+// "Chrome 156 · Linux" out of a user agent; the whole string is the title.
+function shortAgent(ua) {
+	if (!ua)
+		return '—';
+	const b = ua.match(/(Edg|OPR|Firefox|HeadlessChrome|Chrome|Version)\/(\d+)/);
+	const os = ua.match(/Windows|Android|iPhone|iPad|Mac OS X|Linux/);
+	const name = b ? (b[1] === 'Version' ? 'Safari' : b[1] === 'Edg' ? 'Edge' : b[1]) + ' ' + b[2] : '';
+	return [name, os ? os[0] : ''].filter(Boolean).join(' · ') || ua.slice(0, 40);
 }
 
 async function loadHistory() {
@@ -105,7 +108,7 @@ async function loadHistory() {
 		    el('td', { class: h.success ? 'ok' : 'bad',
 			text: h.success ? 'success' : h.throttled ? 'throttled' : 'failed' }),
 		    el('td', { text: h.ip || '—' }),
-		    el('td', { text: h.user_agent || '—', title: h.user_agent || '' }))));
+		    el('td', { text: shortAgent(h.user_agent), title: h.user_agent || '' }))));
 	} catch (e) {
 		toastError(e, 'Loading the login history failed');
 	}

@@ -31,7 +31,7 @@ function mediaField(name, label, required, value) {
 	const z = dropZone({ id: 'm-' + name, label, maxBytes: maxBytes(),
 	    hint: 'Sent to the AI with every photo of this slot',
 	    onFile: async (file) => {
-		id = await templateUpload(slotId, name, file);
+		id = await templateUpload(slotId, file);
 		toast(label + ' uploaded', 'success', 2500);
 	    },
 	    onRemove: () => { id = ''; } });
@@ -107,7 +107,7 @@ async function save() {
 	btn.disabled = true;
 	try {
 		const r = await api('PUT', 'slots/' + enc(slotId), draft());
-		slot.version = r?.version ?? slot.version + 1;
+		slot.version = r.version;
 		slot.name = $('#name').value.trim();
 		$('#slot-title').textContent = slot.name || slotId;
 		markErrors({});
@@ -124,7 +124,7 @@ async function save() {
 }
 
 function showResult(url, job, elapsed) {
-	const took = job.timings?.total_ms ?? job.duration_ms ?? elapsed;
+	const took = job.duration_ms ?? elapsed;
 	$('#test-result').replaceChildren(
 	    el('img', { src: url, alt: 'Test result', class: 'fade-in', id: 'result-img' }),
 	    el('p', { class: 'hint', id: 'result-meta' }, 'Done in ' + fmtMs(took),
@@ -142,8 +142,7 @@ async function poll(jobId, started) {
 			return showResult(await imageUrl('jobs/' + enc(jobId) + '/result'), job, elapsed);
 		if (job.state === 'failed' || job.state === 'canceled') {
 			const err = job.error || {};
-			throw new Error('The test ' + job.state + ': ' +
-			    (err.message || job.error_message || err.code || job.error_code || 'no detail'));
+			throw new Error('The test ' + job.state + ': ' + (err.message || err.code || 'no detail'));
 		}
 		await new Promise((r) => setTimeout(r, POLL_MS));
 	}
@@ -159,7 +158,10 @@ async function runTest() {
 	pulse($('#upload-form'));
 	const btn = $('#test-btn');
 	const body = new FormData();
-	body.append('settings', JSON.stringify(draft()));
+	// Unsaved settings are tried as they are on the page.
+	const d = draft();
+	body.append('config', JSON.stringify({ provider_id: d.provider_id, operation_id: d.operation_id,
+	    settings_json: d.settings_json }));
 	body.append('photo', photo, photo.name);
 	btn.disabled = true;
 	$('#test-result').replaceChildren();
@@ -168,7 +170,7 @@ async function runTest() {
 	const started = Date.now();
 	try {
 		const r = await api('POST', 'slots/' + enc(slotId) + '/test', body);
-		await poll(r.job_id || r.id, started);
+		await poll(r.job_id, started);
 		toast('Test done', 'success');
 	} catch (e) {
 		markErrors(e);

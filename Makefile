@@ -20,7 +20,7 @@ PROGRAMS  = $(DAEMONS) pbctl
 DEB_PACKAGES = build-essential pkg-config libpq-dev libjansson-dev \
 	libcurl4-openssl-dev libsodium-dev libcivetweb-dev postgresql \
 	runit socat jq curl procps bats bats-assert bats-support \
-	chromium nodejs
+	python3-prometheus-client chromium nodejs
 
 CC       ?= cc
 PKGS      = libpq jansson libcurl libsodium

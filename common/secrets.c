@@ -56,3 +56,15 @@ secrets_wipe(struct secrets *s)
 {
 	sodium_memzero(s, sizeof(*s));
 }
+
+int
+secret_equal(const char *given, const char *want)
+{
+	unsigned char a[crypto_generichash_BYTES], b[crypto_generichash_BYTES];
+
+	crypto_generichash(a, sizeof(a), (const unsigned char *)given, strlen(given),
+	    NULL, 0);
+	crypto_generichash(b, sizeof(b), (const unsigned char *)want, strlen(want),
+	    NULL, 0);
+	return sodium_memcmp(a, b, sizeof(a)) == 0;
+}

@@ -16,5 +16,10 @@ struct secrets {
 /* 0, or -1 with a reason (missing file, bad JSON, key of the wrong size). */
 int	secrets_load(const char *path, struct secrets *, char *err, size_t errlen);
 void	secrets_wipe(struct secrets *);
+/*
+ * 1 when given equals want (a password, a bearer token).  Compares digests
+ * so neither the length nor the content leaks through timing.
+ */
+int	secret_equal(const char *given, const char *want);
 
 #endif

@@ -26,6 +26,7 @@ static const struct api_route *const api_tables[] = {
 	settings_routes,
 	jobs_routes,
 	docs_routes,
+	stats_routes,
 	NULL
 };
 

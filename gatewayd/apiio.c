@@ -81,7 +81,8 @@ api_send(struct api_req *r, int status, const char *ctype, const char *body,
 int
 api_json(struct api_req *r, int status, json_t *body)
 {
-	char *text = json_dumps(body, JSON_COMPACT);
+	/* 15 digits: money like 0.05 reads 0.05, not 0.050000000000000003. */
+	char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
 	int rc;
 
 	json_decref(body);

@@ -9,6 +9,7 @@
 #include "http.h"
 #include "ingest.h"
 #include "log.h"
+#include "metrics.h"
 #include "proto.h"
 #include "static.h"
 #include "util.h"
@@ -146,6 +147,7 @@ http_start(void)
 		fatal("http.start", "listen=%s reason=%s", config_get("PB_HTTP_LISTEN"),
 		    "civetweb failed to start (port in use?)");
 	mg_set_request_handler(ctx, "/healthz$", health_handle, NULL);
+	mg_set_request_handler(ctx, "/metrics$", metrics_handle, NULL);
 	mg_set_request_handler(ctx, "/ingest/", ingest_handle, NULL);
 	mg_set_request_handler(ctx, "/api", api_handle, NULL);
 	mg_set_request_handler(ctx, "/", static_handle, NULL);

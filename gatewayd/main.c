@@ -64,6 +64,10 @@ static const struct config_var gatewayd_config[] = {
 	    "failed logins per client address within the window before 429" },
 	{ "PB_LOGIN_WINDOW_SEC", "900", CONFIG_INT, 1, 86400,
 	    "the login throttle's window" },
+	{ "PB_METRICS_TOKEN", NULL, CONFIG_SECRET, 0, 0,
+	    "bearer token that may scrape /metrics" },
+	{ "PB_METRICS_ALLOW", "127.0.0.1/32,::1/128", 0, 0, 0,
+	    "CIDR blocks that may scrape /metrics without the token" },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 

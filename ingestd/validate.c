@@ -17,6 +17,7 @@
 #include "ingestd.h"
 #include "log.h"
 #include "proto.h"
+#include "secrets.h"
 #include "util.h"
 
 /* The configured ingest password, or NULL (unset, undecryptable). */
@@ -32,19 +33,6 @@ ingest_password(void)
 		    PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return plain;
-}
-
-/* Compares digests so neither length nor content leaks through timing. */
-static int
-password_matches(const char *given, const char *want)
-{
-	unsigned char a[crypto_generichash_BYTES], b[crypto_generichash_BYTES];
-
-	crypto_generichash(a, sizeof(a), (const unsigned char *)given, strlen(given),
-	    NULL, 0);
-	crypto_generichash(b, sizeof(b), (const unsigned char *)want, strlen(want),
-	    NULL, 0);
-	return sodium_memcmp(a, b, sizeof(a)) == 0;
 }
 
 static int
@@ -166,7 +154,7 @@ validate_ingest(struct ingest *in)
 		return -1;
 	want = ingest_password();
 	ok = want != NULL && want[0] != '\0' && given != NULL &&
-	    password_matches(given, want);
+	    secret_equal(given, want);
 	if (want != NULL) {
 		sodium_memzero(want, strlen(want));
 		free(want);

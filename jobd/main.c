@@ -22,7 +22,9 @@
  *	$PB_RUN_DIR/jobd.sock, one request line, one JSON reply line (see
  *	gatewayd(8) for the framing).
  *	ping, status, help, log level=L	as every daemon; status adds
- *			"jobs":{"in_flight":{provider:N},"claimed","succeeded","failed"}
+ *			"jobs":{"in_flight":{provider:N},"claimed","succeeded","failed",
+ *			"rate_limited":{provider:N}} (claim passes that found due
+ *			jobs but no per-minute/per-day budget)
  *	jobs [state=S] [slot=ID] [limit=N]
  *			{"ok":true,"jobs":[{id,slot_id,kind,state,attempt,...}]}
  *	job id=UUID	{"ok":true,"job":{...,"result_path","result_mime"}}

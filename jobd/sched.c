@@ -38,6 +38,8 @@ struct attempt {
 
 static struct attempt *running;
 static unsigned long long claimed_total, succeeded_total, failed_total;
+/* Claim passes that found due jobs but no rate budget, per provider. */
+static json_t *rate_waits;
 
 static void sched_tick(void *);
 
@@ -159,6 +161,18 @@ attempt_dispatch(const char *job, int attempt, const char *req,
 	free(path);
 }
 
+static void
+rate_wait_count(const char *provider)
+{
+	json_t *n;
+
+	if (rate_waits == NULL)
+		rate_waits = json_object();
+	n = json_object_get(rate_waits, provider);
+	json_object_set_new(rate_waits, provider,
+	    json_integer(n != NULL ? json_integer_value(n) + 1 : 1));
+}
+
 /* This jobd's provider calls in flight, whatever their job's state now. */
 static int
 sched_in_flight(const char *provider)
@@ -209,15 +223,17 @@ sched_claim(const struct provider *p)
 	if (res == NULL)
 		goto rollback;
 	res = db_exec(daemon_db,
-	    "WITH cap AS (SELECT greatest(0, least("
+	    "WITH b AS (SELECT"
 	    "  $2::int - (SELECT count(*) FILTER (WHERE lease_owner IS DISTINCT FROM $6) +"
 	    "   greatest(count(*) FILTER (WHERE lease_owner = $6), $8::int) FROM job"
-	    "   WHERE provider_id = $1 AND state = 'running'),"
-	    "  CASE WHEN $3::int > 0 THEN $3::int - (SELECT count(*) FROM provider_call"
+	    "   WHERE provider_id = $1 AND state = 'running') AS slots,"
+	    "  least(CASE WHEN $3::int > 0 THEN $3::int - (SELECT count(*) FROM provider_call"
 	    "   WHERE provider_id = $1 AND at > now() - interval '1 minute') ELSE $5::int END,"
 	    "  CASE WHEN $4::int > 0 THEN $4::int - (SELECT count(*) FROM provider_call"
-	    "   WHERE provider_id = $1 AND at > now() - interval '1 day') ELSE $5::int END,"
-	    "  $5::int)) AS n), "
+	    "   WHERE provider_id = $1 AND at > now() - interval '1 day') ELSE $5::int END)"
+	    "  AS budget), "
+	    "cap AS (SELECT greatest(0, least(slots, budget, $5::int)) AS n,"
+	    "  slots > 0 AND budget <= 0 AS rate_blocked FROM b), "
 	    "picked AS (SELECT id FROM job WHERE state = 'queued' AND provider_id = $1 "
 	    "  AND run_at <= now() AND deadline > now() ORDER BY run_at, id "
 	    "  LIMIT (SELECT n FROM cap) FOR UPDATE SKIP LOCKED), "
@@ -227,7 +243,11 @@ sched_claim(const struct provider *p)
 	    "  FROM picked WHERE j.id = picked.id RETURNING j.id, j.attempt, j.req_id), "
 	    "calls AS (INSERT INTO provider_call (provider_id, job_id, attempt) "
 	    "  SELECT $1, id, attempt FROM claimed) "
-	    "SELECT id, attempt, coalesce(req_id, '') FROM claimed", 8, params);
+	    "SELECT id, attempt, coalesce(req_id, '') FROM claimed "
+	    /* A row of NULLs: due jobs wait for the rate budget alone. */
+	    "UNION ALL SELECT NULL, NULL, NULL FROM cap WHERE rate_blocked AND EXISTS "
+	    "  (SELECT 1 FROM job WHERE state = 'queued' AND provider_id = $1 "
+	    "  AND run_at <= now() AND deadline > now())", 8, params);
 	if (res == NULL)
 		goto rollback;
 	{
@@ -240,6 +260,12 @@ sched_claim(const struct provider *p)
 		}
 	}
 	n = PQntuples(res);
+	if (n == 1 && PQgetisnull(res, 0, 0)) {
+		rate_wait_count(p->id);
+		log_debug("job.rate_limited", "provider=%s", p->id);
+		PQclear(res);
+		return 0;
+	}
 	for (int i = 0; i < n; i++)
 		attempt_dispatch(PQgetvalue(res, i, 0), atoi(PQgetvalue(res, i, 1)),
 		    PQgetvalue(res, i, 2), p->id, p->ingest.timeout_sec);
@@ -315,8 +341,9 @@ sched_status(json_t *reply)
 		json_object_set_new(inflight, a->provider,
 		    json_integer(n != NULL ? json_integer_value(n) + 1 : 1));
 	}
-	json_object_set_new(reply, "jobs", json_pack("{s:o, s:I, s:I, s:I}",
+	json_object_set_new(reply, "jobs", json_pack("{s:o, s:I, s:I, s:I, s:o}",
 	    "in_flight", inflight, "claimed", (json_int_t)claimed_total,
 	    "succeeded", (json_int_t)succeeded_total,
-	    "failed", (json_int_t)failed_total));
+	    "failed", (json_int_t)failed_total,
+	    "rate_limited", rate_waits != NULL ? json_copy(rate_waits) : json_object()));
 }

@@ -5,6 +5,8 @@
  *	pbctl migrate
  *	pbctl init [--rotate]
  *	pbctl wait-db [seconds]
+ *	pbctl status
+ *	pbctl trace <request-id | job-id>
  *	pbctl <daemon> <verb> [key=value ...]
  *
  * DESCRIPTION
@@ -19,6 +21,12 @@
  *	--rotate is given; restart the daemons after a rotation.
  *
  *	wait-db waits until the database accepts connections.
+ *
+ *	status prints every daemon's state, the queue and jobs in flight per
+ *	provider, the last errors and the disk of PB_MEDIA_ROOT.
+ *
+ *	trace prints every log line (PB_LOG_DIR/<daemon>/) about one photo,
+ *	found by its request or job id, in time order.
  *
  *	<daemon> <verb> sends {"op":verb,key:value...} to
  *	$PB_RUN_DIR/<daemon>.sock and prints the reply line.
@@ -41,6 +49,8 @@ static const struct config_var pbctl_config[] = {
 	    "numbered migrations" },
 	{ "PB_USERS", "serg,igor", 0, 0, 0, "operator accounts (comma-separated)" },
 	{ "PB_SLOTS_PER_USER", "40", CONFIG_INT, 1, 999, "slots each user owns" },
+	{ "PB_LOG_DIR", "${PB_STATE_DIR}/log", CONFIG_PATH, 0, 0,
+	    "svlogd directories, one per daemon (pbctl trace)" },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
@@ -55,6 +65,8 @@ usage(FILE *out)
 	    "usage: pbctl migrate\n"
 	    "       pbctl init [--rotate]\n"
 	    "       pbctl wait-db [seconds]\n"
+	    "       pbctl status\n"
+	    "       pbctl trace <request-id | job-id>\n"
 	    "       pbctl <daemon> <verb> [key=value ...]\n"
 	    "daemons: gatewayd ingestd jobd providerd janitor\n"
 	    "exit status: 0 ok, 1 failed, 2 usage, 111 database or daemon "
@@ -89,6 +101,10 @@ main(int argc, char **argv)
 		return cmd_init(argc - 1, argv + 1);
 	if (strcmp(argv[1], "wait-db") == 0)
 		return cmd_wait_db(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cmd_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "trace") == 0)
+		return cmd_trace(argc - 1, argv + 1);
 	for (size_t i = 0; daemons[i] != NULL; i++)
 		if (strcmp(argv[1], daemons[i]) == 0)
 			return cmd_daemon(argv[1], argc - 2, argv + 2);

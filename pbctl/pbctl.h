@@ -13,6 +13,8 @@ int	cmd_init(int argc, char **argv);
 int	cmd_migrate(int argc, char **argv);
 int	cmd_wait_db(int argc, char **argv);
 int	cmd_daemon(const char *daemon, int argc, char **argv);
+int	cmd_status(int argc, char **argv);
+int	cmd_trace(int argc, char **argv);
 
 /* Connects to PB_DATABASE_URL, retrying for up to timeout_sec; NULL on failure. */
 PGconn	*pbctl_db(int timeout_sec);

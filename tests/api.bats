@@ -6,13 +6,7 @@
 load helpers
 
 setup_file() {
-	export FAKE_PORT=$(free_port)
-	export FAKE_URL=http://127.0.0.1:$FAKE_PORT
-	"$BIN/fake-gemini" --port "$FAKE_PORT" --api-key test-gemini-key \
-	    2>"$BATS_FILE_TMPDIR/fake.log" &
-	echo $! >"$BATS_FILE_TMPDIR/fake.pid"
-	wait_for 5 curl -fsS "$FAKE_URL/_fake/stats"
-	export PB_GEMINI_BASE_URL=$FAKE_URL PB_GEMINI_API_KEY=test-gemini-key
+	fake_gemini_start
 	export PB_LOGIN_MAX_FAILURES=3 PB_LOGIN_WINDOW_SEC=30
 	pb_up
 	SECRETS=$PB_STATE_DIR/secrets/runtime_credentials.json
@@ -24,7 +18,7 @@ setup_file() {
 }
 
 teardown_file() {
-	kill "$(cat "$BATS_FILE_TMPDIR/fake.pid")" 2>/dev/null
+	fake_gemini_stop
 	pb_down
 }
 

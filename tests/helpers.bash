@@ -105,3 +105,19 @@ jassert() {
 		return 1
 	}
 }
+
+# fake_gemini_start: the fake Gemini on a free port (FAKE_URL); the daemons
+# started afterwards by pb_up call it.  fake_gemini_stop ends it.
+fake_gemini_start() {
+	export FAKE_PORT=$(free_port)
+	export FAKE_URL=http://127.0.0.1:$FAKE_PORT
+	"$BIN/fake-gemini" --port "$FAKE_PORT" --api-key test-gemini-key \
+	    2>"$BATS_FILE_TMPDIR/fake.log" &
+	echo $! >"$BATS_FILE_TMPDIR/fake.pid"
+	wait_for 5 curl -fsS "$FAKE_URL/_fake/stats"
+	export PB_GEMINI_BASE_URL=$FAKE_URL PB_GEMINI_API_KEY=test-gemini-key
+}
+
+fake_gemini_stop() {
+	kill "$(cat "$BATS_FILE_TMPDIR/fake.pid")" 2>/dev/null
+}

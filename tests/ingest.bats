@@ -8,13 +8,8 @@ B='------------090306000104030805010400'
 TESTDATA=${PB_TESTDATA:-$REPO/../shared/testdata}
 
 setup_file() {
-	export FAKE_PORT=$(free_port)
-	export FAKE_URL=http://127.0.0.1:$FAKE_PORT
-	"$BIN/fake-gemini" --port "$FAKE_PORT" --api-key test-gemini-key \
-	    2>"$BATS_FILE_TMPDIR/fake.log" &
-	echo $! >"$BATS_FILE_TMPDIR/fake.pid"
-	wait_for 5 curl -fsS "$FAKE_URL/_fake/stats"
-	export PB_GEMINI_BASE_URL=$FAKE_URL PB_GEMINI_API_KEY=test-gemini-key PB_JANITOR_INTERVAL_SEC=2
+	fake_gemini_start
+	export PB_JANITOR_INTERVAL_SEC=2
 	pb_up
 	psql_pb "UPDATE slots SET provider_id = 'gemini', operation_id = 'change_image',
 	    settings_json = '{\"prompt\":\"make it a watercolor\"}' WHERE id = 'slot-001'"
@@ -22,7 +17,7 @@ setup_file() {
 }
 
 teardown_file() {
-	kill "$(cat "$BATS_FILE_TMPDIR/fake.pid")" 2>/dev/null
+	fake_gemini_stop
 	pb_down
 }
 

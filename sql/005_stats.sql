@@ -1,0 +1,111 @@
+-- 005_stats.sql - what the statistics API, /metrics and `pbctl status`
+-- need to stay cheap with millions of processing_log rows (docs/operations.md
+-- has the plans that were checked).
+
+-- The stats queries read a slot's rows in a time range and need only these
+-- columns: an index-only scan, no heap visits.  It replaces the plain
+-- (slot_id, created_at) index of 001.
+CREATE INDEX processing_log_slot_time_cover_idx ON processing_log (slot_id, created_at)
+    INCLUDE (status, response_time_ms, cost, provider_id);
+DROP INDEX processing_log_slot_time_idx;
+
+-- The last errors (pbctl status, "why did this photo fail"): few rows.
+CREATE INDEX processing_log_errors_idx ON processing_log (created_at)
+    WHERE status <> 'SUCCESS';
+CREATE INDEX job_failed_idx ON job (finished_at) WHERE state = 'failed';
+
+-- /metrics counters.  Counting processing_log or job at every scrape would
+-- read millions of rows; these rows are kept by triggers in the same
+-- transaction as the row counted, so a counter moves exactly when its
+-- row commits, survives restarts and never goes back (history deletion
+-- and resets of the statistics do not touch it).
+
+-- Upper bounds (ms) of the ingest latency histogram buckets; +Inf follows.
+CREATE FUNCTION pb_latency_bounds_ms() RETURNS integer[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT '{100,250,500,1000,2500,5000,10000,20000,30000,45000,60000}'::integer[] $$;
+
+CREATE TABLE ingest_counter (
+    slot_id         text NOT NULL,
+    provider_id     text NOT NULL,                  -- '' when unknown
+    status          text NOT NULL,                  -- SUCCESS, ERROR, TIMEOUT
+    requests        bigint NOT NULL DEFAULT 0,
+    ms_sum          bigint NOT NULL DEFAULT 0,
+    -- requests per latency bucket (not cumulative), one more than the bounds
+    buckets         bigint[] NOT NULL,
+    PRIMARY KEY (slot_id, provider_id, status)
+);
+
+CREATE FUNCTION pb_ingest_count_one(slot text, provider text, st text, ms integer)
+    RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    -- Prometheus buckets are "<= le": a request of exactly 100 ms is in le=0.1.
+    b integer := width_bucket(ms - 1, pb_latency_bounds_ms()) + 1;
+    init bigint[] := array_fill(0::bigint, ARRAY[cardinality(pb_latency_bounds_ms()) + 1]);
+BEGIN
+    init[b] := 1;
+    INSERT INTO ingest_counter AS c (slot_id, provider_id, status, requests, ms_sum, buckets)
+    VALUES (slot, coalesce(provider, ''), st, 1, ms, init)
+    ON CONFLICT (slot_id, provider_id, status) DO UPDATE
+        SET requests = c.requests + 1, ms_sum = c.ms_sum + EXCLUDED.ms_sum,
+            buckets[b] = c.buckets[b] + 1;
+END $$;
+
+CREATE FUNCTION pb_ingest_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pb_ingest_count_one(NEW.slot_id, NEW.provider_id, NEW.status,
+        NEW.response_time_ms);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER processing_log_count AFTER INSERT ON processing_log
+    FOR EACH ROW EXECUTE FUNCTION pb_ingest_count();
+
+-- Job and provider-call events per provider:
+--   call_ok, call_error (class = error_code), retry, finished (class = state).
+-- A call is counted when its attempt ends, so a claim given back unsent
+-- (providerd unreachable) is not a call.
+CREATE TABLE job_counter (
+    provider_id     text NOT NULL,
+    event           text NOT NULL,
+    class           text NOT NULL DEFAULT '',
+    n               bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (provider_id, event, class)
+);
+
+CREATE FUNCTION pb_job_count_one(p text, e text, c text) RETURNS void
+    LANGUAGE sql AS $$
+    INSERT INTO job_counter AS j (provider_id, event, class, n) VALUES (p, e, c, 1)
+    ON CONFLICT (provider_id, event, class) DO UPDATE SET n = j.n + 1
+$$;
+
+CREATE FUNCTION pb_job_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.state = 'running' AND NEW.attempt = OLD.attempt THEN
+        IF NEW.state = 'succeeded' THEN
+            PERFORM pb_job_count_one(NEW.provider_id, 'call_ok', '');
+        ELSE
+            PERFORM pb_job_count_one(NEW.provider_id, 'call_error',
+                CASE WHEN NEW.state = 'canceled' THEN 'canceled'
+                     ELSE coalesce(NEW.error_code, 'unknown') END);
+            IF NEW.state = 'queued' THEN
+                PERFORM pb_job_count_one(NEW.provider_id, 'retry', '');
+            END IF;
+        END IF;
+    END IF;
+    IF NEW.state IN ('succeeded', 'failed', 'canceled') THEN
+        PERFORM pb_job_count_one(NEW.provider_id, 'finished', NEW.state);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER job_count AFTER UPDATE OF state ON job
+    FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)
+    EXECUTE FUNCTION pb_job_count();
+
+-- Start the ingest counters from the history already there (one upsert
+-- per row: seconds per million rows, once).
+DO $$ BEGIN
+    PERFORM pb_ingest_count_one(slot_id, provider_id, status, response_time_ms)
+    FROM processing_log ORDER BY id;
+END $$;

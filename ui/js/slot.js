@@ -125,7 +125,7 @@ async function save() {
 
 function showResult(url, job, elapsed) {
 	const took = job.duration_ms ?? elapsed;
-	$('#test-result').replaceChildren(
+	$('#test-result').replaceChildren(el('p', { class: 'label-row', text: 'Result' }),
 	    el('img', { src: url, alt: 'Test result', class: 'fade-in', id: 'result-img' }),
 	    el('p', { class: 'hint', id: 'result-meta' }, 'Done in ' + fmtMs(took),
 		job.cost !== undefined && job.cost !== null ? ' · cost ' + fmtCost(job.cost) : '',

@@ -4,10 +4,14 @@
 import { api, imageUrl, requireLogin, enc } from './api.js';
 import { $, el, toast, toastError, copyField, fmtDate, initTopbar } from './ui.js';
 
+const slotNames = {};
+
 async function loadSlots() {
 	try {
 		const r = await api('GET', 'slots');
 		const sel = $('#slot-filter');
+		for (const s of r.data || [])
+			slotNames[s.id] = s.name || s.id;
 		for (const s of r.data || [])
 			sel.append(el('option', { value: s.id, text: (s.name || s.id) + (s.name ? ' (' + s.id + ')' : '') }));
 		const want = new URLSearchParams(location.search).get('slot_id');
@@ -18,17 +22,21 @@ async function loadSlots() {
 	}
 }
 
+// The API's "/api/jobs/..." URLs as paths for api().
+const apiPath = (url) => url.replace(/^\/?api\//, '');
+
+// A job of the gallery: {id, slot_id, finished_at, result_url, thumbnail_url}.
 function item(it) {
-	const img = el('img', { alt: 'Result ' + fmtDate(it.created_at || it.finished_at), loading: 'lazy', class: 'fade-in' });
-	const full = it.result_url || it.url || ('jobs/' + enc(it.job_id) + '/result');
-	const thumbPath = it.thumbnail_url || it.thumb_url || full;
-	imageUrl(thumbPath.replace(/^\/?api\//, '')).then((u) => { img.src = u; }, () => { img.src = 'img/missing.svg'; });
-	const link = el('a', { href: '#', 'aria-label': 'Download result of ' + fmtDate(it.created_at || it.finished_at) }, img);
+	const when = fmtDate(it.finished_at);
+	const img = el('img', { alt: 'Result of ' + when, loading: 'lazy', class: 'fade-in' });
+	imageUrl(apiPath(it.thumbnail_url || it.result_url)).then((u) => { img.src = u; },
+	    () => { img.src = 'img/missing.svg'; });
+	const link = el('a', { href: '#', 'aria-label': 'Download the result of ' + when }, img);
 	link.addEventListener('click', async (ev) => {
 		ev.preventDefault();
 		try {
-			const u = await imageUrl(full.replace(/^\/?api\//, ''));
-			const a = el('a', { href: u, download: (it.job_id || 'result') });
+			const u = await imageUrl(apiPath(it.result_url));
+			const a = el('a', { href: u, download: 'result-' + it.id });
 			document.body.append(a);
 			a.click();
 			a.remove();
@@ -36,8 +44,8 @@ function item(it) {
 			toastError(e, 'Download failed');
 		}
 	});
-	return el('figure', {}, link, el('figcaption', {}, (it.slot_name || it.slot_id || ''), ' · ',
-	    fmtDate(it.created_at || it.finished_at)));
+	return el('figure', { 'data-job': it.id }, link,
+	    el('figcaption', {}, slotNames[it.slot_id] || it.slot_id, ' · ', when));
 }
 
 async function load() {
@@ -47,7 +55,7 @@ async function load() {
 	box.setAttribute('aria-busy', 'true');
 	try {
 		const r = await api('GET', 'gallery' + (slot ? '?slot_id=' + enc(slot) : ''));
-		const items = r.data || r.items || [];
+		const items = r.data;
 		box.replaceChildren(...items.map(item));
 		if (!items.length)
 			box.append(el('p', { class: 'empty', text: 'No processed photos yet.' }));
@@ -65,7 +73,7 @@ async function share() {
 		body.slot_id = slot;
 	try {
 		const r = await api('POST', 'gallery/share', body);
-		const url = new URL(r.url || r.public_url, location.href).href;
+		const url = new URL(r.url, location.href).href;
 		const out = $('#share-out');
 		out.replaceChildren(el('label', { text: 'Public link, valid until ' + fmtDate(r.expires_at) }),
 		    copyField(url, 'public gallery link'),

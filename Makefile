@@ -19,8 +19,8 @@ PROGRAMS  = $(DAEMONS) pbctl
 # Debian packages the build, `make run` and the tests need.
 DEB_PACKAGES = build-essential pkg-config libpq-dev libjansson-dev \
 	libcurl4-openssl-dev libsodium-dev libcivetweb-dev postgresql \
-	runit socat jq curl procps bats bats-assert bats-support \
-	python3-prometheus-client chromium nodejs
+	runit socat jq curl procps bats bats-assert bats-support nodejs \
+	python3-prometheus-client chromium
 
 CC       ?= cc
 PKGS      = libpq jansson libcurl libsodium
@@ -122,11 +122,13 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-# Installs what is missing (as root), else prints the one command to run;
-# then the browser tests' npm packages (tests/ui/package-lock.json).
-deps: deps-deb
-	@[ tests/ui/node_modules/.package-lock.json -nt tests/ui/package-lock.json ] || \
-	    npm ci --prefix tests/ui --no-audit --no-fund
+# The Debian packages, then the browser tests' npm packages.
+deps: deps-deb tests/ui/node_modules
+
+# playwright-core for tests/ui.bats, pinned by tests/ui/package-lock.json.
+tests/ui/node_modules: tests/ui/package.json tests/ui/package-lock.json
+	cd tests/ui && npm ci --no-audit --no-fund
+	touch $@
 
 deps-deb:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -145,12 +147,17 @@ run: deps
 stop:
 	runit/photobridge-down
 
-check: deps
+# The OpenAPI validator of tests/api.bats, pinned by tests/package-lock.json.
+tests/node_modules: tests/package.json tests/package-lock.json
+	cd tests && npm ci --no-audit --no-fund
+	touch $@
+
+check: deps tests/node_modules
 	$(MAKE) tests
 	$(MAKE) BUILD=build-asan SAN_CFLAGS='$(ASAN_FLAGS)' tests
 	tests/run $(CURDIR)/build $(CURDIR)/build-asan
 
-check-asan: deps
+check-asan: deps tests/node_modules
 	$(MAKE) BUILD=build-asan SAN_CFLAGS='$(ASAN_FLAGS)' tests
 	tests/run $(CURDIR)/build-asan
 

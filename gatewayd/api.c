@@ -25,6 +25,8 @@ static const struct api_route *const api_tables[] = {
 	testrun_routes,
 	settings_routes,
 	jobs_routes,
+	gallery_routes,
+	tarball_routes,
 	docs_routes,
 	stats_routes,
 	NULL
@@ -32,18 +34,16 @@ static const struct api_route *const api_tables[] = {
 
 struct secrets	 api_secrets;
 struct catalog	*api_catalog;
-static int	 api_keys_loaded;
 
 void
 api_init(void)
 {
 	char err[512];
 
+	/* Without its keys the gateway would sign tokens with zeros: refuse to run. */
 	if (secrets_load(config_get("PB_SECRETS_FILE"), &api_secrets, err,
-	    sizeof(err)) == 0)
-		api_keys_loaded = 1;
-	else	/* ingest still works; every token check then fails */
-		log_error("secrets.unreadable", "err=%s", err);
+	    sizeof(err)) != 0)
+		fatal("secrets.unreadable", "err=%s", err);
 	api_catalog = catalog_load(config_get("PB_PROVIDERS_FILE"), err, sizeof(err));
 	if (api_catalog == NULL)
 		fatal("catalog.invalid", "path=%s err=%s",
@@ -145,8 +145,6 @@ api_authenticate(struct api_req *r)
 		return api_refuse_token(r, "send Authorization: Bearer <token> (POST /api/login)");
 	h += 7;
 	h += strspn(h, " ");
-	if (!api_keys_loaded)
-		return api_error(r, ERR_UNAVAILABLE, "the server keys are unreadable");
 	if ((claims = jwt_verify(api_secrets.jwt_signing, h, (int64_t)time(NULL), err,
 	    sizeof(err))) == NULL)
 		return api_refuse_token(r, err);

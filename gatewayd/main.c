@@ -107,6 +107,7 @@ main(int argc, char **argv)
 {
 	/* The route table, for the OpenAPI coverage test. */
 	if (argc == 2 && strcmp(argv[1], "--routes") == 0) {
+		http_print_routes();
 		api_print_routes();
 		return 0;
 	}

@@ -125,14 +125,8 @@ check_body(struct api_req *r, json_t *body)
 	const char *key;
 	int rc;
 
-	json_object_foreach(body, key, v) {
-		int known = 0;
-
-		for (int i = 0; keys[i] != NULL; i++)
-			known |= strcmp(key, keys[i]) == 0;
-		if (!known)
-			return api_field_error(r, ERR_BAD_REQUEST, key, "unknown setting %s", key);
-	}
+	if ((rc = api_known_fields(r, body, keys)) != 0)
+		return rc;
 	if (pw != NULL && !json_is_string(pw))
 		return api_field_error(r, ERR_BAD_REQUEST, "ingest_password", "%s",
 		    "ingest_password must be a string");

@@ -213,18 +213,12 @@ static const char *const put_keys[] = {
 static int
 check_put_shape(struct api_req *r, json_t *body)
 {
-	const char *key;
-	json_t *v, *name = json_object_get(body, "name");
+	json_t *name = json_object_get(body, "name");
 	json_t *version = json_object_get(body, "version");
+	int rc;
 
-	json_object_foreach(body, key, v) {
-		int known = 0;
-
-		for (int i = 0; put_keys[i] != NULL; i++)
-			known |= strcmp(key, put_keys[i]) == 0;
-		if (!known)
-			return api_field_error(r, ERR_BAD_REQUEST, key, "unknown field %s", key);
-	}
+	if ((rc = api_known_fields(r, body, put_keys)) != 0)
+		return rc;
 	if (name != NULL && (!json_is_string(name) || json_string_length(name) > 200))
 		return api_field_error(r, ERR_BAD_REQUEST, "name", "%s",
 		    "name must be a string of at most 200 bytes");

@@ -397,3 +397,125 @@ job_done() {
 	run api GET /api/jobs/0190e0a8-0000-7000-8000-000000000000/result
 	assert_output 404
 }
+
+@test "gallery: recent successful results; a share URL works, then not when tampered or expired" {
+	run api GET '/api/gallery?slot_id=slot-004'
+	assert_output 200
+	jassert '(.data | length >= 1) and (.data | all(.state == "succeeded" and (.thumbnail_url | length > 0)))' <"$O"
+	job=$(jq -r '.data[0].id' "$O")
+	AUTH=$IGOR_TOKEN run api GET '/api/gallery'
+	jassert '.data == []' <"$O"
+	run json POST /api/gallery/share '{"minutes":1441}'
+	assert_output 422
+	jassert '.error.details.field == "minutes"' <"$O"
+	run json POST /api/gallery/share '{"minutes":"5"}'
+	assert_output 400
+	run json POST /api/gallery/share '{"minutes":5,"slot_id":"slot-004"}'
+	assert_output 201
+	url=$(jq -r .url "$O")
+	[[ "$url" == http://localhost:$PB_HTTP_PORT/public/gallery/* ]]
+	path=${url#http://localhost:$PB_HTTP_PORT}
+	run curl -sS -o "$O" -w '%{http_code}' "$BASE_URL$path"
+	assert_output 200
+	grep -q "/public/gallery/.*/$job" "$O"
+	run curl -sS -o "$O" -w '%{http_code}' "$BASE_URL$path?format=json"
+	jassert ".data[0].job_id == \"$job\"" <"$O"
+	run curl -sS -o "$O" -w '%{http_code}' "$BASE_URL$path/$job"
+	assert_output 200
+	cmp "$O" "$PB_STATE_DIR/media/$(psql_pb "SELECT m.path FROM job j JOIN media_object m ON m.id = j.result_media_id WHERE j.id = '$job'")"
+	token=${path#/public/gallery/}
+	IFS=. read -r uid slot exp mac <<<"$token"
+	other_mac=$(printf 'AAAA%s' "${mac:4}")
+	for bad in "$uid.$slot.$((exp + 60)).$mac" "$uid.all.$exp.$mac" "2.$slot.$exp.$mac" \
+	    "$uid.$slot.$exp.$other_mac" "$uid.$slot.$exp" "garbage"; do
+		run curl -sS -o "$O" -w '%{http_code}' "$BASE_URL/public/gallery/$bad"
+		assert_equal "$bad:$output" "$bad:404"
+		jassert '.error.code == "not_found"' <"$O"
+		run curl -sS -o /dev/null -w '%{http_code}' "$BASE_URL/public/gallery/$bad/$job"
+		assert_equal "$output" 404
+	done
+	# Expired: a correctly signed token of the past.
+	key=$(jq -r .keys.media_link "$SECRETS" | tr -- '-_' '+/')
+	while [ $(( ${#key} % 4 )) -ne 0 ]; do key="$key="; done
+	past=$(( $(date +%s) - 10 ))
+	mac=$(printf 'gallery|%s|%s|%s' "$uid" "$slot" "$past" | openssl dgst -sha256 -mac HMAC \
+	    -macopt "hexkey:$(printf '%s' "$key" | base64 -d | od -An -tx1 | tr -d ' \n')" -binary | b64url)
+	run curl -sS -o /dev/null -w '%{http_code}' "$BASE_URL/public/gallery/$uid.$slot.$past.$mac"
+	assert_output 404
+	# The same, unexpired, is accepted: the 404 above was the expiry.
+	future=$(( $(date +%s) + 100 ))
+	mac=$(printf 'gallery|%s|%s|%s' "$uid" "$slot" "$future" | openssl dgst -sha256 -mac HMAC \
+	    -macopt "hexkey:$(printf '%s' "$key" | base64 -d | od -An -tx1 | tr -d ' \n')" -binary | b64url)
+	run curl -sS -o /dev/null -w '%{http_code}' "$BASE_URL/public/gallery/$uid.$slot.$future.$mac"
+	assert_output 200
+}
+
+@test "results.tar lists the slot's stored results as a valid ustar" {
+	run api GET /api/slots/slot-004/results.tar
+	assert_output 200
+	grep -qi '^content-type: application/x-tar' "$H"
+	n=$(psql_pb "SELECT count(*) FROM job j JOIN media_object m ON m.id = j.result_media_id WHERE j.slot_id = 'slot-004' AND j.state = 'succeeded'")
+	run tar -tf "$O"
+	assert_success
+	assert_equal "$(grep -c '^results/.*\.png$' <<<"$output")" "$n"
+	mkdir "$BATS_TEST_TMPDIR/x" && tar -xf "$O" -C "$BATS_TEST_TMPDIR/x"
+	job=$(psql_pb "SELECT id FROM job WHERE slot_id = 'slot-004' AND state = 'succeeded' LIMIT 1")
+	cmp "$BATS_TEST_TMPDIR/x/results/$job.png" "$PB_STATE_DIR/media/$(psql_pb "SELECT m.path FROM job j JOIN media_object m ON m.id = j.result_media_id WHERE j.id = '$job'")"
+	run api GET /api/slots/slot-005/results.tar
+	assert_output 200
+	run tar -tf "$O"
+	assert_success
+	assert_output ''
+	AUTH=$IGOR_TOKEN run api GET /api/slots/slot-004/results.tar
+	assert_output 403
+}
+
+@test "clear media cache deletes every stored result" {
+	[ "$(psql_pb "SELECT count(*) FROM media_object WHERE kind = 'result'")" -ge 1 ]
+	files=$(psql_pb "SELECT path FROM media_object WHERE kind = 'result'")
+	run api POST /api/settings/clear_media_cache
+	assert_output 200
+	jassert '.deleted_results >= 1' <"$O"
+	assert_equal "$(psql_pb "SELECT count(*) FROM media_object WHERE kind = 'result'")" 0
+	for f in $files; do [ ! -e "$PB_STATE_DIR/media/$f" ]; done
+	run api GET '/api/gallery?slot_id=slot-004'
+	jassert '.data == []' <"$O"
+}
+
+@test "OpenAPI: served, valid for a real validator, and covers every registered route" {
+	[ -d "$REPO/tests/node_modules/@apidevtools/swagger-parser" ] ||
+	    skip "run: cd tests && npm ci (make check does)"
+	AUTH= run api GET /api/openapi.json
+	assert_output 200
+	jassert '.openapi == "3.1.0"' <"$O"
+	run node "$REPO/tests/openapi-check.js" "$O"
+	assert_success
+	assert_output --partial 'valid 3.1.0'
+	missing=$("$BIN/gatewayd" --routes | while read -r method path; do
+		m=$(tr 'A-Z' 'a-z' <<<"$method")
+		jq -e --arg p "$path" --arg m "$m" '.paths[$p][$m] != null' "$O" >/dev/null ||
+		    echo "$method $path"
+	done)
+	assert_equal "$missing" ""
+	[ "$("$BIN/gatewayd" --routes | wc -l)" -ge 25 ]
+	# And the document names nothing the gateway does not serve.
+	extra=$(jq -r '.paths | to_entries[] | .key as $p | .value | keys[] |
+	    select(. != "parameters") | "\(ascii_upcase) \($p)"' "$O" | sort |
+	    comm -23 - <("$BIN/gatewayd" --routes | sort))
+	assert_equal "$extra" ""
+}
+
+@test "every JSON answer of the API uses the error format" {
+	for req in "GET /api/slots/slot-999" "DELETE /api/slots" "GET /api/jobs?page=x" \
+	    "POST /api/gallery/share" "PUT /api/settings"; do
+		set -- $req
+		run api "$1" "$2" -H 'Content-Type: application/json' -d '[1]'
+		[ "$output" -ge 400 ]
+		jassert '(.error.code | type == "string") and (.error.message | type == "string") and
+		    (.error.details.request_id | length > 0)' <"$O"
+		grep -qi '^x-request-id:' "$H"
+	done
+	run api PUT /api/settings -H 'Content-Type: application/json' --data-binary @<(head -c 70000 /dev/zero | tr '\0' ' ')
+	assert_output 413
+	is_error too_large
+}

@@ -56,7 +56,7 @@ need_route() {
 }
 
 ui() {
-	run timeout 120 node "$REPO/tests/ui/$1.js"
+	run timeout "${2:-240}" node "$REPO/tests/ui/$1.js"
 	printf '%s\n' "$output" | grep '^# screenshot' >&3 || true
 	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
 }
@@ -134,11 +134,17 @@ ui() {
 	ui gallery
 }
 
-@test "statistics: one row per slot with the numbers, a chart each, T_sync" {
+@test "statistics: one row per slot with the numbers, a chart each, Reset, T_sync" {
 	need_route "GET /api/stats/global" "POST /api/slots/{slot_id}/reset_stats" "GET /api/settings"
-	n=$(psql_pb "SELECT count(*) FROM processing_log WHERE slot_id = 'slot-001' AND status = 'SUCCESS'")
-	export PB_UI_STATS_EXPECT="{\"slot-001\":{\"0\":\"Watercolour booth\",\"2\":\"$n\",\"3\":\"$n\",\"5\":\"0.0 %\"}}"
+	ok=$(psql_pb "SELECT count(*) FROM processing_log WHERE slot_id = 'slot-001' AND status = 'SUCCESS'")
+	all=$(psql_pb "SELECT count(*) FROM processing_log WHERE slot_id = 'slot-001'")
+	[ "$ok" -ge 1 ]
+	export PB_UI_STATS_EXPECT="{\"slot-001\":{\"0\":\"Watercolour booth\",\"2\":\"$ok\",\"3\":\"$all\",\"5\":\"0.0 %\",\"10\":\"$ok\"}}"
+	export PB_UI_RESET_SLOT=slot-001
 	ui stats
+	# Reset moved the slot's reset time; its history is kept.
+	assert_equal "$(psql_pb "SELECT last_reset_at > now() - interval '2 minutes' FROM slots WHERE id = 'slot-001'")" t
+	assert_equal "$(psql_pb "SELECT count(*) FROM processing_log WHERE slot_id = 'slot-001'")" "$all"
 }
 
 @test "logout: the token is revoked and the pages send the user to login" {
@@ -148,5 +154,5 @@ ui() {
 
 @test "screenshots of every page, desktop and phone" {
 	need_route "POST /api/login" "GET /api/slots"
-	ui shots
+	ui shots 600
 }

@@ -10,7 +10,7 @@ function svgEl(tag, attrs) {
 }
 
 // points: [{label, requests, ms}] in time order.
-export function sparkline(points, w = 120, h = 36) {
+export function sparkline(points, w = 100, h = 32) {
 	const svg = svgEl('svg', { class: 'spark', width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: 'img' });
 	const maxReq = Math.max(1, ...points.map((p) => p.requests));
 	const maxMs = Math.max(1, ...points.map((p) => p.ms || 0));

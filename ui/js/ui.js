@@ -106,7 +106,9 @@ export function fmtMs(ms) {
 export function fmtCost(v) {
 	if (v === null || v === undefined || v === '' || isNaN(Number(v)))
 		return '—';
-	return '$' + Number(v).toFixed(Number(v) < 1 ? 4 : 2);
+	const n = Number(v);
+	// Provider prices are fractions of a cent per photo: show them.
+	return n === 0 ? '$0' : '$' + n.toFixed(n < 1 ? 4 : 2);
 }
 
 export function fmtDate(iso, withTime = true) {

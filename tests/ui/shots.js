@@ -22,6 +22,8 @@ run(async () => {
 				await page.waitForSelector(ready, { timeout: 8000 }).catch(() =>
 				    console.log('# ' + name + ': ' + ready + ' never appeared'));
 				await page.waitForLoadState('networkidle');
+				await page.waitForFunction(() => [...document.images].every((i) => i.complete),
+				    null, { timeout: 8000 }).catch(() => console.log('# ' + name + ': images still loading'));
 				await shot(page, name + '-' + device);
 			}
 		}, { device: opts });

@@ -28,7 +28,7 @@ const apiPath = (url) => url.replace(/^\/?api\//, '');
 // A job of the gallery: {id, slot_id, finished_at, result_url, thumbnail_url}.
 function item(it) {
 	const when = fmtDate(it.finished_at);
-	const img = el('img', { alt: 'Result of ' + when, loading: 'lazy', class: 'fade-in' });
+	const img = el('img', { alt: 'Result of ' + when, class: 'fade-in' });
 	imageUrl(apiPath(it.thumbnail_url || it.result_url)).then((u) => { img.src = u; },
 	    () => { img.src = 'img/missing.svg'; });
 	const link = el('a', { href: '#', 'aria-label': 'Download the result of ' + when }, img);

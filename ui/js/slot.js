@@ -20,10 +20,6 @@ const provider = () => providers.find((p) => p.id === $('#provider').value);
 const operation = () => (provider()?.operations || []).find((o) => o.id === $('#operation').value);
 const maxBytes = () => (provider()?.ingest?.max_file_size_mb || 20) * 1048576;
 
-function settingsOf(s) {
-	return s.settings_json || s.settings || {};
-}
-
 // A *_media_id field: a drop zone whose file is uploaded as the slot's
 // template at once; the media id goes into the settings on Save.
 function mediaField(name, label, required, value) {
@@ -89,7 +85,7 @@ function draft() {
 function markErrors(e) {
 	for (const n of document.querySelectorAll('[aria-invalid="true"]'))
 		n.removeAttribute('aria-invalid');
-	const f = e.details && (e.details.field || e.details.path);
+	const f = e.details && e.details.field;
 	if (!f || !form)
 		return;
 	const key = String(f).replace(/^\/?(settings_json|settings)[./]/, '').replace(/\//g, '.');
@@ -205,7 +201,7 @@ async function load() {
 	$('#ingest-url').value = slot.ingest_url || '';
 	fillProviders();
 	fillOperations(slot.operation_id);
-	renderFields(settingsOf(slot));
+	renderFields(slot.settings_json || {});
 }
 
 if (requireLogin()) {

@@ -201,9 +201,10 @@ api_handle(struct mg_connection *conn, void *arg)
 		log_error("api.no_answer", "req=%s path=%s", r->req, r->ri->local_uri);
 		api_error(r, ERR_INTERNAL, "the handler gave no answer");
 	}
-	log_info("api.request", "req=%s method=%s path=%s status=%d user=%s ms=%lld",
-	    r->req, r->ri->request_method, r->ri->local_uri, r->status, r->username,
-	    (long long)(now_ms() - start));
+	log_info("api.request", "req=%s method=%s path=%s slot=%s status=%d user=%s ms=%lld",
+	    r->req, r->ri->request_method, r->ri->local_uri,
+	    r->param[0] != NULL && strncmp(r->param[0], "slot-", 5) == 0 ? r->param[0] : "",
+	    r->status, r->username, (long long)(now_ms() - start));
 	status = r->status;
 	pool_put(r->db);
 	for (size_t i = 0; i < r->nowned; i++)

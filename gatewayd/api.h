@@ -31,9 +31,12 @@
  *	};
  *
  *   then declare `extern const struct api_route stats_routes[];` below and
- *   add `stats_routes` to the table list in api.c (one line each), and
+ *   add `stats_routes` to api_tables[] in api.c (one line each), and
  *   describe the route in docs/openapi.json (tests/api.bats fails for a
- *   registered route the document lacks).
+ *   registered route the document lacks, and for a documented one that is
+ *   not registered).  A path outside /api (say /public/media/{id}) also
+ *   needs its prefix in handlers[] of http.c pointing at api_handle; mark
+ *   such a route API_PUBLIC when it takes no token.
  *
  * Handler contract: return the HTTP status you answered with, which is
  * what every api_* reply helper returns.  Helpers that can fail before

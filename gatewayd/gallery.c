@@ -37,10 +37,17 @@ struct share {
 	long long	 exp;
 };
 
+/* What the MAC covers; the prefix keeps it apart from any other signed text. */
+static char *
+share_data(const struct share *s)
+{
+	return xasprintf("gallery|%s|%s|%lld", s->uid, s->slot, s->exp);
+}
+
 static char *
 share_mac(const struct share *s)
 {
-	char *data = xasprintf("gallery|%s|%s|%lld", s->uid, s->slot, s->exp);
+	char *data = share_data(s);
 	char *mac = jwt_hmac_b64(api_secrets.media_link, data, strlen(data));
 
 	free(data);
@@ -72,7 +79,7 @@ share_parse(const char *token, struct share *s)
 	if (ok) {
 		snprintf(s->uid, sizeof(s->uid), "%ld", uid);
 		snprintf(s->slot, sizeof(s->slot), "%s", f[1]);
-		data = xasprintf("gallery|%s|%s|%lld", s->uid, s->slot, s->exp);
+		data = share_data(s);
 		ok = jwt_hmac_check(api_secrets.media_link, data, strlen(data), f[3]);
 		free(data);
 	}

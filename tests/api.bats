@@ -270,7 +270,9 @@ is_error() { jassert ".error.code == \"$1\" and (.error.message | length > 0) an
 	assert_output 204
 	[ ! -e "$path2" ]
 	run api GET /api/slots/slot-003
-	jassert '(.settings_json | has("reference_media_id") | not) and .templates == []' <"$O"
+	# Its required image gone, the slot no longer counts as configured.
+	jassert '(.settings_json | has("reference_media_id") | not) and .templates == [] and
+	    (.is_configured | not)' <"$O"
 	# Not an image, wrong framing.
 	printf 'GIF89a\x01\x00\x01\x00\x00\x00\x00;' >"$BATS_TEST_TMPDIR/x.gif"
 	run api POST /api/slots/slot-003/templates -F "file=@$BATS_TEST_TMPDIR/x.gif"
@@ -518,4 +520,28 @@ job_done() {
 	run api PUT /api/settings -H 'Content-Type: application/json' --data-binary @<(head -c 70000 /dev/zero | tr '\0' ' ')
 	assert_output 413
 	is_error too_large
+}
+
+@test "logins in parallel are all served (bounded Argon2id checks queue, not fail)" {
+	export -f login
+	export BASE_URL SERG_PW
+	seq 6 | xargs -P 6 -I{} bash -c 'login serg "$SERG_PW" | jq -r .token_type' >"$BATS_TEST_TMPDIR/types"
+	assert_equal "$(sort "$BATS_TEST_TMPDIR/types" | uniq -c | tr -s ' ')" " 6 bearer"
+}
+
+@test "the API's connection pool survives a PostgreSQL restart" {
+	run api GET /api/slots
+	assert_output 200
+	pg_ctl_as_owner -w -m fast restart >/dev/null
+	slots_ok() { [ "$(api GET /api/slots)" = 200 ]; }
+	wait_for 30 slots_ok
+	# While the database is away the answer is a JSON 503, not a hang.
+	pg_ctl_as_owner -w -m fast stop >/dev/null
+	run api GET /api/slots
+	assert_output 503
+	is_error unavailable
+	pg_ctl_as_owner -w -l "$PB_STATE_DIR/log/postgresql.log" \
+	    -o "-c listen_addresses='' -c unix_socket_directories='$PB_STATE_DIR/pg/run' -c unix_socket_permissions=0770" \
+	    start >/dev/null
+	wait_for 30 slots_ok
 }

@@ -13,8 +13,8 @@
  *    totals), never affected by a reset; every period of the range is
  *    present, empty ones as zeros (generate_series);
  *  - a slot's summary: counts since its last_reset_at (the Statistics
- *    page), plus processings of all time (the ingest_counter rows kept by
- *    a trigger, so not even deleted history lowers them).
+ *    page), p95 over those of them in the range, plus processings of all
+ *    time (the ingest_counter rows kept by a trigger).
  * Periods are UTC; a week starts on Monday.  Only the caller's own slots
  * are ever read.  The plans are in docs/operations.md; the indexes in
  * sql/005_stats.sql.
@@ -32,32 +32,45 @@
 /*
  * The slot summaries of one operator, filtered ($1 user, $2 provider_id
  * or '', $3 slot id or ''), sorted by a whitelisted expression and paged
- * ($4 limit, $5 offset).  Since-reset figures come from an index-only
- * range scan of each slot's rows from its last_reset_at.
+ * ($4 limit, $5 offset).  Counts and sums since the reset add the daily
+ * rollup (processing_daily) of the days after the reset's day to the raw
+ * rows of that day, so they cost a few rows per day whatever the history;
+ * p95 is over the raw rows since the reset within [$6, $7), the range
+ * asked for (at most 90 days).
  */
 static const char summary_sql[] =
-	"WITH s AS (SELECT id, name, provider_id, operation_id, last_reset_at FROM slots"
+	"WITH s AS (SELECT id, name, provider_id, operation_id, last_reset_at,"
+	"  ((last_reset_at AT TIME ZONE 'UTC')::date + 1)::timestamp AT TIME ZONE 'UTC'"
+	"  AS reset_day_end FROM slots"
 	"  WHERE user_id = $1::int AND ($2 = '' OR provider_id = $2) AND ($3 = '' OR id = $3)),"
 	" sm AS (SELECT s.id AS slot_id, s.name, s.provider_id, s.operation_id,"
 	"  s.last_reset_at, r.requests, r.processings, r.errors, r.timeouts,"
 	"  CASE WHEN r.requests > 0 THEN round(100.0 * (r.errors + r.timeouts)"
 	"   / r.requests, 1) ELSE 0 END AS error_pct,"
-	"  coalesce(r.avg_ms, 0) AS avg_response_ms, coalesce(r.p95, 0) AS p95_response_ms,"
-	"  coalesce(r.spent, 0) AS spent, lc.cost AS last_cost,"
+	"  CASE WHEN r.requests > 0 THEN round(r.ms / r.requests) ELSE 0 END AS avg_response_ms,"
+	"  coalesce(q.p95, 0) AS p95_response_ms, r.spent, lc.cost AS last_cost,"
 	"  lc.created_at AS last_processing_at,"
 	"  coalesce((SELECT sum(c.requests) FROM ingest_counter c WHERE c.slot_id = s.id"
 	"   AND c.status = 'SUCCESS'), 0) AS processings_total,"
 	"  (SELECT m.id FROM media_object m WHERE m.slot_id = s.id AND m.kind = 'template'"
 	"   AND m.expires_at IS NULL ORDER BY m.created_at LIMIT 1) AS template_media_id"
 	"  FROM s"
-	"  CROSS JOIN LATERAL (SELECT count(*) AS requests,"
-	"   count(*) FILTER (WHERE l.status = 'SUCCESS') AS processings,"
-	"   count(*) FILTER (WHERE l.status = 'ERROR') AS errors,"
-	"   count(*) FILTER (WHERE l.status = 'TIMEOUT') AS timeouts,"
-	"   round(avg(l.response_time_ms)) AS avg_ms,"
-	"   round(percentile_cont(0.95) WITHIN GROUP (ORDER BY l.response_time_ms)) AS p95,"
-	"   sum(l.cost) AS spent FROM processing_log l"
-	"   WHERE l.slot_id = s.id AND l.created_at >= s.last_reset_at) r"
+	"  CROSS JOIN LATERAL (SELECT coalesce(sum(u.requests), 0) AS requests,"
+	"   coalesce(sum(u.success), 0) AS processings, coalesce(sum(u.errors), 0) AS errors,"
+	"   coalesce(sum(u.timeouts), 0) AS timeouts, coalesce(sum(u.ms), 0) AS ms,"
+	"   coalesce(sum(u.cost), 0) AS spent FROM ("
+	"    SELECT d.requests, d.success, d.errors, d.timeouts, d.ms_sum AS ms, d.cost"
+	"    FROM processing_daily d WHERE d.slot_id = s.id"
+	"    AND d.day > (s.last_reset_at AT TIME ZONE 'UTC')::date"
+	"    UNION ALL SELECT 1, (l.status = 'SUCCESS')::int, (l.status = 'ERROR')::int,"
+	"    (l.status = 'TIMEOUT')::int, l.response_time_ms, coalesce(l.cost, 0)"
+	"    FROM processing_log l WHERE l.slot_id = s.id AND l.created_at >= s.last_reset_at"
+	"    AND l.created_at < s.reset_day_end) u) r"
+	"  CROSS JOIN LATERAL (SELECT round(percentile_cont(0.95) WITHIN GROUP"
+	"   (ORDER BY l.response_time_ms)) AS p95 FROM processing_log l"
+	"   WHERE l.slot_id = s.id"
+	"   AND l.created_at >= greatest(s.last_reset_at, to_timestamp($6::double precision))"
+	"   AND l.created_at < to_timestamp($7::double precision)) q"
 	"  LEFT JOIN LATERAL (SELECT l.cost, l.created_at FROM processing_log l"
 	"   WHERE l.slot_id = s.id AND l.status = 'SUCCESS'"
 	"   ORDER BY l.created_at DESC LIMIT 1) lc ON true)"
@@ -229,20 +242,51 @@ stats_periods(struct api_req *r, const struct stats_range *rg, const char *provi
 
 /* Runs summary_sql; NULL after a database error. */
 static PGresult *
-stats_summaries(struct api_req *r, const char *provider, const char *slot,
-    const char *expr, const char *order, long limit, long offset)
+stats_summaries(struct api_req *r, const struct stats_range *rg, const char *provider,
+    const char *slot, const char *expr, const char *order, long limit, long offset)
 {
 	char user_s[16], limit_s[24], offset_s[24];
-	const char *params[5] = { user_s, provider, slot, limit_s, offset_s };
+	const char *params[7] = { user_s, provider, slot, limit_s, offset_s, rg->from_s,
+	    rg->to_s };
 	char *sql = xasprintf(summary_sql, expr, order);
 	PGresult *res;
 
 	snprintf(user_s, sizeof(user_s), "%d", r->user_id);
 	snprintf(limit_s, sizeof(limit_s), "%ld", limit);
 	snprintf(offset_s, sizeof(offset_s), "%ld", offset);
-	res = api_exec(r, sql, 5, params);
+	res = api_exec(r, sql, 7, params);
 	free(sql);
 	return res;
+}
+
+/*
+ * The queries of one answer run in one read-only snapshot, so the
+ * summaries, series and periods agree with each other.  They read many
+ * rows once: JIT compilation would cost more than it saves (seconds on a
+ * 90-day range), and the sorts of percentile_cont should stay in memory.
+ */
+static int
+stats_begin(struct api_req *r)
+{
+	PGresult *res = api_exec(r, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	    0, NULL);
+
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	res = api_exec(r, "SELECT set_config('jit', 'off', true), "
+	    "set_config('work_mem', '64MB', true)", 0, NULL);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* Ends the snapshot; the pool resets a connection left in a transaction. */
+static void
+stats_end(struct api_req *r)
+{
+	PQclear(api_exec(r, "COMMIT", 0, NULL));
 }
 
 static int
@@ -258,15 +302,16 @@ stats_slot(struct api_req *r)
 		return rc;
 	if ((rc = stats_range(r, &rg, 31, slot_groups, "day", 7)) != 0)
 		return rc;
-	if (stats_periods(r, &rg, "", slot, &metrics, &totals) != 0)
+	if (stats_begin(r) != 0 || stats_periods(r, &rg, "", slot, &metrics, &totals) != 0)
 		return api_db_error(r);
-	if ((res = stats_summaries(r, "", slot, sort_keys[0].expr, "asc", 1, 0)) == NULL ||
+	if ((res = stats_summaries(r, &rg, "", slot, sort_keys[0].expr, "asc", 1, 0)) == NULL ||
 	    PQntuples(res) != 1) {
 		PQclear(res);
 		json_decref(metrics);
 		json_decref(totals);
 		return api_db_error(r);
 	}
+	stats_end(r);
 	rc = api_json(r, 200, json_pack("{s:s, s:o, s:o, s:o, s:o}", "slot_id", slot,
 	    "range", stats_range_json(&rg), "metrics", metrics, "totals", totals,
 	    "summary", summary_json(res, 0)));
@@ -370,7 +415,9 @@ stats_global(struct api_req *r)
 		return rc;
 	if (slot[0] != '\0' && (rc = api_own_slot(r, slot)) != 0)
 		return rc;
-	res = stats_summaries(r, provider, slot, sort_keys[key].expr, order, page_size,
+	if (stats_begin(r) != 0)
+		return api_db_error(r);
+	res = stats_summaries(r, &rg, provider, slot, sort_keys[key].expr, order, page_size,
 	    (page - 1) * page_size);
 	if (res == NULL)
 		return api_db_error(r);
@@ -382,7 +429,7 @@ stats_global(struct api_req *r)
 	PQclear(res);
 	if (total == 0 && page > 1) {
 		/* Past the last page: the total still has to be told. */
-		if ((res = stats_summaries(r, provider, slot, sort_keys[0].expr, "asc", 1,
+		if ((res = stats_summaries(r, &rg, provider, slot, sort_keys[0].expr, "asc", 1,
 		    0)) == NULL) {
 			json_decref(data);
 			return api_db_error(r);
@@ -398,6 +445,7 @@ stats_global(struct api_req *r)
 		json_decref(data);
 		return api_db_error(r);
 	}
+	stats_end(r);
 	return api_json(r, 200, json_pack("{s:o, s:{s:o, s:o}, s:o, s:o, s:o, "
 	    "s:{s:i, s:i, s:i, s:s, s:s}}",
 	    "range", stats_range_json(&rg),

@@ -51,10 +51,41 @@ BEGIN
             buckets[b] = c.buckets[b] + 1;
 END $$;
 
+-- Per slot and UTC day: what a slot's summary "since the last reset" adds
+-- up, so the Statistics page costs a few rows per slot and day instead of
+-- a scan of the slot's whole history.  processing_log rows are never
+-- updated or deleted; should history ever be deleted, rebuild this table
+-- from it (docs/operations.md).
+CREATE TABLE processing_daily (
+    slot_id         text NOT NULL,
+    day             date NOT NULL,
+    requests        bigint NOT NULL DEFAULT 0,
+    success         bigint NOT NULL DEFAULT 0,
+    errors          bigint NOT NULL DEFAULT 0,
+    timeouts        bigint NOT NULL DEFAULT 0,
+    ms_sum          bigint NOT NULL DEFAULT 0,
+    cost            numeric NOT NULL DEFAULT 0,
+    PRIMARY KEY (slot_id, day)
+);
+
+CREATE FUNCTION pb_daily_count_one(slot text, at timestamptz, st text, ms integer,
+    c numeric) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO processing_daily AS d (slot_id, day, requests, success, errors, timeouts,
+        ms_sum, cost)
+    VALUES (slot, (at AT TIME ZONE 'UTC')::date, 1, (st = 'SUCCESS')::int,
+        (st = 'ERROR')::int, (st = 'TIMEOUT')::int, ms, coalesce(c, 0))
+    ON CONFLICT (slot_id, day) DO UPDATE
+        SET requests = d.requests + 1, success = d.success + EXCLUDED.success,
+            errors = d.errors + EXCLUDED.errors, timeouts = d.timeouts + EXCLUDED.timeouts,
+            ms_sum = d.ms_sum + EXCLUDED.ms_sum, cost = d.cost + EXCLUDED.cost
+$$;
+
 CREATE FUNCTION pb_ingest_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pb_ingest_count_one(NEW.slot_id, NEW.provider_id, NEW.status,
         NEW.response_time_ms);
+    PERFORM pb_daily_count_one(NEW.slot_id, NEW.created_at, NEW.status,
+        NEW.response_time_ms, NEW.cost);
     RETURN NULL;
 END $$;
 
@@ -103,9 +134,14 @@ CREATE TRIGGER job_count AFTER UPDATE OF state ON job
     FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)
     EXECUTE FUNCTION pb_job_count();
 
--- Start the ingest counters from the history already there (one upsert
--- per row: seconds per million rows, once).
+-- Start the counters from the history already there (ingest_counter: one
+-- upsert per row, about a minute per million rows, once).
 DO $$ BEGIN
     PERFORM pb_ingest_count_one(slot_id, provider_id, status, response_time_ms)
     FROM processing_log ORDER BY id;
 END $$;
+INSERT INTO processing_daily (slot_id, day, requests, success, errors, timeouts, ms_sum, cost)
+SELECT slot_id, (created_at AT TIME ZONE 'UTC')::date, count(*),
+    count(*) FILTER (WHERE status = 'SUCCESS'), count(*) FILTER (WHERE status = 'ERROR'),
+    count(*) FILTER (WHERE status = 'TIMEOUT'), sum(response_time_ms), coalesce(sum(cost), 0)
+FROM processing_log GROUP BY 1, 2;

@@ -184,7 +184,7 @@ sleeping_listener() {
 	assert_equal "$(wc -l <<<"$queued")" 2
 	run sock jobd 'jobs state=queued'
 	assert_equal "$(jq -r '.jobs[].id' <<<"$output" | sort)" "$queued"
-	sock jobd status | jassert '.jobs.in_flight == {}'
+	sock jobd status | jassert '.jobs.in_flight == {} and .jobs.rate_limited.gemini > 0'
 	# Only the budget held them: lift it and they run at once.
 	set_limits 500 2000 2
 	wait_for 10 all_are succeeded $ids

@@ -115,6 +115,17 @@ header() { grep -i "^$1:" "$BATS_TEST_TMPDIR/headers" | tr -d '\r' | cut -d' ' -
 	    and .error_pct == 33.3 and .avg_response_ms == 9750 and .p95_response_ms == 37000
 	    and .spent == 0.65 and .last_cost == 0.05 and .last_processing_at == "2026-10-20T08:00:00Z"
 	    and .processings_total == 4 and .template_media_id == null and .template_url == null'
+	# A reset in the middle of a day: that day's rows count from the reset
+	# time on (raw rows), later days from the daily rollup.
+	psql_pb "UPDATE slots SET last_reset_at = '2026-08-03 10:30Z' WHERE id = 'slot-007';
+	INSERT INTO processing_log (slot_id, provider_id, created_at, status, response_time_ms, cost) VALUES
+	 ('slot-007', 'gemini', '2026-08-03 10:00Z', 'SUCCESS', 1000, 9.00),
+	 ('slot-007', 'gemini', '2026-08-03 11:00Z', 'ERROR', 3000, NULL),
+	 ('slot-007', 'gemini', '2026-08-05 09:00Z', 'SUCCESS', 2000, 0.50)"
+	api '/api/stats/slot-007?from=2026-08-01&to=2026-08-31' |
+	    jassert '.summary | .requests == 2 and .processings == 1 and .errors == 1
+	    and .spent == 0.5 and .avg_response_ms == 2500 and .error_pct == 50
+	    and .p95_response_ms == 2950 and .processings_total == 2 and .last_cost == 0.5'
 	api '/api/stats/slot-005' |
 	    jassert '.summary | .template_media_id == "01900000-0000-7000-8000-000000000005"
 	    and .template_url == "/api/slots/slot-005/templates/01900000-0000-7000-8000-000000000005"'

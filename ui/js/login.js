@@ -20,6 +20,10 @@ function say(text) {
 	m.hidden = !text;
 }
 
+// Already logged in in this tab: straight on (a stale token comes back here).
+if (token.get() && !params.get('reason'))
+	location.replace(nextPage());
+
 document.addEventListener('DOMContentLoaded', () => {
 	const form = $('#login');
 	if (REASONS[params.get('reason')])

@@ -11,7 +11,7 @@ function slotRow(s) {
 	return el('li', { class: 'slot-item', 'data-slot': s.id },
 	    el('div', {},
 		el('a', { class: 'slot-name', href: 'slot.html?id=' + encodeURIComponent(s.id), text: title }),
-		el('span', { class: 'slot-meta' }, s.id, ' ', meta)),
+		el('span', { class: 'slot-meta' }, s.name ? s.id + ' ' : '', meta)),
 	    copyField(s.ingest_url, 'ingest URL of ' + title));
 }
 

@@ -273,6 +273,13 @@ is_error() { jassert ".error.code == \"$1\" and (.error.message | length > 0) an
 	# Its required image gone, the slot no longer counts as configured.
 	jassert '(.settings_json | has("reference_media_id") | not) and .templates == [] and
 	    (.is_configured | not)' <"$O"
+	# A large upload is invited with 100 Continue, as curl asks.
+	{ cat "$img"; head -c 2000000 /dev/zero; } >"$BATS_TEST_TMPDIR/big.jpg"
+	run api POST /api/slots/slot-003/templates -F "file=@$BATS_TEST_TMPDIR/big.jpg"
+	assert_output 201
+	grep -q '^HTTP/1.1 100 Continue' "$H"
+	run api DELETE "/api/slots/slot-003/templates/$(jq -r .id "$O")"
+	assert_output 204
 	# Not an image, wrong framing.
 	printf 'GIF89a\x01\x00\x01\x00\x00\x00\x00;' >"$BATS_TEST_TMPDIR/x.gif"
 	run api POST /api/slots/slot-003/templates -F "file=@$BATS_TEST_TMPDIR/x.gif"
@@ -544,4 +551,22 @@ job_done() {
 	    -o "-c listen_addresses='' -c unix_socket_directories='$PB_STATE_DIR/pg/run' -c unix_socket_permissions=0770" \
 	    start >/dev/null
 	wait_for 30 slots_ok
+}
+
+@test "GET /api/me names the token's user" {
+	run api GET /api/me
+	assert_output 200
+	jassert '.username == "serg" and (.user_id | type == "number") and (.token_expires_at | test("Z$"))' <"$O"
+}
+
+@test "login: throttled per client address across user names" {
+	for i in $(seq 20); do
+		AUTH= json POST /api/login "{\"username\":\"nobody$i\",\"password\":\"x\"}" >/dev/null
+	done
+	AUTH= run json POST /api/login "{\"username\":\"serg\",\"password\":\"$SERG_PW\"}"
+	assert_output 429
+	grep -qi '^retry-after: [0-9]' "$H"
+	psql_pb "DELETE FROM login_history WHERE username LIKE 'nobody%' OR throttled"
+	AUTH= run json POST /api/login "{\"username\":\"serg\",\"password\":\"$SERG_PW\"}"
+	assert_output 200
 }

@@ -36,7 +36,8 @@
  * rollup (processing_daily) of the days after the reset's day to the raw
  * rows of that day, so they cost a few rows per day whatever the history;
  * p95 is over the raw rows since the reset within [$6, $7), the range
- * asked for (at most 90 days).
+ * asked for (at most 90 days), computed here only when $8 (to sort by
+ * it), else by series_sql for the listed slots alone.
  */
 static const char summary_sql[] =
 	"WITH s AS (SELECT id, name, provider_id, operation_id, last_reset_at,"
@@ -66,11 +67,11 @@ static const char summary_sql[] =
 	"    (l.status = 'TIMEOUT')::int, l.response_time_ms, coalesce(l.cost, 0)"
 	"    FROM processing_log l WHERE l.slot_id = s.id AND l.created_at >= s.last_reset_at"
 	"    AND l.created_at < s.reset_day_end) u) r"
-	"  CROSS JOIN LATERAL (SELECT round(percentile_cont(0.95) WITHIN GROUP"
+	"  LEFT JOIN LATERAL (SELECT round(percentile_cont(0.95) WITHIN GROUP"
 	"   (ORDER BY l.response_time_ms)) AS p95 FROM processing_log l"
-	"   WHERE l.slot_id = s.id"
+	"   WHERE $8::boolean AND l.slot_id = s.id"
 	"   AND l.created_at >= greatest(s.last_reset_at, to_timestamp($6::double precision))"
-	"   AND l.created_at < to_timestamp($7::double precision)) q"
+	"   AND l.created_at < to_timestamp($7::double precision)) q ON true"
 	"  LEFT JOIN LATERAL (SELECT l.cost, l.created_at FROM processing_log l"
 	"   WHERE l.slot_id = s.id AND l.status = 'SUCCESS'"
 	"   ORDER BY l.created_at DESC LIMIT 1) lc ON true)"
@@ -111,7 +112,11 @@ static const char periods_sql[] =
 	" GROUP BY GROUPING SETS ((p.period_start), ())"
 	" ORDER BY grouping(p.period_start), p.period_start";
 
-/* The chart of each listed slot ($4 ids): requests and p95 per period. */
+/*
+ * The chart of each listed slot ($4 ids): requests and p95 per period;
+ * the row without a period (grouping set) has the p95 of the slot's rows
+ * since its reset, for its summary.
+ */
 static const char series_sql[] =
 	"WITH p AS (SELECT g AS period_start FROM generate_series("
 	"  date_trunc($3, to_timestamp($1::double precision) AT TIME ZONE 'UTC'),"
@@ -119,15 +124,21 @@ static const char series_sql[] =
 	"  ('1 ' || $3)::interval) g),"
 	" ids AS (SELECT unnest($4::text[]) AS slot_id),"
 	" r AS (SELECT l.slot_id, date_trunc($3, l.created_at AT TIME ZONE 'UTC') AS period_start,"
-	"  l.response_time_ms FROM processing_log l WHERE l.slot_id = ANY ($4::text[])"
+	"  l.response_time_ms, l.created_at >= s.last_reset_at AS since_reset"
+	"  FROM processing_log l JOIN slots s ON s.id = l.slot_id"
+	"  WHERE l.slot_id = ANY ($4::text[])"
 	"  AND l.created_at >= to_timestamp($1::double precision)"
 	"  AND l.created_at < to_timestamp($2::double precision)"
 	"  AND ($5 = '' OR l.provider_id = $5))"
-	" SELECT ids.slot_id, to_char(p.period_start, " ISO_FMT "), count(r.slot_id),"
-	"  coalesce(round(percentile_cont(0.95) WITHIN GROUP (ORDER BY r.response_time_ms)), 0)"
+	" SELECT ids.slot_id, coalesce(to_char(p.period_start, " ISO_FMT "), ''),"
+	"  count(r.slot_id),"
+	"  coalesce(round(percentile_cont(0.95) WITHIN GROUP (ORDER BY r.response_time_ms)), 0),"
+	"  coalesce(round(percentile_cont(0.95) WITHIN GROUP (ORDER BY r.response_time_ms)"
+	"   FILTER (WHERE r.since_reset)), 0)"
 	" FROM ids CROSS JOIN p LEFT JOIN r ON r.slot_id = ids.slot_id"
 	"  AND r.period_start = p.period_start"
-	" GROUP BY ids.slot_id, p.period_start ORDER BY ids.slot_id, p.period_start";
+	" GROUP BY GROUPING SETS ((ids.slot_id, p.period_start), (ids.slot_id))"
+	" ORDER BY ids.slot_id, grouping(p.period_start), p.period_start";
 
 /* sort_by values and the summary expressions they sort by. */
 static const struct {
@@ -243,18 +254,19 @@ stats_periods(struct api_req *r, const struct stats_range *rg, const char *provi
 /* Runs summary_sql; NULL after a database error. */
 static PGresult *
 stats_summaries(struct api_req *r, const struct stats_range *rg, const char *provider,
-    const char *slot, const char *expr, const char *order, long limit, long offset)
+    const char *slot, const char *expr, const char *order, long limit, long offset,
+    int with_p95)
 {
 	char user_s[16], limit_s[24], offset_s[24];
-	const char *params[7] = { user_s, provider, slot, limit_s, offset_s, rg->from_s,
-	    rg->to_s };
+	const char *params[8] = { user_s, provider, slot, limit_s, offset_s, rg->from_s,
+	    rg->to_s, with_p95 ? "t" : "f" };
 	char *sql = xasprintf(summary_sql, expr, order);
 	PGresult *res;
 
 	snprintf(user_s, sizeof(user_s), "%d", r->user_id);
 	snprintf(limit_s, sizeof(limit_s), "%ld", limit);
 	snprintf(offset_s, sizeof(offset_s), "%ld", offset);
-	res = api_exec(r, sql, 7, params);
+	res = api_exec(r, sql, 8, params);
 	free(sql);
 	return res;
 }
@@ -304,7 +316,7 @@ stats_slot(struct api_req *r)
 		return rc;
 	if (stats_begin(r) != 0 || stats_periods(r, &rg, "", slot, &metrics, &totals) != 0)
 		return api_db_error(r);
-	if ((res = stats_summaries(r, &rg, "", slot, sort_keys[0].expr, "asc", 1, 0)) == NULL ||
+	if ((res = stats_summaries(r, &rg, "", slot, sort_keys[0].expr, "asc", 1, 0, 1)) == NULL ||
 	    PQntuples(res) != 1) {
 		PQclear(res);
 		json_decref(metrics);
@@ -319,10 +331,13 @@ stats_slot(struct api_req *r)
 	return rc;
 }
 
-/* Adds "series" to each summary of data (slot ids in page order). */
+/*
+ * Adds "series" to each summary of data (slot ids in page order), and its
+ * p95 when the summaries were made without it (fill_p95).
+ */
 static int
 stats_series(struct api_req *r, const struct stats_range *rg, const char *provider,
-    json_t *data)
+    json_t *data, int fill_p95)
 {
 	struct strbuf ids;
 	const char *params[5];
@@ -352,13 +367,19 @@ stats_series(struct api_req *r, const struct stats_range *rg, const char *provid
 	for (int k = 0; k < PQntuples(res); k++) {
 		json_array_foreach(data, i, row) {
 			if (strcmp(json_string_value(json_object_get(row, "slot_id")),
-			    PQgetvalue(res, k, 0)) == 0) {
+			    PQgetvalue(res, k, 0)) != 0)
+				continue;
+			if (PQgetvalue(res, k, 1)[0] == '\0') {
+				if (fill_p95)
+					json_object_set_new(row, "p95_response_ms",
+					    int_at(res, k, 4));
+			} else {
 				json_array_append_new(json_object_get(row, "series"),
 				    json_pack("{s:s, s:o, s:o}", "period_start",
 				    PQgetvalue(res, k, 1), "requests", int_at(res, k, 2),
 				    "p95_response_ms", int_at(res, k, 3)));
-				break;
 			}
+			break;
 		}
 	}
 	PQclear(res);
@@ -404,7 +425,7 @@ stats_global(struct api_req *r)
 	PGresult *res;
 	long page, page_size, total = 0;
 	size_t key;
-	int rc;
+	int rc, by_p95;
 
 	provider = provider != NULL ? provider : "";
 	slot = slot != NULL ? slot : "";
@@ -417,8 +438,9 @@ stats_global(struct api_req *r)
 		return rc;
 	if (stats_begin(r) != 0)
 		return api_db_error(r);
+	by_p95 = strcmp(sort_keys[key].expr, "p95_response_ms") == 0;
 	res = stats_summaries(r, &rg, provider, slot, sort_keys[key].expr, order, page_size,
-	    (page - 1) * page_size);
+	    (page - 1) * page_size, by_p95);
 	if (res == NULL)
 		return api_db_error(r);
 	data = json_array();
@@ -430,14 +452,14 @@ stats_global(struct api_req *r)
 	if (total == 0 && page > 1) {
 		/* Past the last page: the total still has to be told. */
 		if ((res = stats_summaries(r, &rg, provider, slot, sort_keys[0].expr, "asc", 1,
-		    0)) == NULL) {
+		    0, 0)) == NULL) {
 			json_decref(data);
 			return api_db_error(r);
 		}
 		total = PQntuples(res) > 0 ? strtol(PQgetvalue(res, 0, 17), NULL, 10) : 0;
 		PQclear(res);
 	}
-	if (stats_series(r, &rg, provider, data) != 0) {
+	if (stats_series(r, &rg, provider, data, !by_p95) != 0) {
 		json_decref(data);
 		return api_db_error(r);
 	}

@@ -140,6 +140,8 @@ header() { grep -i "^$1:" "$BATS_TEST_TMPDIR/headers" | tr -d '\r' | cut -d' ' -
 	    and (.totals | .requests == 7 and .p95_response_ms == 35700)
 	    and .meta == {"page":1,"page_size":50,"total":40,"sort_by":"slot_id","sort_order":"asc"}
 	    and (.data | length == 40) and .data[0].slot_id == "slot-001"
+	    and (.data[] | select(.slot_id == "slot-003") | .p95_response_ms == 37000 and .requests == 6)
+	    and (.data[] | select(.slot_id == "slot-005") | .p95_response_ms == 7000)
 	    and (.data[] | select(.slot_id == "slot-003") | .series ==
 	        [{"period_start":"2026-09-01T00:00:00Z","requests":0,"p95_response_ms":0},
 	         {"period_start":"2026-10-01T00:00:00Z","requests":6,"p95_response_ms":37000}])'

@@ -34,7 +34,7 @@ function mediaField(name, label, required, value) {
 	if (value)
 		imageUrl(mediaPath(slotId, value)).then((u) => z.show(u, label),
 		    () => z.show('img/missing.svg', label + ' (no longer stored)'));
-	const head = el('span', { class: 'label-like' }, label,
+	const head = el('span', {}, label,
 	    required ? el('span', { class: 'hint', text: ' (required)' }) : '');
 	return { node: el('div', {}, el('p', { class: 'label-row' }, head), z.node),
 	    read: () => id || undefined, focus: z.node.querySelector('.drop') };

@@ -85,60 +85,70 @@ static const char summary_sql[] =
 	" LIMIT $4::int OFFSET $5::int";
 
 /*
- * Per period over [$1, $2) ($3 the unit) for the operator's slots ($4
- * user, $5 provider_id of the row or '', $6 slot id or ''), then the
- * totals of the range as the last row (grouping set ()).
+ * The periods of [$1, $2) ($3 the unit), empty ones included; a period's
+ * bounds are clipped to the range.  Each period aggregates its own index
+ * range scans (a small sort per period for percentile_cont, instead of
+ * sorting the whole range by period first: 3 to 10 times faster).
+ */
+#define PERIODS_CTE \
+	"WITH p AS (SELECT g AS period_start," \
+	"  greatest(g AT TIME ZONE 'UTC', to_timestamp($1::double precision)) AS lo," \
+	"  least((g + ('1 ' || $3)::interval) AT TIME ZONE 'UTC'," \
+	"   to_timestamp($2::double precision)) AS hi FROM generate_series(" \
+	"  date_trunc($3, to_timestamp($1::double precision) AT TIME ZONE 'UTC')," \
+	"  to_timestamp($2::double precision) AT TIME ZONE 'UTC' - interval '1 microsecond'," \
+	"  ('1 ' || $3)::interval) g)"
+
+#define PERIOD_AGGREGATES \
+	"count(*) AS requests, count(*) FILTER (WHERE l.status = 'SUCCESS') AS success," \
+	" count(*) FILTER (WHERE l.status = 'ERROR') AS errors," \
+	" count(*) FILTER (WHERE l.status = 'TIMEOUT') AS timeouts," \
+	" coalesce(round(avg(l.response_time_ms)), 0) AS avg_ms," \
+	" coalesce(round(percentile_cont(0.95) WITHIN GROUP (ORDER BY l.response_time_ms)), 0)" \
+	" AS p95, coalesce(sum(l.cost), 0) AS cost"
+
+/*
+ * Per period for the operator's slots ($4 user, $5 provider_id of the
+ * row or '', $6 slot id or ''), then the totals of the range as the last
+ * row.
  */
 static const char periods_sql[] =
-	"WITH p AS (SELECT g AS period_start FROM generate_series("
-	"  date_trunc($3, to_timestamp($1::double precision) AT TIME ZONE 'UTC'),"
-	"  to_timestamp($2::double precision) AT TIME ZONE 'UTC' - interval '1 microsecond',"
-	"  ('1 ' || $3)::interval) g),"
-	" r AS (SELECT date_trunc($3, l.created_at AT TIME ZONE 'UTC') AS period_start,"
-	"  l.status, l.response_time_ms, l.cost FROM processing_log l"
-	"  JOIN slots s ON s.id = l.slot_id AND s.user_id = $4::int"
+	PERIODS_CTE ","
+	" s AS (SELECT id FROM slots WHERE user_id = $4::int AND ($6 = '' OR id = $6))"
+	" SELECT 0, to_char(p.period_start, " ISO_FMT "),"
+	"  to_char(p.period_start + ('1 ' || $3)::interval, " ISO_FMT "), x.*"
+	" FROM p CROSS JOIN LATERAL (SELECT " PERIOD_AGGREGATES
+	"  FROM s JOIN processing_log l ON l.slot_id = s.id"
+	"  WHERE l.created_at >= p.lo AND l.created_at < p.hi"
+	"  AND ($5 = '' OR l.provider_id = $5)) x"
+	" UNION ALL SELECT 1, '', '', " PERIOD_AGGREGATES
+	"  FROM s JOIN processing_log l ON l.slot_id = s.id"
 	"  WHERE l.created_at >= to_timestamp($1::double precision)"
 	"  AND l.created_at < to_timestamp($2::double precision)"
-	"  AND ($5 = '' OR l.provider_id = $5) AND ($6 = '' OR l.slot_id = $6))"
-	" SELECT coalesce(to_char(p.period_start, " ISO_FMT "), ''),"
-	"  coalesce(to_char(p.period_start + ('1 ' || $3)::interval, " ISO_FMT "), ''),"
-	"  count(r.status), count(*) FILTER (WHERE r.status = 'SUCCESS'),"
-	"  count(*) FILTER (WHERE r.status = 'ERROR'),"
-	"  count(*) FILTER (WHERE r.status = 'TIMEOUT'),"
-	"  coalesce(round(avg(r.response_time_ms)), 0),"
-	"  coalesce(round(percentile_cont(0.95) WITHIN GROUP (ORDER BY r.response_time_ms)), 0),"
-	"  coalesce(sum(r.cost), 0)"
-	" FROM p LEFT JOIN r ON r.period_start = p.period_start"
-	" GROUP BY GROUPING SETS ((p.period_start), ())"
-	" ORDER BY grouping(p.period_start), p.period_start";
+	"  AND ($5 = '' OR l.provider_id = $5)"
+	" ORDER BY 1, 2";
 
 /*
  * The chart of each listed slot ($4 ids): requests and p95 per period;
- * the row without a period (grouping set) has the p95 of the slot's rows
- * since its reset, for its summary.
+ * the row without a period has the p95 of the slot's rows since its
+ * reset, for its summary.
  */
 static const char series_sql[] =
-	"WITH p AS (SELECT g AS period_start FROM generate_series("
-	"  date_trunc($3, to_timestamp($1::double precision) AT TIME ZONE 'UTC'),"
-	"  to_timestamp($2::double precision) AT TIME ZONE 'UTC' - interval '1 microsecond',"
-	"  ('1 ' || $3)::interval) g),"
-	" ids AS (SELECT unnest($4::text[]) AS slot_id),"
-	" r AS (SELECT l.slot_id, date_trunc($3, l.created_at AT TIME ZONE 'UTC') AS period_start,"
-	"  l.response_time_ms, l.created_at >= s.last_reset_at AS since_reset"
-	"  FROM processing_log l JOIN slots s ON s.id = l.slot_id"
-	"  WHERE l.slot_id = ANY ($4::text[])"
-	"  AND l.created_at >= to_timestamp($1::double precision)"
+	PERIODS_CTE ","
+	" ids AS (SELECT id AS slot_id, last_reset_at FROM slots WHERE id = ANY ($4::text[]))"
+	" SELECT ids.slot_id, to_char(p.period_start, " ISO_FMT "), x.n, x.p95"
+	" FROM ids CROSS JOIN p CROSS JOIN LATERAL (SELECT count(*) AS n,"
+	"  coalesce(round(percentile_cont(0.95) WITHIN GROUP (ORDER BY l.response_time_ms)), 0)"
+	"  AS p95 FROM processing_log l WHERE l.slot_id = ids.slot_id"
+	"  AND l.created_at >= p.lo AND l.created_at < p.hi"
+	"  AND ($5 = '' OR l.provider_id = $5)) x"
+	" UNION ALL SELECT ids.slot_id, '', 0, y.p95 FROM ids CROSS JOIN LATERAL (SELECT"
+	"  coalesce(round(percentile_cont(0.95) WITHIN GROUP (ORDER BY l.response_time_ms)), 0)"
+	"  AS p95 FROM processing_log l WHERE l.slot_id = ids.slot_id"
+	"  AND l.created_at >= greatest(ids.last_reset_at, to_timestamp($1::double precision))"
 	"  AND l.created_at < to_timestamp($2::double precision)"
-	"  AND ($5 = '' OR l.provider_id = $5))"
-	" SELECT ids.slot_id, coalesce(to_char(p.period_start, " ISO_FMT "), ''),"
-	"  count(r.slot_id),"
-	"  coalesce(round(percentile_cont(0.95) WITHIN GROUP (ORDER BY r.response_time_ms)), 0),"
-	"  coalesce(round(percentile_cont(0.95) WITHIN GROUP (ORDER BY r.response_time_ms)"
-	"   FILTER (WHERE r.since_reset)), 0)"
-	" FROM ids CROSS JOIN p LEFT JOIN r ON r.slot_id = ids.slot_id"
-	"  AND r.period_start = p.period_start"
-	" GROUP BY GROUPING SETS ((ids.slot_id, p.period_start), (ids.slot_id))"
-	" ORDER BY ids.slot_id, grouping(p.period_start), p.period_start";
+	"  AND ($5 = '' OR l.provider_id = $5)) y"
+	" ORDER BY 1, 2";
 
 /* sort_by values and the summary expressions they sort by. */
 static const struct {
@@ -215,15 +225,16 @@ summary_json(PGresult *res, int i)
 	return o;
 }
 
+/* A row of periods_sql: the flag column, then the period's figures. */
 static json_t *
 period_json(PGresult *res, int i)
 {
 	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-	    "period_start", PQgetvalue(res, i, 0), "period_end", PQgetvalue(res, i, 1),
-	    "requests", int_at(res, i, 2), "success", int_at(res, i, 3),
-	    "errors", int_at(res, i, 4), "timeouts", int_at(res, i, 5),
-	    "avg_response_ms", int_at(res, i, 6), "p95_response_ms", int_at(res, i, 7),
-	    "cost", num_at(res, i, 8));
+	    "period_start", PQgetvalue(res, i, 1), "period_end", PQgetvalue(res, i, 2),
+	    "requests", int_at(res, i, 3), "success", int_at(res, i, 4),
+	    "errors", int_at(res, i, 5), "timeouts", int_at(res, i, 6),
+	    "avg_response_ms", int_at(res, i, 7), "p95_response_ms", int_at(res, i, 8),
+	    "cost", num_at(res, i, 9));
 }
 
 /* The periods query: *periods gets the rows, *totals the last one. */
@@ -372,7 +383,7 @@ stats_series(struct api_req *r, const struct stats_range *rg, const char *provid
 			if (PQgetvalue(res, k, 1)[0] == '\0') {
 				if (fill_p95)
 					json_object_set_new(row, "p95_response_ms",
-					    int_at(res, k, 4));
+					    int_at(res, k, 3));
 			} else {
 				json_array_append_new(json_object_get(row, "series"),
 				    json_pack("{s:s, s:o, s:o}", "period_start",

@@ -19,8 +19,10 @@ PROGRAMS  = $(DAEMONS) pbctl
 # Debian packages the build, `make run` and the tests need.
 DEB_PACKAGES = build-essential pkg-config libpq-dev libjansson-dev \
 	libcurl4-openssl-dev libsodium-dev libcivetweb-dev postgresql \
-	runit socat jq curl procps bats bats-assert bats-support nodejs npm \
-	python3-prometheus-client
+	runit socat jq curl procps
+# ... and those only `make check` needs.
+TEST_PACKAGES = bats bats-assert bats-support nodejs npm \
+	python3-prometheus-client chromium
 
 CC       ?= cc
 PKGS      = libpq jansson libcurl libsodium
@@ -122,8 +124,18 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-# Installs what is missing (as root), else prints the one command to run.
-deps:
+# The Debian packages, then the browser tests' npm packages.
+deps: deps-test tests/ui/node_modules
+
+# playwright-core for tests/ui.bats, pinned by tests/ui/package-lock.json.
+tests/ui/node_modules: tests/ui/package.json tests/ui/package-lock.json
+	cd tests/ui && npm ci --no-audit --no-fund
+	touch $@
+
+deps-test:
+	$(MAKE) deps-deb DEB_PACKAGES='$(DEB_PACKAGES) $(TEST_PACKAGES)'
+
+deps-deb:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
 	    [ $$p = npm ] && command -v npm >/dev/null && continue; \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
@@ -134,7 +146,7 @@ deps:
 	echo "installing: $$missing"; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null
 
-run: deps
+run: deps-deb
 	$(MAKE) all
 	PB_BUILD_DIR=$(CURDIR)/$(BUILD) runit/photobridge-up
 
@@ -158,4 +170,4 @@ check-asan: deps tests/node_modules
 ASAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
 
-.PHONY: all tests fuzz fuzz-run install clean deps run stop check check-asan
+.PHONY: all tests fuzz fuzz-run install clean deps deps-deb deps-test run stop check check-asan

@@ -184,9 +184,13 @@ html_page(PGresult *res, const char *token, struct strbuf *sb)
 	strbuf_puts(sb, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 	    "<meta name=\"referrer\" content=\"no-referrer\">"
-	    "<title>photobridge gallery</title></head><body><h1>Gallery</h1>\n");
+	    "<title>photobridge gallery</title>"
+	    /* The operator UI's stylesheet (ui/), so the guests see the same look. */
+	    "<link rel=\"stylesheet\" href=\"/css/app.css\"></head><body><main>"
+	    "<section class=\"glass stack\"><h1>Gallery</h1>\n");
 	if (PQntuples(res) == 0)
-		strbuf_puts(sb, "<p>No photos yet.</p>\n");
+		strbuf_puts(sb, "<p class=\"empty\">No photos yet.</p>\n");
+	strbuf_puts(sb, "<div class=\"gallery\">\n");
 	for (int i = 0; i < PQntuples(res); i++) {
 		/* ids and slot ids are [0-9a-z-]: nothing to escape. */
 		char *item = xasprintf("<figure><a href=\"/public/gallery/%s/%s\">"
@@ -198,7 +202,7 @@ html_page(PGresult *res, const char *token, struct strbuf *sb)
 		strbuf_puts(sb, item);
 		free(item);
 	}
-	strbuf_puts(sb, "</body></html>\n");
+	strbuf_puts(sb, "</div></section></main></body></html>\n");
 }
 
 static int

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
+#include "static.h"
 #include "util.h"
 
 /*
@@ -44,6 +45,13 @@ int
 http_begin(struct mg_connection *conn, int status, const char *content_type,
     long long len, const char *extra)
 {
+	return http_begin_cache(conn, status, content_type, len, "no-store", extra);
+}
+
+int
+http_begin_cache(struct mg_connection *conn, int status, const char *content_type,
+    long long len, const char *cache_control, const char *extra)
+{
 	char lenbuf[32];
 
 	snprintf(lenbuf, sizeof(lenbuf), "%lld", len);
@@ -51,15 +59,15 @@ http_begin(struct mg_connection *conn, int status, const char *content_type,
 		mg_set_user_connection_data(conn, NULL);
 		/* Written whole; the connection then closes, as civetweb lost track. */
 		return mg_printf(conn, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-		    "Content-Length: %s\r\nCache-Control: no-store\r\n%s%s\r\n"
+		    "Content-Length: %s\r\nCache-Control: %s\r\n%s%s\r\n"
 		    "Connection: close\r\n\r\n", status,
 		    mg_get_response_code_text(conn, status), content_type, lenbuf,
-		    extra != NULL ? extra : "", SECURITY_HEADERS) > 0 ? 0 : -1;
+		    cache_control, extra != NULL ? extra : "", SECURITY_HEADERS) > 0 ? 0 : -1;
 	}
 	mg_response_header_start(conn, status);
 	mg_response_header_add(conn, "Content-Type", content_type, -1);
 	mg_response_header_add(conn, "Content-Length", lenbuf, -1);
-	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+	mg_response_header_add(conn, "Cache-Control", cache_control, -1);
 	mg_response_header_add_lines(conn, SECURITY_HEADERS);
 	if (extra != NULL)
 		mg_response_header_add_lines(conn, extra);
@@ -88,13 +96,6 @@ http_send_error(struct mg_connection *conn, const char *code, const char *messag
 	    json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message));
 }
 
-static int
-handle_not_found(struct mg_connection *conn, void *arg)
-{
-	(void)arg;
-	return http_send_error(conn, ERR_NOT_FOUND, "no such resource");
-}
-
 /*
  * civetweb's handlers, most specific first.  routes: what a handler
  * answers, for `gatewayd --routes` (the /api router prints its own).
@@ -109,7 +110,7 @@ static const struct {
 	{ "/ingest/", ingest_handle, "POST /ingest/{slot_id}" },
 	{ "/api", api_handle, NULL },
 	{ "/public/gallery/", api_handle, NULL },
-	{ "/", handle_not_found, NULL },
+	{ "/", static_handle, NULL },	/* the UI's files, else 404 */
 };
 
 void

@@ -25,6 +25,10 @@ int	http_send_json(struct mg_connection *, int status, json_t *body);
  */
 int	http_begin(struct mg_connection *, int status, const char *content_type,
 	    long long len, const char *extra);
+/* The same with another Cache-Control than no-store (static files). */
+int	http_begin_cache(struct mg_connection *, int status,
+	    const char *content_type, long long len, const char *cache_control,
+	    const char *extra);
 /* "100 Continue", once the request may send its body. */
 int	http_send_continue(struct mg_connection *);
 int	http_send_error(struct mg_connection *, const char *code,

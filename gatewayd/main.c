@@ -17,6 +17,8 @@
  *	GET /healthz	200 {"status":"ok","daemons":{...},"database":{...}}
  *			when every daemon answers ping and the database is up,
  *			503 {"status":"degraded",...} otherwise.
+ *	GET /, /NAME.html, .css, .js, .svg ...
+ *			the UI's files from PB_UI_DIR (static.c)
  *	anything else	404 {"error":{"code":"not_found",...}}
  *
  * SOCKET PROTOCOL
@@ -27,7 +29,8 @@
  *	log level=L	set the log level (debug, info, warn, error)
  *
  * ENVIRONMENT
- *	PB_HTTP_PORT, PB_HTTP_LISTEN, PB_HTTP_THREADS, PB_PUBLIC_BASE_URL and
+ *	PB_HTTP_PORT, PB_HTTP_LISTEN, PB_HTTP_THREADS, PB_PUBLIC_BASE_URL,
+ *	PB_UI_DIR and
  *	the common PB_* variables; see --help.
  */
 #include <stdio.h>
@@ -45,6 +48,8 @@ static const struct config_var gatewayd_config[] = {
 	    "HTTP worker threads (each waiting booth holds one)" },
 	{ "PB_PUBLIC_BASE_URL", "http://localhost:${PB_HTTP_PORT}", 0, 0, 0,
 	    "base of ingest URLs and public links" },
+	{ "PB_UI_DIR", PB_DATADIR "/ui", CONFIG_PATH, 0, 0,
+	    "the operator UI's files (served by gatewayd itself)" },
 	{ "PB_OPENAPI_FILE", PB_DATADIR "/docs/openapi.json", CONFIG_PATH, 0, 0,
 	    "the OpenAPI document served at /api/openapi.json" },
 	{ "PB_T_SYNC_DEFAULT_SEC", "50", CONFIG_INT, 10, 60,

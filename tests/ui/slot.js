@@ -1,0 +1,79 @@
+// slot.test.js - configure a slot with a template image against the fake
+// Gemini, run Test and see the result, Save, reload and see it persisted.
+'use strict';
+const path = require('path');
+const { BASE, check, withPage, login, shot, toastText, run } = require('./lib');
+
+const SLOT = process.env.PB_UI_SLOT || 'slot-002';
+const TESTDATA = process.env.PB_TESTDATA;
+
+run(() => withPage(async (page) => {
+	await login(page);
+	await page.click(`.slot-item[data-slot="${SLOT}"] .slot-name`);
+	await page.waitForURL(/slot\.html\?id=/);
+	await page.waitForSelector('#provider option[value="gemini"]', { state: 'attached' });
+	check((await page.inputValue('#ingest-url')).endsWith('/ingest/' + SLOT),
+	    'the ingest URL is shown before Save');
+
+	await page.fill('#name', 'Watercolour wedding');
+	await page.selectOption('#provider', 'gemini');
+	await page.selectOption('#operation', 'style_transfer');
+	await page.waitForSelector('#f-prompt');
+	await page.fill('#f-prompt', 'soft watercolour, pastel palette');
+	// The slider: keyboard works on it like a user's would.
+	await page.focus('#f-style_strength');
+	await page.keyboard.press('End');
+	check(await page.inputValue('#f-style_strength') === '1', 'slider moved to its maximum');
+
+	// A wrong file type is refused with a message, nothing uploaded.
+	await page.setInputFiles('#m-reference_media_id-input', {
+		name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+	await page.waitForSelector('#m-reference_media_id-error:not([hidden])');
+	await page.setInputFiles('#m-reference_media_id-input',
+	    path.join(TESTDATA, 'orientation/Portrait_1.jpg'));
+	await page.waitForSelector('.dropzone .preview img');
+	check(await page.locator('#m-reference_media_id-error').isHidden(), 'error cleared');
+
+	// Test without a photo: an error toast; with one: the result image.
+	await page.click('#test-btn');
+	check(/test photo/i.test(await toastText(page, 'error')), 'asks for a test photo');
+	// The drop zone works by keyboard: Enter on it opens the file picker
+	// (seen as the click on its file input; the native dialog is held back).
+	await page.evaluate(() => document.querySelector('#test-photo-input').addEventListener('click',
+	    (ev) => { window.pickerOpened = true; ev.preventDefault(); }, { once: true }));
+	await page.focus('#test-photo');
+	await page.keyboard.press('Enter');
+	check(await page.evaluate(() => window.pickerOpened === true), 'Enter on the drop zone opens the picker');
+	await page.setInputFiles('#test-photo-input', path.join(TESTDATA, 'orientation/Landscape_1.jpg'));
+	await page.waitForSelector('#test-zone .preview img');
+	await page.click('#test-btn');
+	await page.waitForSelector('#result-img', { timeout: 40000 });
+	const loaded = await page.$eval('#result-img', (img) => img.complete && img.naturalWidth > 0);
+	check(loaded, 'the result image decoded');
+	check(/Done in/.test(await page.textContent('#result-meta')), 'timing shown');
+	await shot(page, 'slot-tested-desktop');
+
+	await page.click('#save-btn');
+	check(/saved/i.test(await toastText(page, 'success')), 'saved toast');
+
+	await page.reload();
+	await page.waitForSelector('#f-prompt');
+	check(await page.inputValue('#name') === 'Watercolour wedding', 'name persisted');
+	check(await page.inputValue('#provider') === 'gemini', 'provider persisted');
+	check(await page.inputValue('#operation') === 'style_transfer', 'operation persisted');
+	check(await page.inputValue('#f-prompt') === 'soft watercolour, pastel palette', 'prompt persisted');
+	check(await page.inputValue('#f-style_strength') === '1', 'slider persisted');
+	await page.waitForSelector('.dropzone .preview img');
+	check(await page.$eval('.dropzone .preview img', (i) => new Promise((ok) => {
+		if (!i.src.startsWith('blob:'))
+			return ok(false);
+		if (i.complete)
+			return ok(i.naturalWidth > 0);
+		i.onload = () => ok(true);
+		i.onerror = () => ok(false);
+	})), 'the stored template image is shown');
+	await page.goto(BASE + '/slots.html');
+	await page.waitForSelector(`.slot-item[data-slot="${SLOT}"]`);
+	check((await page.textContent(`.slot-item[data-slot="${SLOT}"] .slot-name`)) === 'Watercolour wedding',
+	    'the new name is on the slot list');
+}));

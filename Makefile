@@ -19,10 +19,11 @@ PROGRAMS  = $(DAEMONS) pbctl
 # Debian packages the build, `make run` and the tests need.
 DEB_PACKAGES = build-essential pkg-config libpq-dev libjansson-dev \
 	libcurl4-openssl-dev libsodium-dev libcivetweb-dev postgresql \
-	runit socat jq curl procps bats bats-assert bats-support
+	runit socat jq curl procps bats bats-assert bats-support \
+	libvips-dev libvips-tools imagemagick
 
 CC       ?= cc
-PKGS      = libpq jansson libcurl libsodium
+PKGS      = libpq jansson libcurl libsodium vips
 WARN      = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	    -Wmissing-prototypes -Wformat=2 -Wno-format-zero-length -Wvla \
 	    -Wundef -Wcast-align -Wwrite-strings
@@ -31,7 +32,8 @@ CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_CFLAGS) \
 	    -DPB_VERSION='"$(VERSION)"' -DPB_DATADIR='"$(DATADIR)"' \
 	    -Icommon $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
-ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(SAN_CFLAGS)
+# --as-needed: only the programs that use libvips load it.
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS) $(SAN_CFLAGS)
 LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
 COMMON_SRC = $(wildcard common/*.c)

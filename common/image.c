@@ -166,13 +166,14 @@ image_match(VipsImage *in, int w, int h, enum image_fit fit, VipsImage **out)
 {
 	double sx = (double)w / in->Xsize, sy = (double)h / in->Ysize;
 	double s = fit == IMAGE_FIT_COVER ? (sx > sy ? sx : sy) : (sx < sy ? sx : sy);
+	static const double white4[4] = { 255, 255, 255, 255 };
 	VipsArrayDouble *white;
 	VipsImage *r;
 	int rc;
 
 	if (vips_resize(in, &r, s, NULL) != 0)
 		return -1;
-	white = vips_array_double_newv(4, 255.0, 255.0, 255.0, 255.0);
+	white = vips_array_double_new(white4, r->Bands < 4 ? r->Bands : 4);
 	/* COPY fills the pixel a rounded scale may leave at a cover edge. */
 	rc = vips_gravity(r, out, VIPS_COMPASS_DIRECTION_CENTRE, w, h, "extend",
 	    fit == IMAGE_FIT_COVER ? VIPS_EXTEND_COPY : VIPS_EXTEND_BACKGROUND,

@@ -87,9 +87,9 @@ image_output_parse(const json_t *output, struct image_output *o, char *err, size
 		o->quality = (int)json_integer_value(v);
 	}
 	if ((v = json_object_get(output, "max_side_px")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 16 ||
-		    json_integer_value(v) > 16384)
-			return errorf(err, errlen, "output.max_side_px must be 16..16384");
+		if (!json_is_integer(v) || json_integer_value(v) < 64 ||
+		    json_integer_value(v) > 8192)
+			return errorf(err, errlen, "output.max_side_px must be 64..8192");
 		o->max_side = (int)json_integer_value(v);
 	}
 	if ((v = json_object_get(output, "match_input")) != NULL) {

@@ -8,8 +8,8 @@
  * The job's stored photo is read at once, on the loop, so the janitor
  * removing the original 60 s after receipt cannot race the conversion.
  * `original` is the photo upright in the slot's output settings; `local`
- * applies the slot's fallback_local operation (output from
- * fallback_local.output, else the slot's).  The image is stored in
+ * applies the slot's fallback_local {operation, and that operation's
+ * settings}; both in the slot's output settings.  The image is stored in
  * results/ as a media_object of kind result with no job (the job's own
  * result, should it come later, stays the job's) and the reply is
  * {"ok":true,"file":ABS_PATH,"mime":M,"media":ID,"fallback":MODE}.
@@ -166,7 +166,7 @@ fallback_plan(struct fallback *f, json_t *slot_settings)
 		return "the slot has no fallback_local.operation";
 	f->operation = xstrdup(op);
 	f->settings = json_deep_copy(fl);
-	if (json_object_get(f->settings, "output") == NULL && output != NULL)
+	if (output != NULL)
 		json_object_set(f->settings, "output", output);
 	tmpl_id = json_string_value(json_object_get(fl, "overlay_media_id"));
 	if (strcmp(op, "overlay") == 0 && (tmpl_id == NULL || !uuid_valid(tmpl_id) ||

@@ -293,7 +293,7 @@ ingestd_init(void)
 static int
 ingestd_drain(void)
 {
-	return wait_count();
+	return wait_count() + fallback_count();
 }
 
 static const struct daemon_def ingestd = {

@@ -19,7 +19,7 @@ PROGRAMS  = $(DAEMONS) pbctl
 # Debian packages the build, `make run` and the tests need.
 DEB_PACKAGES = build-essential pkg-config libpq-dev libjansson-dev \
 	libcurl4-openssl-dev libsodium-dev libcivetweb-dev postgresql \
-	runit socat jq curl procps bats bats-assert bats-support \
+	runit socat jq curl procps bats bats-assert bats-support libimage-exiftool-perl \
 	libvips-dev libvips-tools imagemagick
 
 CC       ?= cc

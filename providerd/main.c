@@ -27,7 +27,12 @@
  *			provider_unavailable, provider_timeout, network, no_image,
  *			safety_blocked, prompt_blocked, bad_request, auth_failed,
  *			model_not_found, malformed_response, no_api_key,
- *			missing_input, stale_attempt, storage_failed ...
+ *			missing_input, stale_attempt, storage_failed,
+ *			bad_input, local_failed ...
+ *	fallback job=UUID mode=original|local [req=ID]
+ *			the slot's fallback image of a failed or late job
+ *			(fallback.c): {"ok":true,"file":PATH,"mime":M,
+ *			"media":ID,"fallback":MODE} or fallback_failed
  *
  * SIGNALS
  *	TERM stops taking attempts and lets running calls finish (at most

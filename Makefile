@@ -5,6 +5,7 @@
 #   make stop       stop the daemons and the PostgreSQL cluster of `make run`
 #   make check      the full test suite (normal and ASan/UBSan builds)
 #   make bench-ingest  the ingest benchmark: prints numbers (bench/README.md)
+#   make bench-image   the image pipeline benchmark (bench/README.md)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 VERSION   = 0.1.0
@@ -91,7 +92,9 @@ $(BUILD)/bin/bench-%: $(BUILD)/bench/%.o $(COMMON_LIB)
 bench: $(BENCH_BINS)
 bench-ingest: tests bench
 	BENCH_BUILD=$(abspath $(BUILD)) bench/ingest
-.PHONY: bench bench-ingest
+bench-image: bench
+	$(BUILD)/bin/bench-image
+.PHONY: bench bench-ingest bench-image
 
 # libFuzzer harnesses (clang): tests/fuzz/NAME_fuzz.c with common/ sources.
 # `make fuzz` builds them; `make fuzz-run FUZZ_SECONDS=60` runs each.

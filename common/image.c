@@ -226,8 +226,10 @@ image_encode(VipsImage *in, const struct image_output *o, struct image_buf *out)
 				return -1;
 			in = flat;
 		}
+		/* No optimize_coding: libjpeg would hold every DCT coefficient of
+		 * the image (twice the peak memory on 24 MP) to save ~2 %. */
 		rc = vips_jpegsave_buffer(in, &data, &out->len, "Q", o->quality,
-		    "strip", TRUE, "optimize_coding", TRUE, NULL);
+		    "strip", TRUE, NULL);
 		out->mime = "image/jpeg";
 		break;
 	}

@@ -67,6 +67,7 @@ $(foreach d,ingestd jobd providerd janitor pbctl,$(eval $(call program,$(d),)))
 UNIT_SRC  = $(wildcard tests/unit/*_test.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/bin/%)
 gemini_test_OBJS = $(BUILD)/providerd/gemini.o
+local_test_OBJS  = $(BUILD)/providerd/local_ops.o
 .SECONDEXPANSION:
 $(BUILD)/bin/%_test: $(BUILD)/tests/unit/%_test.o $$($$*_test_OBJS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)

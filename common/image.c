@@ -276,6 +276,7 @@ image_prepare_input(const void *buf, size_t len, long long max_pixels, int max_s
 	VipsImage *img;
 	int rc;
 
+	memset(out, 0, sizeof(*out));
 	if (image_load(buf, len, max_pixels, max_side, &img, err, errlen) != 0)
 		return -1;
 	/* A cut-out from the booth keeps its transparency. */
@@ -294,6 +295,7 @@ image_convert_output(const void *buf, size_t len, long long max_pixels,
 	VipsImage *img;
 	int rc;
 
+	memset(out, 0, sizeof(*out));
 	if (image_load(buf, len, max_pixels, matching ? 0 : o->max_side, &img, err,
 	    errlen) != 0)
 		return -1;

@@ -59,7 +59,7 @@ finish_done(void *arg)
 }
 
 /* Output settings with match_input resolved to the photo's upright size. */
-int
+static int
 finish_output(const struct run *r, const json_t *settings, struct image_output *o,
     char *err, size_t errlen)
 {

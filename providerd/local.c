@@ -26,6 +26,11 @@ local_work(void *arg)
 	struct run *r = l->run;
 	char err[256];
 
+	if (image_upright_size(r->inputs[0].data, r->inputs[0].len, &r->upright_w,
+	    &r->upright_h, l->err, sizeof(l->err)) != 0)
+		return;
+	l->lim.match_w = r->upright_w;
+	l->lim.match_h = r->upright_h;
 	l->ok = local_apply(r->operation_id, r->settings, r->inputs[0].data, r->inputs[0].len,
 	    r->ninputs > 1 ? r->inputs[1].data : NULL, r->ninputs > 1 ? r->inputs[1].len : 0,
 	    &l->lim, &l->result, l->err, sizeof(l->err)) == 0;
@@ -53,14 +58,8 @@ local_run(struct run *r)
 {
 	struct local_job *l;
 
-	if (r->ninputs == 0) {
-		run_fail(r, 0, -1, "missing_input", "the job has no photo");
-		return;
-	}
 	l = xcalloc(1, sizeof(*l));
 	l->run = r;
 	l->lim.max_pixels = prepare_max_pixels();
-	l->lim.match_w = r->upright_w;
-	l->lim.match_h = r->upright_h;
 	imgwork_submit(local_work, local_done, l);
 }

@@ -65,7 +65,7 @@ grade_look(VipsImage *rgb, const char *mode, VipsImage **out)
 		rc = vips_colourspace(c, out, VIPS_INTERPRETATION_sRGB, NULL);
 		g_object_unref(c);
 	} else {
-		vips_error("grade", "unknown mode %s", mode);
+		vips_error("local", "unknown mode %s", mode);
 		return -1;
 	}
 	if (t != NULL)
@@ -84,7 +84,7 @@ local_grade(VipsImage **img, const json_t *settings)
 	int rc;
 
 	if (mode == NULL) {
-		vips_error("grade", "settings.mode is required");
+		vips_error("local", "settings.mode is required");
 		return -1;
 	}
 	s = s < 0 ? 0 : s > 1 ? 1 : s;

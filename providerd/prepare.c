@@ -36,6 +36,12 @@ prepare_work(void *arg)
 	struct prepare *p = arg;
 	struct run *r = p->run;
 
+	/* match_input needs the photo's size before it is shrunk. */
+	if (image_upright_size(r->inputs[0].data, r->inputs[0].len, &r->upright_w,
+	    &r->upright_h, p->err, sizeof(p->err)) != 0) {
+		p->failed = 1;
+		return;
+	}
 	for (size_t i = 0; i < r->ninputs && p->failed == 0; i++) {
 		struct run_input *in = &r->inputs[i];
 		struct image_buf out;
@@ -79,11 +85,9 @@ void
 prepare_start(struct run *r)
 {
 	struct prepare *p;
-	char err[256];
 
-	if (r->ninputs > 0 && image_upright_size(r->inputs[0].data, r->inputs[0].len,
-	    &r->upright_w, &r->upright_h, err, sizeof(err)) != 0) {
-		run_fail(r, 0, -1, "bad_input", "the photo cannot be read: %s", err);
+	if (r->ninputs == 0) {
+		run_fail(r, 0, -1, "missing_input", "the job has no photo");
 		return;
 	}
 	/* The local provider works on the originals itself. */

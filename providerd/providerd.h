@@ -75,10 +75,6 @@ void	prepare_start(struct run *);
 long long prepare_max_pixels(void);
 #define THUMB_SIDE_PX	320
 
-/* finish.c: the slot's output settings, match_input resolved from the run. */
-int	finish_output(const struct run *, const json_t *settings, struct image_output *,
-	    char *err, size_t errlen);
-
 /* local_ops.c: the local provider's operations (thread-safe). */
 struct local_limits {
 	long long	 max_pixels;

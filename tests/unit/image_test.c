@@ -77,6 +77,67 @@ max_rss_kb(void)
 	return ru.ru_maxrss;
 }
 
+/* Mean absolute difference of two encoded images of the same size. */
+static double
+mean_diff(const struct image_buf *a, const struct image_buf *b)
+{
+	VipsImage *x = vips_image_new_from_buffer(a->data, a->len, "", NULL);
+	VipsImage *y = vips_image_new_from_buffer(b->data, b->len, "", NULL);
+	VipsImage *d = NULL, *abs = NULL;
+	double avg = 1e9;
+
+	if (x != NULL && y != NULL && vips_subtract(x, y, &d, NULL) == 0 &&
+	    vips_abs(d, &abs, NULL) == 0)
+		vips_avg(abs, &avg, NULL);
+	if (abs != NULL)
+		g_object_unref(abs);
+	if (d != NULL)
+		g_object_unref(d);
+	if (x != NULL)
+		g_object_unref(x);
+	if (y != NULL)
+		g_object_unref(y);
+	return avg;
+}
+
+/* Every orientation of the same picture comes out as Landscape_1 does. */
+static void
+test_all_orientations_look_upright(void)
+{
+	struct image_buf ref, out;
+	char err[256], what[64];
+	size_t len;
+	char *jpg = testdata("orientation/Landscape_1.jpg", &len);
+
+	if (jpg == NULL || image_prepare_input(jpg, len, CAP, 300, &ref, err, sizeof(err)) != 0) {
+		check(0, "reference Landscape_1");
+		free(jpg);
+		return;
+	}
+	free(jpg);
+	for (int n = 0; n <= 8; n++) {
+		snprintf(what, sizeof(what), "orientation/Landscape_%d.jpg", n);
+		jpg = testdata(what, &len);
+		check(jpg != NULL && image_prepare_input(jpg, len, CAP, 300, &out, err,
+		    sizeof(err)) == 0 && mean_diff(&ref, &out) < 6, what);
+		image_buf_free(&out);
+		free(jpg);
+		snprintf(what, sizeof(what), "orientation/Portrait_%d.jpg", n);
+		jpg = testdata(what, &len);
+		check(jpg != NULL && image_prepare_input(jpg, len, CAP, 300, &out, err,
+		    sizeof(err)) == 0 && out.width == 200 && out.height == 300, what);
+		image_buf_free(&out);
+		free(jpg);
+	}
+	image_buf_free(&ref);
+	jpg = testdata("exif/sample.heif", &len);
+	check(jpg != NULL && image_prepare_input(jpg, len, CAP, 300, &out, err,
+	    sizeof(err)) == 0 && strcmp(out.mime, "image/jpeg") == 0 && has_metadata(&out) == 0,
+	    "HEIF decodes to a stripped JPEG");
+	image_buf_free(&out);
+	free(jpg);
+}
+
 static void
 test_orientation_and_privacy(void)
 {
@@ -258,6 +319,7 @@ main(void)
 		return 1;
 	}
 	test_orientation_and_privacy();
+	test_all_orientations_look_upright();
 	test_output();
 	test_hostile();
 	test_blocked_loaders();

@@ -361,11 +361,12 @@ retry_pending() {
 	    .job.max_attempts == 3 and .job.error_code == null and
 	    (.job.cost | type == "number") and (.job.created_at | test("Z$")) and
 	    (.job.finished_at | test("Z$")) and (.job.result_media_id | length == 36) and
-	    .job.result_mime == "image/png" and
+	    .job.result_mime == "image/jpeg" and
 	    (.job as $j | $j.result_path | endswith("/results/" + $j.result_media_id))' <<<"$output"
 	assert_equal "$(jq -r .job.id <<<"$output")" "$id"
 	path=$(jq -r .job.result_path <<<"$output")
-	[ "$(head -c 8 "$path" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
+	# The provider's PNG, converted to the slot's default output: JPEG.
+	[ "$(head -c 3 "$path" | od -An -tx1 | tr -d ' ')" = ffd8ff ]
 
 	queued=$(mkjob "run_at=now() + interval '1 hour'")
 	run sock jobd 'jobs state=succeeded limit=2'

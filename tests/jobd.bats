@@ -309,7 +309,8 @@ retry_pending() {
 	done
 	assert_equal "$(snapshot "$id")" "$before"
 	assert_equal "$(fake_stat .generate)" 1
-	assert_equal "$(psql_pb "SELECT count(*) FROM media_object WHERE job_id = '$id'")" 1
+	# One result and its thumbnail.
+	assert_equal "$(psql_pb "SELECT string_agg(kind, ',' ORDER BY kind) FROM media_object WHERE job_id = '$id'")" result,thumbnail
 }
 
 @test "fence: a stale run for a running job's earlier attempt is refused, the current one goes on" {
@@ -340,7 +341,8 @@ retry_pending() {
 	wait_for 10 log_has "$PROVIDERD_LOG" "event=provider.result_discarded .*job=$id attempt=1"
 	wait_for 5 log_has "$JOBD_LOG" "event=job.stale_answer job=$id attempt=1"
 	assert_equal "$(col "$id" "state || ':' || attempt || ':' || result_media_id")" "succeeded:2:$result"
-	assert_equal "$(psql_pb "SELECT count(*) FROM media_object WHERE job_id = '$id'")" 1
+	# One result and its thumbnail.
+	assert_equal "$(psql_pb "SELECT string_agg(kind, ',' ORDER BY kind) FROM media_object WHERE job_id = '$id'")" result,thumbnail
 	assert_equal "$(fake_stat .generate)" 2
 	# No file left without a row.
 	assert_equal "$(ls "$PB_STATE_DIR/media/results" | wc -l)" \

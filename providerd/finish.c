@@ -79,7 +79,7 @@ run_succeed(struct run *r, const unsigned char *image, size_t len, const char *m
 	struct finish *f = xcalloc(1, sizeof(*f));
 	char err[256];
 
-	(void)mime;
+	(void)mime;	/* the bytes say what they are: imagehdr decides */
 	if (finish_output(r, r->settings, &f->out, err, sizeof(err)) != 0) {
 		free(f);
 		run_fail(r, 0, -1, "bad_settings", "%s", err);

@@ -159,7 +159,7 @@ local_overlay(VipsImage **img, const json_t *settings, const void *tmpl, size_t 
 	if (!vips_image_hasalpha(ov) &&
 	    (vips_bandjoin_const1(ov, &t, 255, NULL) != 0 || step(&ov, t, 0) != 0))
 		goto fail;
-	s = s <= 0 ? 0.25 : s > 1 ? 1 : s;
+	s = s < 0.01 ? 0.01 : s > 1 ? 1 : s;
 	if (placement != NULL && strcmp(placement, "fill") == 0) {
 		if (vips_resize(ov, &t, (double)W / ov->Xsize, "vscale",
 		    (double)H / ov->Ysize, NULL) != 0 || step(&ov, t, 0) != 0)

@@ -73,8 +73,8 @@ prepare_done(void *arg)
 		run_fail(r, 0, -1, "bad_input", "input %d cannot be prepared: %s",
 		    p->failed - 1, p->err);
 	} else {
-		log_debug("provider.prepared", "req=%s job=%s inputs=%zu max_side=%d ms=%lld",
-		    r->req, r->job, r->ninputs, p->max_side,
+		log_debug("provider.prepared", "req=%s job=%s slot=%s inputs=%zu max_side=%d "
+		    "ms=%lld", r->req, r->job, r->slot, r->ninputs, p->max_side,
 		    (long long)(now_ms() - p->started_ms));
 		run_dispatch(r);
 	}

@@ -20,8 +20,8 @@ PROGRAMS  = $(DAEMONS) pbctl
 # Debian packages the build, `make run` and the tests need.
 DEB_PACKAGES = build-essential pkg-config libpq-dev libjansson-dev \
 	libcurl4-openssl-dev libsodium-dev libcivetweb-dev postgresql \
-	runit socat jq curl procps bats bats-assert bats-support libimage-exiftool-perl \
-	libvips-dev libvips-tools imagemagick
+	runit socat jq curl procps bats bats-assert bats-support nodejs npm \
+	libimage-exiftool-perl libvips-dev libvips-tools imagemagick
 
 CC       ?= cc
 PKGS      = libpq jansson libcurl libsodium vips
@@ -130,6 +130,7 @@ clean:
 # Installs what is missing (as root), else prints the one command to run.
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    [ $$p = npm ] && command -v npm >/dev/null && continue; \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	    done); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -145,12 +146,17 @@ run: deps
 stop:
 	runit/photobridge-down
 
-check: deps
+# The OpenAPI validator of tests/api.bats, pinned by tests/package-lock.json.
+tests/node_modules: tests/package.json tests/package-lock.json
+	cd tests && npm ci --no-audit --no-fund
+	touch $@
+
+check: deps tests/node_modules
 	$(MAKE) tests
 	$(MAKE) BUILD=build-asan SAN_CFLAGS='$(ASAN_FLAGS)' tests
 	tests/run $(CURDIR)/build $(CURDIR)/build-asan
 
-check-asan: deps
+check-asan: deps tests/node_modules
 	$(MAKE) BUILD=build-asan SAN_CFLAGS='$(ASAN_FLAGS)' tests
 	tests/run $(CURDIR)/build-asan
 

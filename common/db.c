@@ -174,6 +174,19 @@ db_drain_notifies(struct db *db)
 	}
 }
 
+/*
+ * Notifications read while a query ran wait for this zero-delay timer: a
+ * callback run from inside db_exec() could free what its caller holds.
+ */
+static void
+db_deliver(void *arg)
+{
+	struct db *db = arg;
+
+	if (db->state == DB_UP)
+		db_drain_notifies(db);
+}
+
 static void
 db_io(int fd, short revents, void *arg)
 {
@@ -213,6 +226,7 @@ db_close(struct db *db)
 	if (db == NULL)
 		return;
 	evloop_timer_cancel(db->loop, db_attempt, db);
+	evloop_timer_cancel(db->loop, db_deliver, db);
 	if (db->fd >= 0)
 		evloop_del(db->loop, db->fd);
 	PQfinish(db->conn);
@@ -268,7 +282,8 @@ db_exec(struct db *db, const char *sql, int nparams, const char *const *params)
 	res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	st = PQresultStatus(res);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-		db_drain_notifies(db);
+		if (db->notify_cb != NULL)
+			evloop_timer(db->loop, now_ms(), db_deliver, db);
 		return res;
 	}
 	log_warn("db.query_failed", "err=%s",

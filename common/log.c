@@ -104,20 +104,30 @@ log_quote(char *buf, size_t size, size_t *len, const char *value)
 	put_char(buf, size, len, '"');
 }
 
-/* Keys whose values must never reach a log. */
+/*
+ * Keys whose values must never reach a log: any word of the key (split at
+ * '_', '.', '-') naming a secret, so webhook_token is hidden but tokens_in,
+ * a count, is not.
+ */
 static int
 key_is_secret(const char *key, size_t n)
 {
 	static const char *const words[] = {
-		"password", "secret", "token", "key", "authorization", "cookie"
+		"password", "passwd", "secret", "token", "key", "apikey",
+		"authorization", "cookie", "sig", "signature", "credentials"
 	};
+	size_t start = 0;
 
-	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
-		size_t wl = strlen(words[w]);
+	while (start < n) {
+		size_t end = start;
 
-		for (size_t i = 0; i + wl <= n; i++)
-			if (strncasecmp(key + i, words[w], wl) == 0)
+		while (end < n && key[end] != '_' && key[end] != '.' && key[end] != '-')
+			end++;
+		for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+			if (end - start == strlen(words[w]) &&
+			    strncasecmp(key + start, words[w], end - start) == 0)
 				return 1;
+		start = end + 1;
 	}
 	return 0;
 }

@@ -32,6 +32,20 @@ proto_http_status(const char *code)
 	return 500;
 }
 
+int
+proto_get_long(const json_t *req, const char *key, long *out)
+{
+	const json_t *v = json_object_get(req, key);
+
+	if (json_is_integer(v)) {
+		*out = (long)json_integer_value(v);
+		return 0;
+	}
+	if (json_is_string(v))
+		return parse_long(json_string_value(v), out);
+	return -1;
+}
+
 json_t *
 proto_ok(void)
 {

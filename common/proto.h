@@ -37,6 +37,8 @@
 /* Parses one request line; on failure returns NULL and an error reply in *err. */
 json_t	*proto_parse(const char *line, size_t len, json_t **err);
 
+/* An integer argument sent as a JSON number or (shorthand) a decimal string. */
+int	 proto_get_long(const json_t *req, const char *key, long *out);
 json_t	*proto_ok(void);
 json_t	*proto_error(const char *code, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -27,6 +27,8 @@ struct sock_conn {
 	pid_t		 pid;
 	struct strbuf	 in, out;
 	int		 deferred;	/* a verb owes a reply */
+	int		 in_verb;	/* inside the verb's function */
+	json_t		*early_reply;	/* deferred, then answered before returning */
 	int		 closing;	/* close once out is flushed */
 	int		 eof;		/* peer sent all it will send */
 	int		 lingering;	/* reply sent, write side shut, draining */
@@ -175,7 +177,14 @@ conn_dispatch(struct sock_conn *c, json_t *req)
 		return proto_error(ERR_FORBIDDEN,
 		    "verb \"%s\" needs uid 0 or %u; peer is uid %u", op,
 		    (unsigned)geteuid(), (unsigned)c->uid);
+	c->in_verb = 1;
 	reply = v->fn(&sr);
+	c->in_verb = 0;
+	if (c->early_reply != NULL) {
+		json_decref(reply);
+		reply = c->early_reply;
+		c->early_reply = NULL;
+	}
 	if (reply == NULL && !c->deferred)
 		reply = proto_error(ERR_INTERNAL, "verb \"%s\" gave no reply", op);
 	return reply;
@@ -428,6 +437,12 @@ void
 sockserver_reply(struct sock_conn *c, json_t *reply)
 {
 	c->deferred = 0;
+	if (c->in_verb) {
+		/* Answered before the verb returned: conn_dispatch sends it. */
+		json_decref(c->early_reply);
+		c->early_reply = reply;
+		return;
+	}
 	if (c->gone) {
 		json_decref(reply);
 		conn_close(c);

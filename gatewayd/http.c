@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "config.h"
 #include "health.h"
 #include "http.h"
@@ -93,6 +94,30 @@ handle_not_found(struct mg_connection *conn, void *arg)
 	return http_send_error(conn, ERR_NOT_FOUND, "no such resource");
 }
 
+/*
+ * civetweb's handlers, most specific first.  routes: what a handler
+ * answers, for `gatewayd --routes` (the /api router prints its own).
+ */
+static const struct {
+	const char		*uri;
+	mg_request_handler	 fn;
+	const char		*routes;
+} handlers[] = {
+	{ "/healthz$", health_handle, "GET /healthz" },
+	{ "/ingest/", ingest_handle, "POST /ingest/{slot_id}" },
+	{ "/api", api_handle, NULL },
+	{ "/public/gallery/", api_handle, NULL },
+	{ "/", handle_not_found, NULL },
+};
+
+void
+http_print_routes(void)
+{
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (handlers[i].routes != NULL)
+			printf("%s\n", handlers[i].routes);
+}
+
 /* civetweb's own errors (malformed request, body too large ...) as JSON too. */
 static int
 on_http_error(struct mg_connection *conn, int status, const char *msg)
@@ -125,6 +150,8 @@ http_start(void)
 		"num_threads", threads,
 		"request_timeout_ms", "65000",
 		"enable_keep_alive", "yes",
+		/* Small JSON answers must not wait 40 ms for Nagle. */
+		"tcp_nodelay", "1",
 		"keep_alive_timeout_ms", "5000",
 		"access_control_allow_origin", "",
 		"access_control_allow_methods", "",
@@ -143,9 +170,8 @@ http_start(void)
 	if (ctx == NULL)
 		fatal("http.start", "listen=%s reason=%s", config_get("PB_HTTP_LISTEN"),
 		    "civetweb failed to start (port in use?)");
-	mg_set_request_handler(ctx, "/healthz$", health_handle, NULL);
-	mg_set_request_handler(ctx, "/ingest/", ingest_handle, NULL);
-	mg_set_request_handler(ctx, "/", handle_not_found, NULL);
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		mg_set_request_handler(ctx, handlers[i].uri, handlers[i].fn, NULL);
 	log_info("http.listening", "listen=%s threads=%s",
 	    config_get("PB_HTTP_LISTEN"), threads);
 }

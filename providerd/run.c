@@ -10,6 +10,7 @@
  * removed).  Failures are only reported: jobd decides about retries.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,12 +298,14 @@ verb_run(struct sock_request *sr)
 {
 	const char *job = json_string_value(json_object_get(sr->req, "job"));
 	const char *req = json_string_value(json_object_get(sr->req, "req"));
-	json_t *att = json_object_get(sr->req, "attempt");
+	long attempt;
 	json_error_t jerr;
 	struct run *r;
 	PGresult *res;
 
-	if (job == NULL || !uuid_valid(job) || !json_is_integer(att))
+	if (job == NULL || !uuid_valid(job) ||
+	    proto_get_long(sr->req, "attempt", &attempt) != 0 || attempt < 1 ||
+	    attempt > INT_MAX)
 		return proto_error(ERR_BAD_REQUEST, "run needs job=<uuid> and attempt=<n>");
 	if (!db_is_up(daemon_db))
 		return json_pack("{s:b, s:{s:s, s:s}, s:b}", "ok", 0, "error", "code",
@@ -311,7 +314,7 @@ verb_run(struct sock_request *sr)
 	running++;
 	r->job = xstrdup(job);
 	r->req = xstrdup(req != NULL ? req : "");
-	r->attempt = (int)json_integer_value(att);
+	r->attempt = (int)attempt;
 	r->started_ms = now_ms();
 	r->conn = sockserver_defer(sr);
 	{
@@ -328,7 +331,7 @@ verb_run(struct sock_request *sr)
 		PQclear(res);
 		r->provider = &(struct provider){ .id = "?" };
 		run_fail(r, 0, -1, "stale_attempt", "job %s attempt %d is not running", job,
-		    (int)json_integer_value(att));
+		    r->attempt);
 		return NULL;
 	}
 	r->slot = xstrdup(PQgetvalue(res, 0, 0));

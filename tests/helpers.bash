@@ -28,7 +28,7 @@ pb_up() {
 	export PB_RUN_DIR=$PB_STATE_DIR/run
 	export PB_DATABASE_URL="host=$PB_STATE_DIR/pg/run dbname=photobridge user=photobridge"
 	export PB_SQL_DIR=$REPO/sql
-	export PB_PROVIDERS_FILE=$REPO/configs/providers.json
+	export PB_PROVIDERS_FILE=${PB_PROVIDERS_FILE:-$REPO/configs/providers.json}
 	export PB_BUILD_DIR=$BUILD
 	export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -45,6 +45,15 @@ teardown_file() { pb_down; }
 	assert_equal "${lines[1]}" '{"ok":true,"daemon":"janitor"}'
 }
 
+@test "a deferred verb answered at once gives one reply, in order, for shorthand numbers" {
+	local job=00000000-0000-7000-8000-000000000001
+	run bash -c "printf 'run job=$job attempt=1\nping\n' | socat -t 5 - UNIX-CONNECT:$PB_RUN_DIR/providerd.sock"
+	assert_success
+	assert_equal "${#lines[@]}" 2
+	jassert '.ok == false and .error.code == "stale_attempt"' <<<"${lines[0]}"
+	assert_equal "${lines[1]}" '{"ok":true,"daemon":"providerd"}'
+}
+
 @test "malformed requests get a bad_request error in the shared vocabulary" {
 	for line in '{"op":' '{"noop":1}' '["ping"]' 'ping =x' '{"op":"Bad Verb"}'; do
 		run sock providerd "$line"

@@ -45,7 +45,8 @@ captured_log(void (*emit)(void))
 
 static void emit_plain(void) { log_info("job.done", "req=%s ms=%d big=%lld", "r1", 42, 1LL << 40); }
 static void emit_quoted(void) { log_warn("x", "msg=%s empty=%s", "a \"b\"=c\nd", ""); }
-static void emit_secret(void) { log_info("login", "user=%s password=%s api_key=%s n=%d", "serg", "hunter2", "k-123", 7); }
+static void emit_secret(void) { log_info("login", "user=%s password=%s api_key=%s webhook_token=%s n=%d", "serg", "hunter2", "k-123", "wt-9", 7); }
+static void emit_counts(void) { log_info("call", "tokens_in=%d tokens_out=%d monkey=%s", 12, 34, "m"); }
 static void emit_debug(void) { log_debug("hidden", "x=%d", 1); }
 
 static void
@@ -64,8 +65,13 @@ test_log(void)
 	free(s);
 	s = captured_log(emit_secret);
 	check(strstr(s, "hunter2") == NULL && strstr(s, "k-123") == NULL &&
+	    strstr(s, "wt-9") == NULL &&
 	    strstr(s, "password=[redacted]") != NULL && strstr(s, "user=serg") != NULL &&
 	    strstr(s, "n=7") != NULL, "log: values of secret-named keys are redacted");
+	free(s);
+	s = captured_log(emit_counts);
+	check(strstr(s, "tokens_in=12 tokens_out=34 monkey=m") != NULL,
+	    "log: keys that merely contain a secret word are kept");
 	free(s);
 	s = captured_log(emit_debug);
 	check(s[0] == '\0', "log: below the level nothing is written");

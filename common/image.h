@@ -56,8 +56,8 @@ int	image_upright_size(const void *buf, size_t len, int *w, int *h,
 	    char *err, size_t errlen);
 
 /* A provider's input: upright, at most max_side (0: any), sRGB, stripped;
- * JPEG, or PNG when the image has transparency.  The upload API applies it
- * to a slot's template images once, when they are uploaded. */
+ * JPEG, or PNG when the image has transparency.  gatewayd applies it to a
+ * slot's template images once, when they are uploaded (templates.c). */
 int	image_prepare_input(const void *buf, size_t len, long long max_pixels,
 	    int max_side, struct image_buf *out, char *err, size_t errlen);
 /* A result as the slot's output settings say. */

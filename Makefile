@@ -5,6 +5,7 @@
 #   make stop       stop the daemons and the PostgreSQL cluster of `make run`
 #   make check      the full test suite (normal and ASan/UBSan builds)
 #   make bench-ingest  the ingest benchmark: prints numbers (bench/README.md)
+#   make bench-image   the image pipeline benchmark (bench/README.md)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 VERSION   = 0.1.0
@@ -16,16 +17,17 @@ DATADIR   = $(PREFIX)/share/photobridge
 DAEMONS   = gatewayd ingestd jobd providerd janitor
 PROGRAMS  = $(DAEMONS) pbctl
 
-# Debian packages the build, `make run` and the tests need.
+# Debian packages the build and `make run` need.
 DEB_PACKAGES = build-essential pkg-config libpq-dev libjansson-dev \
 	libcurl4-openssl-dev libsodium-dev libcivetweb-dev postgresql \
-	runit socat jq curl procps
-# ... and those only `make check` needs.
+	runit socat jq curl procps libvips-dev
+# ... and those only `make check` and the benchmarks need.
 TEST_PACKAGES = bats bats-assert bats-support nodejs npm \
-	python3-prometheus-client chromium
+	python3-prometheus-client chromium libimage-exiftool-perl \
+	libvips-tools imagemagick
 
 CC       ?= cc
-PKGS      = libpq jansson libcurl libsodium
+PKGS      = libpq jansson libcurl libsodium vips
 WARN      = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	    -Wmissing-prototypes -Wformat=2 -Wno-format-zero-length -Wvla \
 	    -Wundef -Wcast-align -Wwrite-strings
@@ -34,7 +36,8 @@ CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_CFLAGS) \
 	    -DPB_VERSION='"$(VERSION)"' -DPB_DATADIR='"$(DATADIR)"' \
 	    -Icommon $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
-ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS) $(SAN_CFLAGS)
+# --as-needed: only the programs that use libvips load it.
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now -Wl,--as-needed $(LDFLAGS) $(SAN_CFLAGS)
 LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
 COMMON_SRC = $(wildcard common/*.c)
@@ -67,6 +70,7 @@ $(foreach d,ingestd jobd providerd janitor pbctl,$(eval $(call program,$(d),)))
 UNIT_SRC  = $(wildcard tests/unit/*_test.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/bin/%)
 gemini_test_OBJS = $(BUILD)/providerd/gemini.o
+local_test_OBJS  = $(BUILD)/providerd/local_ops.o
 .SECONDEXPANSION:
 $(BUILD)/bin/%_test: $(BUILD)/tests/unit/%_test.o $$($$*_test_OBJS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
@@ -92,7 +96,9 @@ $(BUILD)/bin/bench-%: $(BUILD)/bench/%.o $(COMMON_LIB)
 bench: $(BENCH_BINS)
 bench-ingest: tests bench
 	BENCH_BUILD=$(abspath $(BUILD)) bench/ingest
-.PHONY: bench bench-ingest
+bench-image: bench
+	$(BUILD)/bin/bench-image
+.PHONY: bench bench-ingest bench-image
 
 # libFuzzer harnesses (clang): tests/fuzz/NAME_fuzz.c with common/ sources.
 # `make fuzz` builds them; `make fuzz-run FUZZ_SECONDS=60` runs each.

@@ -154,9 +154,10 @@ ingest_precheck(struct booth *b, int *done)
 
 /* Streams the result file; false when it vanished (then nothing was sent). */
 static int
-send_result(const struct booth *b, const char *job, const char *file, const char *mime)
+send_result(const struct booth *b, const char *job, const char *file, const char *mime,
+    const char *fallback)
 {
-	char extra[160], *buf;
+	char extra[224], *buf;
 	struct stat st;
 	int fd;
 	ssize_t n;
@@ -170,8 +171,12 @@ send_result(const struct booth *b, const char *job, const char *file, const char
 		return 0;
 	}
 	buf = xmalloc(IO_BUFFER);
-	snprintf(extra, sizeof(extra), "X-Request-Id: %s\r\nX-Photobridge-Job: %s\r\n",
-	    b->req, job);
+	/* Only the two values ingestd sends may reach a header. */
+	if (fallback != NULL && strcmp(fallback, "original") != 0 && strcmp(fallback, "local") != 0)
+		fallback = NULL;
+	snprintf(extra, sizeof(extra), "X-Request-Id: %s\r\nX-Photobridge-Job: %s\r\n%s%s%s",
+	    b->req, job, fallback != NULL ? "X-Photobridge-Fallback: " : "",
+	    fallback != NULL ? fallback : "", fallback != NULL ? "\r\n" : "");
 	http_begin(b->conn, 200, mime, (long long)st.st_size, extra);
 	while ((n = read(fd, buf, IO_BUFFER)) > 0)
 		if (mg_write(b->conn, buf, (size_t)n) <= 0)
@@ -208,7 +213,8 @@ ingest_forward(struct booth *b, const char *spool, struct upload *u)
 	if (json_is_true(json_object_get(reply, "ok")) &&
 	    send_result(b, json_string_value(json_object_get(reply, "job")),
 	    json_string_value(json_object_get(reply, "file")),
-	    json_string_value(json_object_get(reply, "mime")))) {
+	    json_string_value(json_object_get(reply, "mime")),
+	    json_string_value(json_object_get(reply, "fallback")))) {
 		log_info("ingest.answered", "req=%s slot=%s status=200 ms=%lld", b->req,
 		    b->slot, (long long)(wall_ms() - b->received_ms));
 		json_decref(reply);

@@ -38,6 +38,8 @@
 
 #include "api.h"
 #include "daemon.h"
+#include "image.h"
+#include "log.h"
 #include "http.h"
 
 static const struct config_var gatewayd_config[] = {
@@ -82,6 +84,11 @@ gatewayd_status(json_t *reply)
 static void
 gatewayd_init(void)
 {
+	char err[256];
+
+	/* Template uploads are prepared here (templates.c), one libvips thread each. */
+	if (image_init(1, err, sizeof(err)) != 0)
+		fatal("image.init", "err=%s", err);
 	api_init();
 	http_start();
 }
@@ -91,6 +98,7 @@ gatewayd_shutdown(void)
 {
 	http_stop();
 	api_shutdown();
+	image_shutdown();
 }
 
 static const struct daemon_def gatewayd = {

@@ -30,6 +30,7 @@ struct ingest {
 	struct sock_conn *conn;			/* NULL once answered */
 	int		 slot_known;		/* processing_log needs a slot */
 	int		 test;			/* an operator's test run (testrun.c) */
+	const char	*fallback;		/* "original", "local" or NULL; static */
 };
 
 void	ingest_free(struct ingest *);
@@ -59,5 +60,14 @@ void	wait_status(json_t *reply);
 /* Writes the processing_log row and removes the ingest_wait row. */
 void	wait_log(struct ingest *, const char *status, int http_status,
 	    const char *cost, const char *error_code, const char *error_message);
+/* Stops waiting (no timer, no wake-ups) without answering. */
+void	wait_detach(struct ingest *);
+/* Answers the booth (reply stolen) and frees the ingest. */
+void	wait_answer(struct ingest *, json_t *reply);
+
+/* fallback.c: 1 when the slot's fallback took over the answer (reply stolen). */
+int	fallback_start(struct ingest *, const char *status, int http_status,
+	    json_t *error_reply, const char *cost, const char *code, const char *msg);
+int	fallback_count(void);
 
 #endif

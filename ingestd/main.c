@@ -32,6 +32,8 @@
  *			"idempotency_key":K|null,"received_ms":EPOCH_MS}
  *			The reply comes when the job ends or at the deadline:
  *			{"ok":true,"status":200,"job":J,"file":PATH,"mime":M}
+ *			(plus "fallback":"original|local" when the slot's
+ *			on_failure answered instead of 502/504: fallback.c)
  *			{"ok":false,"status":S,"error":{"code","message"},"job":J}
  *			with S 401 wrong password, 404 unknown slot, 409 slot
  *			not configured, 413 too large, 415 unsupported type,
@@ -300,7 +302,7 @@ ingestd_init(void)
 static int
 ingestd_drain(void)
 {
-	return wait_count();
+	return wait_count() + fallback_count();
 }
 
 static const struct daemon_def ingestd = {

@@ -44,7 +44,7 @@ wait_log(struct ingest *in, const char *status, int http_status, const char *cos
     const char *error_code, const char *error_message)
 {
 	char http_s[8], ms_s[24], recv_s[32];
-	const char *params[10];
+	const char *params[11];
 	PGresult *res;
 	int64_t ms = wall_ms() - in->received_wall_ms;
 
@@ -63,17 +63,18 @@ wait_log(struct ingest *in, const char *status, int http_status, const char *cos
 	params[7] = ms_s;
 	params[8] = cost;
 	params[9] = error_code;
+	params[10] = in->fallback;
 	res = db_exec(daemon_db,
 	    "WITH d AS (DELETE FROM ingest_wait WHERE req_id = $3) "
 	    "INSERT INTO processing_log (slot_id, job_id, req_id, provider_id, created_at, "
-	    " status, http_status, response_time_ms, cost, error_code, error_message) "
+	    " status, http_status, response_time_ms, cost, error_code, error_message, fallback) "
 	    "VALUES ($1, $2::uuid, $3, coalesce(nullif($4, ''), (SELECT provider_id FROM slots "
 	    " WHERE id = $1)), to_timestamp($5::double precision), $6, "
-	    " $7::int, $8::int, $9::numeric, $10, $11) "
+	    " $7::int, $8::int, $9::numeric, $10, $11, $12) "
 	    "ON CONFLICT (req_id) WHERE req_id IS NOT NULL DO NOTHING",
-	    11, (const char *const[]){ params[0], params[1], params[2], params[3],
+	    12, (const char *const[]){ params[0], params[1], params[2], params[3],
 	    params[4], params[5], params[6], params[7], params[8], params[9],
-	    error_message });
+	    error_message, params[10] });
 	if (res == NULL)
 		log_error("ingest.log_failed", "req=%s job=%s slot=%s", in->req,
 		    in->job ? in->job : "", in->slot);
@@ -96,11 +97,17 @@ waiter_remove(struct ingest *in)
 
 static void wait_deadline(void *);
 
-static void
-wait_answer(struct ingest *in, json_t *reply)
+void
+wait_detach(struct ingest *in)
 {
 	waiter_remove(in);
 	evloop_timer_cancel(daemon_loop, wait_deadline, in);
+}
+
+void
+wait_answer(struct ingest *in, json_t *reply)
+{
+	wait_detach(in);
 	if (in->conn != NULL)
 		sockserver_reply(in->conn, reply);
 	else
@@ -150,6 +157,12 @@ wait_check(struct ingest *in)
 
 		json_object_set_new(reply, "status", json_integer(502));
 		json_object_set_new(reply, "job", json_string(in->job));
+		if (fallback_start(in, "ERROR", 502, reply, cost, code[0] ? code : state,
+		    msg[0] ? msg : NULL)) {
+			answered[1]++;
+			PQclear(res);
+			return 1;
+		}
 		wait_log(in, "ERROR", 502, cost[0] ? cost : NULL, code[0] ? code : state,
 		    msg[0] ? msg : NULL);
 		answered[1]++;
@@ -175,8 +188,11 @@ wait_deadline(void *arg)
 	    "the AI is still working; the result will be kept (job %s)", in->job);
 	json_object_set_new(reply, "status", json_integer(504));
 	json_object_set_new(reply, "job", json_string(in->job));
-	wait_log(in, "TIMEOUT", 504, NULL, ERR_TIMEOUT, "T_sync_response reached");
 	answered[2]++;
+	if (fallback_start(in, "TIMEOUT", 504, reply, NULL, ERR_TIMEOUT,
+	    "T_sync_response reached"))
+		return;
+	wait_log(in, "TIMEOUT", 504, NULL, ERR_TIMEOUT, "T_sync_response reached");
 	log_warn("ingest.timeout", "req=%s job=%s slot=%s", in->req, in->job, in->slot);
 	wait_answer(in, reply);
 }

@@ -4,7 +4,8 @@
  * Generates a password per operator, the ingest password and three
  * 32-byte keys (JWT signing, media links, secrets at rest); stores the
  * passwords as Argon2id hashes and the ingest password sealed; makes sure
- * every operator owns PB_SLOTS_PER_USER slots; writes the secrets file
+ * every operator owns PB_SLOTS_PER_USER slots, the first one a ready demo
+ * of the local provider when still unconfigured; writes the secrets file
  * with mode 0600.  The file is written before COMMIT: if the commit then
  * fails, the old hashes stay and a rerun with --rotate repairs it.
  * Passwords are never printed or logged.
@@ -154,6 +155,22 @@ init_secrets(PGconn *conn, unsigned char at_rest[SEAL_KEY_BYTES])
 	return doc;
 }
 
+/*
+ * The first slot becomes a demo of the local provider, so a new user can
+ * send a photo through the whole system without any API key.  Only a
+ * slot nobody configured (no provider, no name) is touched.
+ */
+static int
+init_demo_slot(PGconn *conn)
+{
+	return pbctl_exec(conn, "UPDATE slots SET name = 'Demo (local, no API key)', "
+	    "provider_id = 'local', operation_id = 'grade', settings_json = "
+	    "'{\"mode\":\"warm\",\"strength\":0.6,\"output\":{\"format\":\"jpeg\","
+	    "\"quality\":90}}'::jsonb, version = version + 1, updated_at = now() "
+	    "WHERE id = (SELECT min(id) FROM slots) AND provider_id IS NULL AND name = ''",
+	    0, NULL);
+}
+
 static int
 write_secrets(const char *path, json_t *doc)
 {
@@ -209,7 +226,9 @@ cmd_init(int argc, char **argv)
 		return EXIT_TEMP;
 	if (pbctl_exec(conn, "BEGIN", 0, NULL) != 0)
 		goto out;
-	if ((doc = init_secrets(conn, at_rest)) == NULL) {
+	if ((doc = init_secrets(conn, at_rest)) == NULL ||
+	    (!rotate && init_demo_slot(conn) != 0)) {
+		json_decref(doc);
 		pbctl_exec(conn, "ROLLBACK", 0, NULL);
 		goto out;
 	}

@@ -27,7 +27,12 @@
  *			provider_unavailable, provider_timeout, network, no_image,
  *			safety_blocked, prompt_blocked, bad_request, auth_failed,
  *			model_not_found, malformed_response, no_api_key,
- *			missing_input, stale_attempt, storage_failed ...
+ *			missing_input, stale_attempt, storage_failed,
+ *			bad_input, local_failed ...
+ *	fallback job=UUID mode=original|local [req=ID]
+ *			the slot's fallback image of a failed or late job
+ *			(fallback.c): {"ok":true,"file":PATH,"mime":M,
+ *			"media":ID,"fallback":MODE} or fallback_failed
  *
  * SIGNALS
  *	TERM stops taking attempts and lets running calls finish (at most
@@ -43,6 +48,7 @@
 #include "curlm.h"
 #include "daemon.h"
 #include "gemini.h"
+#include "image.h"
 #include "log.h"
 #include "providerd.h"
 #include "util.h"
@@ -55,6 +61,10 @@ static const struct config_var providerd_config[] = {
 	    "Gemini API endpoint (tests point it at a fake)" },
 	{ "PB_GEMINI_API_KEY", NULL, CONFIG_SECRET, 0, 0,
 	    "Gemini key when none is set on the Settings page" },
+	{ "PB_IMAGE_MAX_PIXELS", "100000000", CONFIG_INT, 1000000, 1000000000,
+	    "largest width x height decoded (results, templates), read from the header" },
+	{ "PB_IMAGE_WORKERS", "2", CONFIG_INT, 1, 16,
+	    "threads that decode and encode images, off the event loop" },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
@@ -96,19 +106,36 @@ providerd_load(void)
 static void
 providerd_init(void)
 {
-	char *dir = xasprintf("%s/results", config_get("PB_MEDIA_ROOT"));
+	static const char *const dirs[] = { "results", "thumbs", NULL };
+	char err[256];
 
-	if (mkdir_p(dir, 0750) != 0)
-		fatal("media.mkdir", "path=%s", dir);
-	free(dir);
+	for (size_t i = 0; dirs[i] != NULL; i++) {
+		char *dir = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), dirs[i]);
+
+		if (mkdir_p(dir, 0750) != 0)
+			fatal("media.mkdir", "path=%s", dir);
+		free(dir);
+	}
 	providerd_load();
+	/* One libvips thread per worker: the workers are the parallelism. */
+	if (image_init(1, err, sizeof(err)) != 0)
+		fatal("image.init", "err=%s", err);
+	imgwork_init(daemon_loop, (int)config_int("PB_IMAGE_WORKERS"));
 	curlm_init(daemon_loop);
 }
 
 static int
 providerd_drain(void)
 {
-	return run_count();
+	return run_count() + imgwork_pending();
+}
+
+static void
+providerd_shutdown(void)
+{
+	imgwork_shutdown();
+	curlm_shutdown();
+	image_shutdown();
 }
 
 static const struct daemon_def providerd = {
@@ -120,7 +147,7 @@ static const struct daemon_def providerd = {
 	.status = run_status,
 	.reload = providerd_load,
 	.drain = providerd_drain,
-	.shutdown = curlm_shutdown,
+	.shutdown = providerd_shutdown,
 };
 
 int

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "catalog.h"
+#include "image.h"
 #include "secrets.h"
 #include "sockserver.h"
 
@@ -35,6 +36,7 @@ struct run {
 	int64_t			 started_ms;
 	int			 pending;	/* HTTP calls in flight */
 	struct http_call	*call;
+	int			 upright_w, upright_h; /* the photo as the booth sees it */
 };
 
 /* run.c */
@@ -44,13 +46,47 @@ void	run_status(json_t *reply);
 /* Ends the attempt: a retryable or final error. */
 void	run_fail(struct run *, int retryable, long retry_after_ms, const char *code,
 	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* Stores the image, commits the job's success (fenced) and answers. */
+/* Converts the provider's image to the slot's output (finish.c), then run_store(). */
 void	run_succeed(struct run *, const unsigned char *image, size_t len,
 	    const char *mime, double cost_usd);
+/* Stores the image and its thumbnail (may be NULL), commits the job's
+ * success (fenced) and answers. */
+void	run_store(struct run *, const struct image_buf *image,
+	    const struct image_buf *thumb, double cost_usd);
+/* Hands the attempt, its inputs ready, to its provider's code. */
+void	run_dispatch(struct run *);
 /* Milliseconds left before the job's deadline (at least 1). */
 long	run_time_left_ms(const struct run *);
 
 /* gemini_call.c: the Gemini attempt (Files API uploads, generateContent). */
 void	gemini_run(struct run *);
+
+/* imgwork.c: image steps on worker threads; done runs on the loop. */
+struct evloop;
+typedef void (*imgwork_fn)(void *arg);
+typedef void (*imgwork_done)(void *arg);
+void	imgwork_init(struct evloop *, int threads);
+void	imgwork_submit(imgwork_fn, imgwork_done, void *arg);
+int	imgwork_pending(void);
+void	imgwork_shutdown(void);
+
+/* prepare.c: upright, downscaled, stripped inputs, then run_dispatch(). */
+void	prepare_start(struct run *);
+long long prepare_max_pixels(void);
+#define THUMB_SIDE_PX	320
+
+/* local_ops.c: the local provider's operations (thread-safe). */
+struct local_limits {
+	long long	 max_pixels;
+	int		 match_w, match_h;	/* for output.match_input */
+};
+int	local_apply(const char *operation, const json_t *settings, const void *photo,
+	    size_t len, const void *tmpl, size_t tlen, const struct local_limits *,
+	    struct image_buf *out, char *err, size_t errlen);
+/* local.c: a job of the local provider. */
+void	local_run(struct run *);
+
+/* fallback.c: the verb ingestd calls when a slot's AI job failed or is late. */
+json_t	*fallback_verb(struct sock_request *);
 
 #endif

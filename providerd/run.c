@@ -101,20 +101,43 @@ run_fail(struct run *r, int retryable, long retry_after_ms, const char *code,
 	run_free(r);
 }
 
+/* Writes the thumbnail; its row goes with the result's.  NULL when there is none. */
+static char *
+run_store_thumb(struct run *r, const struct image_buf *thumb, char id[UUID_STR_LEN])
+{
+	char *rel, *abs;
+
+	if (thumb == NULL)
+		return NULL;
+	uuid_v7(id);
+	rel = xasprintf("thumbs/%s", id);
+	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), rel);
+	if (atomic_write(abs, thumb->data, thumb->len, 0640) != 0) {
+		log_warn("result.thumbnail_write_failed", "req=%s job=%s path=%s err=%s",
+		    r->req, r->job, abs, strerror(errno));
+		free(rel);
+		rel = NULL;
+	}
+	free(abs);
+	return rel;
+}
+
 void
-run_succeed(struct run *r, const unsigned char *image, size_t len, const char *mime,
+run_store(struct run *r, const struct image_buf *img, const struct image_buf *thumb,
     double cost_usd)
 {
-	char media[UUID_STR_LEN], attempt_s[16], cost_s[32], size_s[24];
-	char *rel, *abs;
-	const char *params[7];
+	char media[UUID_STR_LEN], thumb_id[UUID_STR_LEN], attempt_s[16], cost_s[32];
+	char size_s[24], tsize_s[24], w_s[16], h_s[16];
+	char *rel, *abs, *trel;
+	const char *params[12], *mime = img->mime;
+	size_t len = img->len;
 	PGresult *res;
 	int won;
 
 	uuid_v7(media);
 	rel = xasprintf("results/%s", media);
 	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), rel);
-	if (atomic_write(abs, image, len, 0640) != 0) {
+	if (atomic_write(abs, img->data, len, 0640) != 0) {
 		log_error("result.write_failed", "job=%s path=%s err=%s", r->job, abs,
 		    strerror(errno));
 		free(rel);
@@ -125,6 +148,10 @@ run_succeed(struct run *r, const unsigned char *image, size_t len, const char *m
 	snprintf(attempt_s, sizeof(attempt_s), "%d", r->attempt);
 	snprintf(cost_s, sizeof(cost_s), "%.6f", cost_usd);
 	snprintf(size_s, sizeof(size_s), "%zu", len);
+	snprintf(w_s, sizeof(w_s), "%d", img->width);
+	snprintf(h_s, sizeof(h_s), "%d", img->height);
+	trel = run_store_thumb(r, thumb, thumb_id);
+	snprintf(tsize_s, sizeof(tsize_s), "%zu", trel != NULL ? thumb->len : 0);
 	params[0] = r->job;
 	params[1] = media;
 	params[2] = cost_s;
@@ -132,22 +159,38 @@ run_succeed(struct run *r, const unsigned char *image, size_t len, const char *m
 	params[4] = rel;
 	params[5] = mime;
 	params[6] = size_s;
+	params[7] = w_s;
+	params[8] = h_s;
+	params[9] = trel != NULL ? thumb_id : NULL;
+	params[10] = trel;
+	params[11] = tsize_s;
 	res = db_exec(daemon_db,
 	    "WITH u AS (UPDATE job SET state = 'succeeded', result_media_id = $2::uuid, "
 	    "  cost = $3::numeric, finished_at = now(), lease_owner = NULL, lease_until = NULL, "
 	    "  error_code = NULL, error_message = NULL, updated_at = now() "
 	    "  WHERE id = $1 AND attempt = $4::int AND state = 'running' RETURNING id, slot_id), "
-	    "m AS (INSERT INTO media_object (id, kind, path, mime, size_bytes, expires_at, "
-	    "  job_id, slot_id) SELECT $2::uuid, 'result', $5, $6, $7::bigint, now() + "
-	    "  make_interval(days => coalesce((SELECT (value #>> '{}')::int FROM settings "
-	    "  WHERE key = 'result_ttl_days' AND jsonb_typeof(value) = 'number'), 3)), "
-	    "  u.id, u.slot_id FROM u RETURNING id), "
+	    "ttl AS (SELECT now() + make_interval(days => coalesce((SELECT (value #>> '{}')::int "
+	    "  FROM settings WHERE key = 'result_ttl_days' AND jsonb_typeof(value) = 'number'), "
+	    "  3)) AS at), "
+	    "m AS (INSERT INTO media_object (id, kind, path, mime, size_bytes, width, height, "
+	    "  expires_at, job_id, slot_id) SELECT $2::uuid, 'result', $5, $6, $7::bigint, "
+	    "  $8::int, $9::int, ttl.at, u.id, u.slot_id FROM u, ttl RETURNING id), "
+	    "t AS (INSERT INTO media_object (id, kind, path, mime, size_bytes, expires_at, "
+	    "  job_id, slot_id) SELECT $10::uuid, 'thumbnail', $11, 'image/webp', $12::bigint, "
+	    "  ttl.at, u.id, u.slot_id FROM u, ttl WHERE $10::uuid IS NOT NULL), "
 	    "n AS (SELECT pg_notify('job_done', $1::text) FROM u) "
-	    "SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM n)", 7, params);
+	    "SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM n)", 12, params);
 	won = res != NULL && strcmp(PQgetvalue(res, 0, 0), "1") == 0;
 	PQclear(res);
 	if (!won) {
 		unlink(abs);
+		if (trel != NULL) {
+			char *tabs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), trel);
+
+			unlink(tabs);
+			free(tabs);
+		}
+		free(trel);
 		free(rel);
 		free(abs);
 		if (res == NULL) {
@@ -166,6 +209,7 @@ run_succeed(struct run *r, const unsigned char *image, size_t len, const char *m
 	succeeded++;
 	sockserver_reply(r->conn, json_pack("{s:b, s:s, s:f}", "ok", 1, "result", media,
 	    "cost", cost_usd));
+	free(trel);
 	free(rel);
 	free(abs);
 	run_free(r);
@@ -310,22 +354,34 @@ verb_run(struct sock_request *sr)
 		return NULL;
 	}
 	PQclear(res);
-	if ((r->api_key = run_api_key(r->provider->id)) == NULL) {
+	/* The local provider calls nobody. */
+	if (strcmp(r->provider->id, "local") != 0 &&
+	    (r->api_key = run_api_key(r->provider->id)) == NULL) {
 		run_fail(r, 0, -1, "no_api_key", "no API key for %s: set it on the Settings "
 		    "page or in the daemon's environment", r->provider->id);
 		return NULL;
 	}
 	log_info("provider.start", "req=%s job=%s attempt=%d slot=%s provider=%s op=%s inputs=%zu",
 	    r->req, r->job, r->attempt, r->slot, r->provider->id, r->operation_id, r->ninputs);
+	prepare_start(r);
+	return NULL;
+}
+
+void
+run_dispatch(struct run *r)
+{
 	if (strcmp(r->provider->id, "gemini") == 0)
 		gemini_run(r);
+	else if (strcmp(r->provider->id, "local") == 0)
+		local_run(r);
 	else
 		run_fail(r, 0, -1, "unsupported_provider", "provider %s has no client in "
 		    "this version", r->provider->id);
-	return NULL;
 }
 
 const struct verb providerd_verbs[] = {
 	{ "run", "run one attempt: run job=UUID attempt=N [req=ID]", VERB_MUTATING, verb_run },
+	{ "fallback", "the slot's fallback image of a failed or late job: "
+	    "fallback job=UUID mode=original|local [req=ID]", VERB_MUTATING, fallback_verb },
 	{ NULL, NULL, 0, NULL }
 };

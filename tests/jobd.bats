@@ -309,7 +309,8 @@ retry_pending() {
 	done
 	assert_equal "$(snapshot "$id")" "$before"
 	assert_equal "$(fake_stat .generate)" 1
-	assert_equal "$(psql_pb "SELECT count(*) FROM media_object WHERE job_id = '$id'")" 1
+	# One result and its thumbnail.
+	assert_equal "$(psql_pb "SELECT string_agg(kind, ',' ORDER BY kind) FROM media_object WHERE job_id = '$id'")" result,thumbnail
 }
 
 @test "fence: a stale run for a running job's earlier attempt is refused, the current one goes on" {
@@ -340,7 +341,8 @@ retry_pending() {
 	wait_for 10 log_has "$PROVIDERD_LOG" "event=provider.result_discarded .*job=$id attempt=1"
 	wait_for 5 log_has "$JOBD_LOG" "event=job.stale_answer job=$id attempt=1"
 	assert_equal "$(col "$id" "state || ':' || attempt || ':' || result_media_id")" "succeeded:2:$result"
-	assert_equal "$(psql_pb "SELECT count(*) FROM media_object WHERE job_id = '$id'")" 1
+	# One result and its thumbnail.
+	assert_equal "$(psql_pb "SELECT string_agg(kind, ',' ORDER BY kind) FROM media_object WHERE job_id = '$id'")" result,thumbnail
 	assert_equal "$(fake_stat .generate)" 2
 	# No file left without a row.
 	assert_equal "$(ls "$PB_STATE_DIR/media/results" | wc -l)" \
@@ -361,11 +363,12 @@ retry_pending() {
 	    .job.max_attempts == 3 and .job.error_code == null and
 	    (.job.cost | type == "number") and (.job.created_at | test("Z$")) and
 	    (.job.finished_at | test("Z$")) and (.job.result_media_id | length == 36) and
-	    .job.result_mime == "image/png" and
+	    .job.result_mime == "image/jpeg" and
 	    (.job as $j | $j.result_path | endswith("/results/" + $j.result_media_id))' <<<"$output"
 	assert_equal "$(jq -r .job.id <<<"$output")" "$id"
 	path=$(jq -r .job.result_path <<<"$output")
-	[ "$(head -c 8 "$path" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
+	# The provider's PNG, converted to the slot's default output: JPEG.
+	[ "$(head -c 3 "$path" | od -An -tx1 | tr -d ' ')" = ffd8ff ]
 
 	queued=$(mkjob "run_at=now() + interval '1 hour'")
 	run sock jobd 'jobs state=succeeded limit=2'

@@ -3,7 +3,7 @@
  *
  * SYNOPSIS
  *	fake-gemini --port N [--listen ADDR] [--api-key K] [--latency-ms N]
- *	    [--threads N]
+ *	    [--threads N] [--record-dir DIR]
  *
  * DESCRIPTION
  *	Speaks the Gemini REST wire format (v1beta) on ADDR:N (IPv4,
@@ -38,6 +38,7 @@
 
 #include <civetweb.h>
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <poll.h>
@@ -52,6 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "log.h"
 #include "util.h"
 
@@ -112,6 +114,8 @@ static struct {
 static const char *api_key;
 static long default_latency;
 static atomic_int stopping;
+static const char *record_dir;		/* --record-dir: inline images land here */
+static atomic_int recorded;
 
 static json_t *
 jmust(json_t *j)
@@ -761,6 +765,18 @@ gen_text(struct gen *g, const char *path, const char *t)
 	return 0;
 }
 
+/* Keeps a received image as DIR/NNNNNN.EXT, for tests to inspect what was sent. */
+static void
+record_image(const char *mime, const unsigned char *bin, size_t n)
+{
+	char *path = xasprintf("%s/%06d.%s", record_dir, atomic_fetch_add(&recorded, 1) + 1,
+	    strchr(mime, '/') + 1);
+
+	if (atomic_write(path, bin, n, 0644) != 0)
+		log_warn("record.failed", "path=%s err=%s", path, strerror(errno));
+	free(path);
+}
+
 static int
 gen_inline(struct gen *g, const char *path, json_t *o)
 {
@@ -786,6 +802,8 @@ gen_inline(struct gen *g, const char *path, json_t *o)
 		    "https://developers.generativeai.google/guide/troubleshooting");
 	}
 	crypto_hash_sha256(digest, bin, n);
+	if (record_dir != NULL)
+		record_image(mime, bin, n);
 	free(bin);
 	gen_input(g, digest);
 	/* last_request shows the size, never the bytes. */
@@ -1675,7 +1693,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: fake-gemini --port N [--listen ADDR] "
-	    "[--api-key K] [--latency-ms N] [--threads N]\n");
+	    "[--api-key K] [--latency-ms N] [--threads N] [--record-dir DIR]\n");
 	exit(2);
 }
 
@@ -1698,6 +1716,7 @@ main(int argc, char **argv)
 		{ "api-key", required_argument, NULL, 'k' },
 		{ "latency-ms", required_argument, NULL, 'L' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "record-dir", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -1720,6 +1739,7 @@ main(int argc, char **argv)
 		case 'k': api_key = optarg; break;
 		case 'L': default_latency = arg_long(optarg, 0, HANG_MS); break;
 		case 't': nthreads = arg_long(optarg, 2, MAX_FLIGHTS - 24); break;
+		case 'r': record_dir = optarg; break;
 		default: usage();
 		}
 	}

@@ -34,13 +34,10 @@
 #include "http.h"
 
 static const struct config_var gatewayd_config[] = {
-	{ "PB_HTTP_PORT", "8080", CONFIG_INT, 1, 65535, "HTTP port" },
 	{ "PB_HTTP_LISTEN", "0.0.0.0:${PB_HTTP_PORT}", 0, 0, 0,
 	    "civetweb listening_ports value" },
 	{ "PB_HTTP_THREADS", "256", CONFIG_INT, 4, 4096,
 	    "HTTP worker threads (each waiting booth holds one)" },
-	{ "PB_PUBLIC_BASE_URL", "http://localhost:${PB_HTTP_PORT}", 0, 0, 0,
-	    "base of ingest URLs and public links" },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 

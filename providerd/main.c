@@ -44,6 +44,7 @@
 #include "daemon.h"
 #include "gemini.h"
 #include "log.h"
+#include "openai.h"
 #include "providerd.h"
 #include "util.h"
 
@@ -55,6 +56,18 @@ static const struct config_var providerd_config[] = {
 	    "Gemini API endpoint (tests point it at a fake)" },
 	{ "PB_GEMINI_API_KEY", NULL, CONFIG_SECRET, 0, 0,
 	    "Gemini key when none is set on the Settings page" },
+	{ "PB_TURBOTEXT_BASE_URL", "https://www.turbotext.ru", 0, 0, 0,
+	    "Turbotext API endpoint (tests point it at a fake)" },
+	{ "PB_TURBOTEXT_API_KEY", NULL, CONFIG_SECRET, 0, 0,
+	    "Turbotext key when none is set on the Settings page" },
+	{ "PB_TURBOTEXT_WEBHOOK", "0", CONFIG_INT, 0, 1,
+	    "1: Turbotext posts results to PB_PUBLIC_BASE_URL/webhooks/turbotext/; 0: poll" },
+	{ "PB_TURBOTEXT_POLL_MS", "2000", CONFIG_INT, 50, 60000,
+	    "interval of get_result polls (and of webhook checks)" },
+	{ "PB_OPENAI_BASE_URL", "https://api.openai.com", 0, 0, 0,
+	    "OpenAI API endpoint (tests point it at a fake)" },
+	{ "PB_OPENAI_API_KEY", NULL, CONFIG_SECRET, 0, 0,
+	    "OpenAI key when none is set on the Settings page" },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
@@ -66,8 +79,10 @@ providerd_load(void)
 	const struct provider *g;
 	struct secrets s;
 
-	if (c != NULL && (g = catalog_provider(c, "gemini")) != NULL &&
-	    gemini_check_provider(g, err, sizeof(err)) != 0) {
+	if (c != NULL && (((g = catalog_provider(c, "gemini")) != NULL &&
+	    gemini_check_provider(g, err, sizeof(err)) != 0) ||
+	    ((g = catalog_provider(c, "openai")) != NULL &&
+	    openai_check_provider(g, err, sizeof(err)) != 0))) {
 		catalog_free(c);
 		c = NULL;
 	}
@@ -96,11 +111,15 @@ providerd_load(void)
 static void
 providerd_init(void)
 {
-	char *dir = xasprintf("%s/results", config_get("PB_MEDIA_ROOT"));
+	static const char *const dirs[] = { "results", "public" };
 
-	if (mkdir_p(dir, 0750) != 0)
-		fatal("media.mkdir", "path=%s", dir);
-	free(dir);
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char *dir = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), dirs[i]);
+
+		if (mkdir_p(dir, 0750) != 0)
+			fatal("media.mkdir", "path=%s", dir);
+		free(dir);
+	}
 	providerd_load();
 	curlm_init(daemon_loop);
 }

@@ -53,4 +53,14 @@ long	run_time_left_ms(const struct run *);
 /* gemini_call.c: the Gemini attempt (Files API uploads, generateContent). */
 void	gemini_run(struct run *);
 
+/* publish.c: the inputs as signed public links (urls[ninputs], malloc'd). */
+int	publish_inputs(struct run *, char **urls);
+
+/* turbotext_call.c: the Turbotext attempt (queue, polling or webhook). */
+void	turbotext_run(struct run *);
+json_t	*turbotext_verb_webhook(struct sock_request *);
+
+/* openai_call.c: the OpenAI images attempt (images/edits). */
+void	openai_run(struct run *);
+
 #endif

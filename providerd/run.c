@@ -316,6 +316,10 @@ verb_run(struct sock_request *sr)
 	    r->req, r->job, r->attempt, r->slot, r->provider->id, r->operation_id, r->ninputs);
 	if (strcmp(r->provider->id, "gemini") == 0)
 		gemini_run(r);
+	else if (strcmp(r->provider->id, "turbotext") == 0)
+		turbotext_run(r);
+	else if (strcmp(r->provider->id, "openai") == 0)
+		openai_run(r);
 	else
 		run_fail(r, 0, -1, "unsupported_provider", "provider %s has no client in "
 		    "this version", r->provider->id);
@@ -324,5 +328,8 @@ verb_run(struct sock_request *sr)
 
 const struct verb providerd_verbs[] = {
 	{ "run", "run one attempt: run job=UUID attempt=N [req=ID]", VERB_MUTATING, verb_run },
+	{ "webhook", "a provider's result by webhook: {\"op\":\"webhook\",\"provider\":"
+	    "\"turbotext\",\"token\":T,\"payload\":{...}}", VERB_MUTATING,
+	    turbotext_verb_webhook },
 	{ NULL, NULL, 0, NULL }
 };

@@ -54,13 +54,13 @@ test_real_file(void)
 		printf("# %s\n", err);
 		return;
 	}
-	check(catalog_nproviders(c) == 2 && catalog_noperations(c) == 3,
-	    "real catalogue: 2 providers, 3 operations");
+	check(catalog_nproviders(c) == 3 && catalog_noperations(c) == 4,
+	    "real catalogue: 3 providers, 4 operations");
 	g = catalog_provider(c, "gemini");
 	t = catalog_provider(c, "turbotext");
 	check(g != NULL && t != NULL && catalog_provider(c, "nope") == NULL &&
 	    catalog_provider(c, NULL) == NULL, "providers found by id, unknown id is NULL");
-	check(catalog_provider_at(c, 0) == g && catalog_provider_at(c, 2) == NULL,
+	check(catalog_provider_at(c, 0) == g && catalog_provider_at(c, 3) == NULL,
 	    "providers by index in file order");
 	check(g != NULL && strcmp(g->title, "Gemini") == 0 &&
 	    g->ingest.max_parallel_jobs == 4 && g->ingest.timeout_sec == 48 &&
@@ -84,7 +84,7 @@ test_real_file(void)
 	o = catalog_operation(c, "style_transfer");
 	check(o != NULL && strcmp(o->title, "Style Transfer") == 0 &&
 	    json_is_object(json_object_get(o->json, "settings_schema")) &&
-	    catalog_operation(c, "nope") == NULL && catalog_operation_at(c, 3) == NULL,
+	    catalog_operation(c, "nope") == NULL && catalog_operation_at(c, 4) == NULL,
 	    "operations found by id with their schema");
 	check(json_object_get(catalog_json(c), "providers") != NULL,
 	    "catalog_json gives the whole document");

@@ -70,13 +70,15 @@ $(BUILD)/bin/%_test: $(BUILD)/tests/unit/%_test.o $$($$*_test_OBJS) $(COMMON_LIB
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $($*_test_OBJS) $(COMMON_LIB) $(LIBS)
 -include $(UNIT_SRC:%.c=$(BUILD)/%.d)
 
-# Fake providers for the tests: tests/fakes/NAME.c -> $(BUILD)/bin/NAME.
-FAKE_SRC  = $(wildcard tests/fakes/*.c)
+# Fake providers for the tests: tests/fakes/fake-NAME.c -> $(BUILD)/bin/fake-NAME,
+# with the skeleton they share (fakesrv.c).
+FAKE_SRC  = $(wildcard tests/fakes/fake-*.c)
 FAKE_BINS = $(FAKE_SRC:tests/fakes/%.c=$(BUILD)/bin/%)
-$(BUILD)/bin/fake-%: $(BUILD)/tests/fakes/fake-%.o $(COMMON_LIB)
+FAKE_LIB  = $(BUILD)/tests/fakes/fakesrv.o
+$(BUILD)/bin/fake-%: $(BUILD)/tests/fakes/fake-%.o $(FAKE_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(COMMON_LIB) -lcivetweb $(LIBS)
--include $(FAKE_SRC:%.c=$(BUILD)/%.d)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(FAKE_LIB) $(COMMON_LIB) -lcivetweb $(LIBS)
+-include $(FAKE_SRC:%.c=$(BUILD)/%.d) $(FAKE_LIB:.o=.d)
 
 # Benchmarks (bench/README.md): bench/NAME.c -> $(BUILD)/bin/bench-NAME.
 # `make bench` builds them; `make bench-ingest` runs bench/ingest.

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "config.h"
 #include "health.h"
 #include "http.h"
@@ -145,6 +146,7 @@ http_start(void)
 		    "civetweb failed to start (port in use?)");
 	mg_set_request_handler(ctx, "/healthz$", health_handle, NULL);
 	mg_set_request_handler(ctx, "/ingest/", ingest_handle, NULL);
+	mg_set_request_handler(ctx, "/api", api_handle, NULL);
 	mg_set_request_handler(ctx, "/", handle_not_found, NULL);
 	log_info("http.listening", "listen=%s threads=%s",
 	    config_get("PB_HTTP_LISTEN"), threads);

@@ -2,7 +2,7 @@
  * gatewayd - the HTTP front of photobridge.
  *
  * SYNOPSIS
- *	gatewayd [--help] [--version] [--check-config]
+ *	gatewayd [--help] [--version] [--check-config] [--routes]
  *
  * DESCRIPTION
  *	Serves HTTP with civetweb on PB_HTTP_LISTEN: the booth ingest, the
@@ -30,6 +30,10 @@
  *	PB_HTTP_PORT, PB_HTTP_LISTEN, PB_HTTP_THREADS, PB_PUBLIC_BASE_URL and
  *	the common PB_* variables; see --help.
  */
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
 #include "daemon.h"
 #include "http.h"
 
@@ -38,6 +42,18 @@ static const struct config_var gatewayd_config[] = {
 	    "civetweb listening_ports value" },
 	{ "PB_HTTP_THREADS", "256", CONFIG_INT, 4, 4096,
 	    "HTTP worker threads (each waiting booth holds one)" },
+	{ "PB_OPENAPI_FILE", PB_DATADIR "/docs/openapi.json", CONFIG_PATH, 0, 0,
+	    "the OpenAPI document served at /api/openapi.json" },
+	{ "PB_DB_POOL", "8", CONFIG_INT, 1, 256,
+	    "PostgreSQL connections shared by the API handlers" },
+	{ "PB_LOGIN_CONCURRENCY", "2", CONFIG_INT, 1, 64,
+	    "password checks at once (Argon2id takes 64 MiB each)" },
+	{ "PB_LOGIN_MAX_FAILURES", "5", CONFIG_INT, 1, 1000,
+	    "failed logins per user name within the window before 429" },
+	{ "PB_LOGIN_MAX_FAILURES_IP", "20", CONFIG_INT, 1, 100000,
+	    "failed logins per client address within the window before 429" },
+	{ "PB_LOGIN_WINDOW_SEC", "900", CONFIG_INT, 1, 86400,
+	    "the login throttle's window" },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
@@ -49,17 +65,36 @@ gatewayd_status(json_t *reply)
 	    "public_base_url", config_get("PB_PUBLIC_BASE_URL")));
 }
 
+static void
+gatewayd_init(void)
+{
+	api_init();
+	http_start();
+}
+
+static void
+gatewayd_shutdown(void)
+{
+	http_stop();
+	api_shutdown();
+}
+
 static const struct daemon_def gatewayd = {
 	.name = "gatewayd",
 	.summary = "photobridge HTTP front: ingest, API, UI, public media, webhooks",
 	.config = gatewayd_config,
-	.init = http_start,
+	.init = gatewayd_init,
 	.status = gatewayd_status,
-	.shutdown = http_stop,
+	.shutdown = gatewayd_shutdown,
 };
 
 int
 main(int argc, char **argv)
 {
+	/* The route table, for the OpenAPI coverage test. */
+	if (argc == 2 && strcmp(argv[1], "--routes") == 0) {
+		api_print_routes();
+		return 0;
+	}
 	return daemon_main(argc, argv, &gatewayd);
 }

@@ -1,0 +1,21 @@
+/* slots.h - what the slot files (slots.c, templates.c, testrun.c) share. */
+#ifndef PB_GATEWAYD_SLOTS_H
+#define PB_GATEWAYD_SLOTS_H
+
+#include <jansson.h>
+
+#include "api.h"
+
+/*
+ * Checks provider_id/operation_id/settings_json of a slot body against
+ * the catalogue and the operation's settings_schema; on success fills
+ * the schema's defaults into *settings (a new reference, {} when the slot
+ * is being reset).  0, or answered 400/422 with details.field.
+ */
+int	slot_check_config(struct api_req *, const char *slot, json_t *provider,
+	    json_t *operation, json_t *settings_in, json_t **settings);
+
+/* Deletes a template's row and file; 1 deleted, 0 none such, -1 error. */
+int	template_delete(struct api_req *, const char *slot, const char *media_id);
+
+#endif

@@ -22,6 +22,7 @@ static const struct api_route *const api_tables[] = {
 	catalog_routes,
 	slots_routes,
 	templates_routes,
+	media_routes,
 	docs_routes,
 	NULL
 };

@@ -91,6 +91,7 @@ extern const struct api_route templates_routes[];
 extern const struct api_route settings_routes[];
 extern const struct api_route jobs_routes[];
 extern const struct api_route docs_routes[];
+extern const struct api_route media_routes[];
 
 /* Loaded at start by api_init(); read-only afterwards. */
 extern struct secrets	 api_secrets;

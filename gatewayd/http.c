@@ -8,6 +8,8 @@
 #include "health.h"
 #include "http.h"
 #include "ingest.h"
+#include "media.h"
+#include "webhook.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -50,7 +52,7 @@ http_begin(struct mg_connection *conn, int status, const char *content_type,
 		mg_set_user_connection_data(conn, NULL);
 		/* Written whole; the connection then closes, as civetweb lost track. */
 		return mg_printf(conn, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-		    "Content-Length: %s\r\nCache-Control: no-store\r\n%s%s\r\n"
+		    "Content-Length: %s\r\nCache-Control: private, no-store\r\n%s%s\r\n"
 		    "Connection: close\r\n\r\n", status,
 		    mg_get_response_code_text(conn, status), content_type, lenbuf,
 		    extra != NULL ? extra : "", SECURITY_HEADERS) > 0 ? 0 : -1;
@@ -58,7 +60,7 @@ http_begin(struct mg_connection *conn, int status, const char *content_type,
 	mg_response_header_start(conn, status);
 	mg_response_header_add(conn, "Content-Type", content_type, -1);
 	mg_response_header_add(conn, "Content-Length", lenbuf, -1);
-	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+	mg_response_header_add(conn, "Cache-Control", "private, no-store", -1);
 	mg_response_header_add_lines(conn, SECURITY_HEADERS);
 	if (extra != NULL)
 		mg_response_header_add_lines(conn, extra);
@@ -147,6 +149,8 @@ http_start(void)
 	mg_set_request_handler(ctx, "/healthz$", health_handle, NULL);
 	mg_set_request_handler(ctx, "/ingest/", ingest_handle, NULL);
 	mg_set_request_handler(ctx, "/api", api_handle, NULL);
+	mg_set_request_handler(ctx, "/public/media/", media_public_handle, NULL);
+	mg_set_request_handler(ctx, "/webhooks/turbotext/", webhook_handle, NULL);
 	mg_set_request_handler(ctx, "/", handle_not_found, NULL);
 	log_info("http.listening", "listen=%s threads=%s",
 	    config_get("PB_HTTP_LISTEN"), threads);

@@ -41,13 +41,12 @@ char *
 medialink_url(const unsigned char key[SEAL_KEY_BYTES], const char *base,
     const char *id, long long exp)
 {
-	size_t n = strlen(base);
-	char *sig = medialink_sign(key, id, exp), *url;
+	char *sig = medialink_sign(key, id, exp);
+	char *path = xasprintf("/public/media/%s?exp=%lld&sig=%s", id, exp, sig);
+	char *url = url_join(base, path);
 
-	while (n > 0 && base[n - 1] == '/')
-		n--;
-	url = xasprintf("%.*s/public/media/%s?exp=%lld&sig=%s", (int)n, base, id, exp, sig);
 	free(sig);
+	free(path);
 	return url;
 }
 

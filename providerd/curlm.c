@@ -296,3 +296,9 @@ http_call_retry_after_ms(const struct http_call *c)
 	free(v);
 	return ms;
 }
+
+const char *
+http_call_failure(const struct http_call *c)
+{
+	return c->code == CURLE_OPERATION_TIMEDOUT ? "provider_timeout" : "network";
+}

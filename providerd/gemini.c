@@ -172,16 +172,6 @@ oom:
 	return NULL;
 }
 
-static char *
-join_url(const char *base, const char *path)
-{
-	size_t n = strlen(base);
-
-	while (n > 0 && base[n - 1] == '/')
-		n--;
-	return xasprintf("%.*s%s", (int)n, base, path);
-}
-
 char *
 gemini_request_url(const char *base_url, const struct provider *p)
 {
@@ -191,7 +181,7 @@ gemini_request_url(const char *base_url, const struct provider *p)
 	if (model == NULL || base_url == NULL)
 		return NULL;
 	path = xasprintf("/v1beta/models/%s:generateContent", model);
-	url = join_url(base_url, path);
+	url = url_join(base_url, path);
 	free(path);
 	return url;
 }
@@ -199,24 +189,11 @@ gemini_request_url(const char *base_url, const struct provider *p)
 int
 gemini_check_provider(const struct provider *p, char *err, size_t errlen)
 {
-	const json_t *ops = json_object_get(p->json, "operations");
-	const json_t *prices = json_object_get(p->json, "prices_usd_per_million_tokens");
-	const char *names[] = { "input", "output_text", "output_image" };
-	size_t i;
+	static const char *const prices[] = { "input", "output_text", "output_image", NULL };
 
 	if (provider_string(p, "model") == NULL)
 		return errorf(err, errlen, "provider %s: model is required", p->id);
-	for (i = 0; i < json_array_size(ops); i++) {
-		const char *op = json_string_value(json_array_get(ops, i));
-
-		if (!json_is_string(json_object_get(json_object_get(p->json, "prompts"), op)))
-			return errorf(err, errlen, "provider %s: prompts.%s is required", p->id, op);
-	}
-	for (i = 0; i < 3; i++)
-		if (!json_is_number(json_object_get(prices, names[i])))
-			return errorf(err, errlen, "provider %s: prices_usd_per_million_tokens.%s "
-			    "is required", p->id, names[i]);
-	return 0;
+	return prompt_check_provider(p, prices, err, errlen);
 }
 
 size_t
@@ -273,9 +250,7 @@ scrub(char *s)
 	char *p, *k;
 	size_t n;
 
-	for (p = s; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	str_flatten(s);
 	for (p = s; (k = strstr(p, "AIza")) != NULL; ) {
 		for (n = 4; is_key_char(k[n]); n++)
 			;
@@ -572,7 +547,7 @@ gemini_result_free(struct gemini_result *r)
 char *
 gemini_upload_url(const char *base_url)
 {
-	return base_url != NULL ? join_url(base_url, "/upload/v1beta/files") : NULL;
+	return base_url != NULL ? url_join(base_url, "/upload/v1beta/files") : NULL;
 }
 
 static char **

@@ -138,32 +138,15 @@ openai_form_free(struct openai_form *f)
 char *
 openai_url(const char *base)
 {
-	size_t n = strlen(base);
-
-	while (n > 0 && base[n - 1] == '/')
-		n--;
-	return xasprintf("%.*s/v1/images/edits", (int)n, base);
+	return url_join(base, "/v1/images/edits");
 }
 
 int
 openai_check_provider(const struct provider *p, char *err, size_t errlen)
 {
-	const json_t *ops = json_object_get(p->json, "operations");
-	const json_t *prices = json_object_get(p->json, "prices_usd_per_million_tokens");
-	const char *names[] = { "input_text", "input_image", "output_image" };
-	size_t i;
+	static const char *const prices[] = { "input_text", "input_image", "output_image", NULL };
 
-	for (i = 0; i < json_array_size(ops); i++) {
-		const char *op = json_string_value(json_array_get(ops, i));
-
-		if (!json_is_string(json_object_get(json_object_get(p->json, "prompts"), op)))
-			return errorf(err, errlen, "provider %s: prompts.%s is required", p->id, op);
-	}
-	for (i = 0; i < 3; i++)
-		if (!json_is_number(json_object_get(prices, names[i])))
-			return errorf(err, errlen, "provider %s: prices_usd_per_million_tokens.%s "
-			    "is required", p->id, names[i]);
-	return 0;
+	return prompt_check_provider(p, prices, err, errlen);
 }
 
 static void
@@ -183,9 +166,7 @@ set_error(struct openai_result *r, enum openai_outcome o, const char *code,
 	va_start(ap, fmt);
 	vsnprintf(r->error_message, sizeof(r->error_message), fmt, ap);
 	va_end(ap);
-	for (char *p = r->error_message; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	str_flatten(r->error_message);
 	/* "Incorrect API key provided: sk-abc...": keep the prefix only. */
 	for (k = strstr(r->error_message, "sk-"); k != NULL; k = strstr(k + 3, "sk-"))
 		for (char *p = k + 3; *p != '\0' && *p != ' ' && *p != '.' && *p != ','; p++)

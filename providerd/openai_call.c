@@ -28,8 +28,7 @@ openai_done(struct http_call *c, void *arg)
 	openai_parse_response(r->provider, c->code == CURLE_OK ? c->status : 0,
 	    c->body.data != NULL ? c->body.data : "", c->body.len, &res);
 	if (c->code != CURLE_OK && res.outcome != OPENAI_OK) {
-		snprintf(res.error_code, sizeof(res.error_code), "%s",
-		    c->code == CURLE_OPERATION_TIMEDOUT ? "provider_timeout" : "network");
+		snprintf(res.error_code, sizeof(res.error_code), "%s", http_call_failure(c));
 		snprintf(res.error_message, sizeof(res.error_message), "OpenAI: %.200s", c->error);
 		res.outcome = OPENAI_RETRYABLE;
 	}

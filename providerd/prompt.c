@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "prompt.h"
 #include "util.h"
 
@@ -112,3 +113,24 @@ prompt_expand(const char *tpl, const json_t *settings)
 	return strbuf_take(&sb);
 }
 
+
+int
+prompt_check_provider(const struct provider *p, const char *const *names, char *err,
+    size_t errlen)
+{
+	const json_t *ops = json_object_get(p->json, "operations");
+	const json_t *prices = json_object_get(p->json, "prices_usd_per_million_tokens");
+	size_t i;
+
+	for (i = 0; i < json_array_size(ops); i++) {
+		const char *op = json_string_value(json_array_get(ops, i));
+
+		if (!json_is_string(json_object_get(json_object_get(p->json, "prompts"), op)))
+			return errorf(err, errlen, "provider %s: prompts.%s is required", p->id, op);
+	}
+	for (i = 0; names[i] != NULL; i++)
+		if (!json_is_number(json_object_get(prices, names[i])))
+			return errorf(err, errlen, "provider %s: prices_usd_per_million_tokens.%s "
+			    "is required", p->id, names[i]);
+	return 0;
+}

@@ -22,4 +22,13 @@ char	*prompt_expand(const char *tpl, const json_t *settings);
 size_t	 prompt_setting(const json_t *settings, const char *name, size_t namelen,
 	    char *buf, size_t bufsz, const char **out);
 
+/*
+ * The provider has a template for each of its operations and a number for
+ * each of prices_usd_per_million_tokens.{names[]} (NULL-terminated); -1 +
+ * reason otherwise.
+ */
+struct provider;
+int	 prompt_check_provider(const struct provider *, const char *const *names,
+	    char *err, size_t errlen);
+
 #endif

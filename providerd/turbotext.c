@@ -44,11 +44,10 @@ turbotext_method(const char *operation_id)
 char *
 turbotext_url(const char *base, const char *method)
 {
-	size_t n = strlen(base);
+	char *path = xasprintf("/api_ai/%s", method), *url = url_join(base, path);
 
-	while (n > 0 && base[n - 1] == '/')
-		n--;
-	return xasprintf("%.*s/api_ai/%s", (int)n, base, method);
+	free(path);
+	return url;
 }
 
 /* application/x-www-form-urlencoded: RFC 3986 unreserved kept, the rest %XX. */
@@ -171,9 +170,7 @@ tt_set(struct tt_result *r, enum tt_outcome o, const char *code, const char *fmt
 	va_start(ap, fmt);
 	vsnprintf(r->error_message, sizeof(r->error_message), fmt, ap);
 	va_end(ap);
-	for (char *p = r->error_message; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	str_flatten(r->error_message);
 }
 
 static void

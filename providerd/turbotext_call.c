@@ -326,18 +326,17 @@ static char *
 tt_webhook_url(struct tt_call *t)
 {
 	unsigned char raw[TOKEN_BYTES], hash[crypto_hash_sha256_BYTES];
-	char hex[crypto_hash_sha256_BYTES * 2 + 1], *token, *url;
-	const char *base = config_get("PB_PUBLIC_BASE_URL");
-	size_t n = strlen(base);
+	char hex[crypto_hash_sha256_BYTES * 2 + 1], *token, *path, *url;
 
 	randombytes_buf(raw, sizeof(raw));
 	token = b64_encode(raw, sizeof(raw));
 	crypto_hash_sha256(hash, (const unsigned char *)token, strlen(token));
 	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
-	while (n > 0 && base[n - 1] == '/')
-		n--;
-	url = xasprintf("%.*s/webhooks/turbotext/%s", (int)n, base, token);
+	path = xasprintf("/webhooks/turbotext/%s", token);
+	url = url_join(config_get("PB_PUBLIC_BASE_URL"), path);
+	sodium_memzero(path, strlen(path));
 	sodium_memzero(token, strlen(token));
+	free(path);
 	free(token);
 	if (!tt_update(t, "UPDATE job SET webhook_token = $3, provider_result = NULL "
 	    "WHERE id = $1 AND attempt = $2::int AND state = 'running'", hex)) {

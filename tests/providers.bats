@@ -237,8 +237,6 @@ job_state() { psql_pb "SELECT state || ':' || coalesce(provider_result::text, '-
 	assert_equal "$(job_state "$job")" "$before"
 	# The real delivery, as the fake would make it.
 	real=$(curl -fsS -X POST -d "do=get_result&queueid=$async" -H 'Authorization: Bearer test-tt-key' \
-	    "$TT_URL/api_ai/generate_image2image")
-	real=$(curl -fsS -X POST -d "do=get_result&queueid=$async" -H 'Authorization: Bearer test-tt-key' \
 	    "$TT_URL/api_ai/generate_image2image" | jq -c --argjson a "$async" '. + {asyncid:$a}')
 	assert_equal "$(hook_post "$hook" "$real")" 200
 	wait

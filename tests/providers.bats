@@ -52,6 +52,13 @@ setup() {
 	curl -fsS -X POST "$OA_URL/_fake/reset" >/dev/null
 }
 
+# A failed test must not leave providerd in webhook mode for the next ones.
+teardown() {
+	if [ "$(cat "$PB_STATE_DIR/service/providerd/env/PB_TURBOTEXT_WEBHOOK" 2>/dev/null)" = 1 ]; then
+		webhook_mode 0
+	fi
+}
+
 # template FILE: a slot template image (media_object kind template); prints its id.
 template() {
 	local id
@@ -158,7 +165,6 @@ check_turbotext_job() {
 		tt_stat . | jassert '.webhooks_sent == 1 and .webhook_status == [200] and .polls == 0'
 		psql_pb "SELECT provider_ref FROM job WHERE id = '$(job_of_answer)'" | grep -q '^async:'
 	done
-	webhook_mode 0
 }
 
 @test "public links: the right headers; tampering, extended exp, moved signature, unknown id, expiry: one identical 404" {
@@ -219,7 +225,7 @@ job_state() { psql_pb "SELECT state || ':' || coalesce(provider_result::text, '-
 
 @test "forged webhooks (bad token, unknown job, another asyncid, finished job) change nothing" {
 	webhook_mode 1
-	tt_script '{"behaviours":["no_webhook"]}'
+	tt_script '{"behaviours":["no_webhook reconnect=0"]}'
 	post slot-003 "$P/Portrait_4.jpg" >"$BATS_TEST_TMPDIR/code" &
 	wait_for 10 waiting_for_webhook
 	job=$(last_job slot-003)
@@ -248,7 +254,6 @@ job_state() { psql_pb "SELECT state || ':' || coalesce(provider_result::text, '-
 	assert_equal "$(hook_post "$hook" "$(body "$async")")" 404
 	assert_equal "$(job_state "$job")" "$done_state"
 	! grep -rq "${hook##*/}" "$PB_STATE_DIR/log"
-	webhook_mode 0
 }
 
 @test "Turbotext refusals and failures: 502 with the reason and their processing_log rows" {

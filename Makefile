@@ -64,6 +64,8 @@ $(foreach d,ingestd jobd providerd janitor pbctl,$(eval $(call program,$(d),)))
 UNIT_SRC  = $(wildcard tests/unit/*_test.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/bin/%)
 gemini_test_OBJS = $(BUILD)/providerd/gemini.o $(BUILD)/providerd/prompt.o
+providers_test_OBJS = $(BUILD)/providerd/turbotext.o $(BUILD)/providerd/openai.o \
+	$(BUILD)/providerd/prompt.o
 .SECONDEXPANSION:
 $(BUILD)/bin/%_test: $(BUILD)/tests/unit/%_test.o $$($$*_test_OBJS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)

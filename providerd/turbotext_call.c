@@ -41,6 +41,7 @@
 #define ANSWER_MAX		(1024 * 1024)
 #define IMAGE_MAX		(50u * 1024 * 1024)
 #define TOKEN_BYTES		32
+#define DOWNLOAD_GRACE_MS	10000
 
 struct tt_call {
 	struct run	*run;
@@ -185,8 +186,9 @@ tt_result(struct tt_call *t, const struct tt_result *res)
 	}
 	log_info("provider.ready", "req=%s job=%s queue=%lld polls=%d", t->run->req,
 	    t->run->job, t->id, t->polls);
+	/* Within jobd's lease: our wait plus part of its 15 s margin. */
 	c = tt_call_new(t, res->image_url, tt_downloaded,
-	    run_time_left_ms(t->run), IMAGE_MAX);
+	    tt_left_ms(t) + DOWNLOAD_GRACE_MS, IMAGE_MAX);
 	http_call_get(c);
 	http_call_start(c);
 }

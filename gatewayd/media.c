@@ -74,9 +74,9 @@ media_public_handle(struct mg_connection *conn, void *arg)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	const char *id = ri->local_uri + strlen("/public/media/");
+	char req[UUID_STR_LEN], *abs, *buf;
 	struct stat st;
 	PGresult *res;
-	char *abs, *buf;
 	ssize_t n;
 	int fd, db_down, head = strcmp(ri->request_method, "HEAD") == 0;
 
@@ -104,7 +104,8 @@ media_public_handle(struct mg_connection *conn, void *arg)
 	}
 	/* Cache-Control: private, no-store and nosniff come with every answer. */
 	http_begin(conn, 200, PQgetvalue(res, 0, 1), (long long)st.st_size, NULL);
-	log_info("public.served", "media=%s bytes=%lld", id, (long long)st.st_size);
+	uuid_v7(req);
+	log_info("public.served", "req=%s media=%s bytes=%lld", req, id, (long long)st.st_size);
 	PQclear(res);
 	buf = xmalloc(IO_BUFFER);
 	while (!head && (n = read(fd, buf, IO_BUFFER)) > 0)

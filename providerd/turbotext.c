@@ -306,7 +306,8 @@ image_path(const json_t *root)
 
 	if (json_is_string(v = json_object_get(root, "uploaded_image")) ||
 	    json_is_string(v = json_object_get(data, "uploaded_image")) ||
-	    json_is_string(v = json_array_get(json_object_get(data, "image"), 0)))
+	    json_is_string(v = json_array_get(json_object_get(data, "image"), 0)) ||
+	    json_is_string(v = json_object_get(data, "image")))
 		return json_string_length(v) > 0 ? json_string_value(v) : NULL;
 	return NULL;
 }

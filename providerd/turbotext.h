@@ -9,7 +9,8 @@
  *	do=get_result&queueid=N		-> {"success":false,"action":"reconnect"}
  *					   while not ready, then the result
  *	result (and webhook body): the image URL is "uploaded_image" at the top
- *	level or in "data", else data.image[0], maybe relative to the host;
+ *	level or in "data", else data.image[0] (or data.image as a string),
+ *	maybe relative to the host;
  *	{"success":false,"error":"..."} is a refusal.
  *
  * Operations (inputs[0] is the booth photo, then the slot's templates):

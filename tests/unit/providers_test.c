@@ -145,6 +145,9 @@ test_turbotext_answers(void)
 	check(result(base, 200, "{\"success\":true,\"data\":{\"image\":[\"img/2.jpg\"]}}", &r) ==
 	    TT_DONE && strcmp(r.image_url, "https://www.turbotext.ru/img/2.jpg") == 0,
 	    "a path without a slash is relative to the host too");
+	check(result(base, 200, "{\"success\":true,\"data\":{\"image\":\"/one.png\"}}", &r) ==
+	    TT_DONE && strcmp(r.image_url, "https://www.turbotext.ru/one.png") == 0,
+	    "data.image as a plain string");
 	check(result(base, 200, "{\"success\":true,\"data\":{\"image\":[\"//evil/x.jpg\"]}}", &r) ==
 	    TT_FINAL, "scheme-relative URL refused");
 	check(result(base, 200, "{\"success\":true,\"data\":{}}", &r) == TT_FINAL &&

@@ -19,7 +19,7 @@ PROGRAMS  = $(DAEMONS) pbctl
 # Debian packages the build, `make run` and the tests need.
 DEB_PACKAGES = build-essential pkg-config libpq-dev libjansson-dev \
 	libcurl4-openssl-dev libsodium-dev libcivetweb-dev postgresql \
-	runit socat jq curl procps bats bats-assert bats-support
+	runit socat jq curl procps bats bats-assert bats-support nodejs npm
 
 CC       ?= cc
 PKGS      = libpq jansson libcurl libsodium
@@ -143,12 +143,17 @@ run: deps
 stop:
 	runit/photobridge-down
 
-check: deps
+# The OpenAPI validator of tests/api.bats, pinned by tests/package-lock.json.
+tests/node_modules: tests/package.json tests/package-lock.json
+	cd tests && npm ci --no-audit --no-fund
+	touch $@
+
+check: deps tests/node_modules
 	$(MAKE) tests
 	$(MAKE) BUILD=build-asan SAN_CFLAGS='$(ASAN_FLAGS)' tests
 	tests/run $(CURDIR)/build $(CURDIR)/build-asan
 
-check-asan: deps
+check-asan: deps tests/node_modules
 	$(MAKE) BUILD=build-asan SAN_CFLAGS='$(ASAN_FLAGS)' tests
 	tests/run $(CURDIR)/build-asan
 

@@ -22,6 +22,11 @@ static const struct api_route *const api_tables[] = {
 	catalog_routes,
 	slots_routes,
 	templates_routes,
+	testrun_routes,
+	settings_routes,
+	jobs_routes,
+	gallery_routes,
+	tarball_routes,
 	media_routes,
 	docs_routes,
 	NULL
@@ -29,18 +34,16 @@ static const struct api_route *const api_tables[] = {
 
 struct secrets	 api_secrets;
 struct catalog	*api_catalog;
-static int	 api_keys_loaded;
 
 void
 api_init(void)
 {
 	char err[512];
 
+	/* Without its keys the gateway would sign tokens with zeros: refuse to run. */
 	if (secrets_load(config_get("PB_SECRETS_FILE"), &api_secrets, err,
-	    sizeof(err)) == 0)
-		api_keys_loaded = 1;
-	else	/* ingest still works; every token check then fails */
-		log_error("secrets.unreadable", "err=%s", err);
+	    sizeof(err)) != 0)
+		fatal("secrets.unreadable", "err=%s", err);
 	api_catalog = catalog_load(config_get("PB_PROVIDERS_FILE"), err, sizeof(err));
 	if (api_catalog == NULL)
 		fatal("catalog.invalid", "path=%s err=%s",
@@ -142,8 +145,6 @@ api_authenticate(struct api_req *r)
 		return api_refuse_token(r, "send Authorization: Bearer <token> (POST /api/login)");
 	h += 7;
 	h += strspn(h, " ");
-	if (!api_keys_loaded)
-		return api_error(r, ERR_UNAVAILABLE, "the server keys are unreadable");
 	if ((claims = jwt_verify(api_secrets.jwt_signing, h, (int64_t)time(NULL), err,
 	    sizeof(err))) == NULL)
 		return api_refuse_token(r, err);
@@ -200,9 +201,10 @@ api_handle(struct mg_connection *conn, void *arg)
 		log_error("api.no_answer", "req=%s path=%s", r->req, r->ri->local_uri);
 		api_error(r, ERR_INTERNAL, "the handler gave no answer");
 	}
-	log_info("api.request", "req=%s method=%s path=%s status=%d user=%s ms=%lld",
-	    r->req, r->ri->request_method, r->ri->local_uri, r->status, r->username,
-	    (long long)(now_ms() - start));
+	log_info("api.request", "req=%s method=%s path=%s slot=%s status=%d user=%s ms=%lld",
+	    r->req, r->ri->request_method, r->ri->local_uri,
+	    r->param[0] != NULL && strncmp(r->param[0], "slot-", 5) == 0 ? r->param[0] : "",
+	    r->status, r->username, (long long)(now_ms() - start));
 	status = r->status;
 	pool_put(r->db);
 	for (size_t i = 0; i < r->nowned; i++)

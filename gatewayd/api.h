@@ -31,9 +31,12 @@
  *	};
  *
  *   then declare `extern const struct api_route stats_routes[];` below and
- *   add `stats_routes` to the table list in api.c (one line each), and
+ *   add `stats_routes` to api_tables[] in api.c (one line each), and
  *   describe the route in docs/openapi.json (tests/api.bats fails for a
- *   registered route the document lacks).
+ *   registered route the document lacks, and for a documented one that is
+ *   not registered).  A path outside /api (say /public/media/{id}) also
+ *   needs its prefix in handlers[] of http.c pointing at api_handle; mark
+ *   such a route API_PUBLIC when it takes no token.
  *
  * Handler contract: return the HTTP status you answered with, which is
  * what every api_* reply helper returns.  Helpers that can fail before
@@ -88,8 +91,11 @@ extern const struct api_route auth_routes[];
 extern const struct api_route catalog_routes[];
 extern const struct api_route slots_routes[];
 extern const struct api_route templates_routes[];
+extern const struct api_route testrun_routes[];
 extern const struct api_route settings_routes[];
 extern const struct api_route jobs_routes[];
+extern const struct api_route gallery_routes[];
+extern const struct api_route tarball_routes[];
 extern const struct api_route docs_routes[];
 extern const struct api_route media_routes[];
 
@@ -106,6 +112,9 @@ void	api_print_routes(void);
 /* --- replies (each returns the status it sent) --- */
 int	api_json(struct api_req *, int status, json_t *body);	/* body stolen */
 int	api_no_content(struct api_req *);			/* 204 */
+/* Any other body (an HTML page ...). */
+int	api_send_body(struct api_req *, int status, const char *ctype,
+	    const char *body, size_t len);
 int	api_error(struct api_req *, const char *code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 /*
@@ -119,6 +128,12 @@ int	api_field_error(struct api_req *, const char *code, const char *field,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* After api_db()/api_exec() failed: 503 when the database is away, else 500. */
 int	api_db_error(struct api_req *);
+/*
+ * 200 headers of a body of len bytes the caller then mg_write()s; name
+ * (our own, never a client's) makes it an attachment.
+ */
+void	api_begin_download(struct api_req *, const char *ctype, long long len,
+	    const char *name);
 /* Streams a file under PB_MEDIA_ROOT (relative path); 404 when gone. */
 int	api_send_file(struct api_req *, const char *rel_path, const char *mime,
 	    const char *download_name);
@@ -126,6 +141,8 @@ int	api_send_file(struct api_req *, const char *rel_path, const char *mime,
 /* --- request parts (0, or answered with an error and its status) --- */
 /* The body as a JSON object of at most max bytes: 400/413/415 otherwise. */
 int	api_body_json(struct api_req *, size_t max, json_t **out);
+/* Every key of body is one of names (NULL-terminated); 400 naming it otherwise. */
+int	api_known_fields(struct api_req *, json_t *body, const char *const *names);
 /* A query parameter, URL-decoded, owned by the request; NULL when absent. */
 const char *api_query(struct api_req *, const char *name);
 /* An integer query parameter within [min, max], def when absent; 400 otherwise. */

@@ -93,6 +93,13 @@ api_json(struct api_req *r, int status, json_t *body)
 }
 
 int
+api_send_body(struct api_req *r, int status, const char *ctype, const char *body,
+    size_t len)
+{
+	return api_send(r, status, ctype, body, len, NULL);
+}
+
+int
 api_no_content(struct api_req *r)
 {
 	return api_send(r, 204, "application/json", "", 0, NULL);
@@ -176,10 +183,20 @@ api_db_error(struct api_req *r)
 	return api_error(r, ERR_INTERNAL, "a database statement failed");
 }
 
+void
+api_begin_download(struct api_req *r, const char *ctype, long long len, const char *name)
+{
+	char *extra = name != NULL ? xasprintf("Content-Disposition: attachment; "
+	    "filename=\"%s\"\r\n", name) : NULL;
+
+	api_begin(r, 200, ctype, len, extra);
+	free(extra);
+}
+
 int
 api_send_file(struct api_req *r, const char *rel, const char *mime, const char *name)
 {
-	char *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), rel), *buf, *extra;
+	char *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), rel), *buf;
 	struct stat st;
 	ssize_t n;
 	int fd = open(abs, O_RDONLY | O_CLOEXEC);
@@ -190,10 +207,7 @@ api_send_file(struct api_req *r, const char *rel, const char *mime, const char *
 			close(fd);
 		return api_error(r, ERR_NOT_FOUND, "the file is gone");
 	}
-	extra = name != NULL ? xasprintf("Content-Disposition: attachment; "
-	    "filename=\"%s\"\r\n", name) : NULL;
-	api_begin(r, 200, mime, (long long)st.st_size, extra);
-	free(extra);
+	api_begin_download(r, mime, (long long)st.st_size, name);
 	buf = xmalloc(IO_BUFFER);
 	while ((n = read(fd, buf, IO_BUFFER)) > 0)
 		if (mg_write(r->conn, buf, (size_t)n) <= 0)
@@ -234,6 +248,23 @@ api_body_json(struct api_req *r, size_t max, json_t **out)
 		json_decref(*out);
 		*out = NULL;
 		return api_error(r, ERR_BAD_REQUEST, "the body must be a JSON object");
+	}
+	return 0;
+}
+
+int
+api_known_fields(struct api_req *r, json_t *body, const char *const *names)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(body, key, v) {
+		int known = 0;
+
+		for (int i = 0; names[i] != NULL; i++)
+			known |= strcmp(key, names[i]) == 0;
+		if (!known)
+			return api_field_error(r, ERR_BAD_REQUEST, key, "unknown field %s", key);
 	}
 	return 0;
 }

@@ -282,9 +282,24 @@ auth_history(struct api_req *r)
 	    "total", (int)json_array_size(data)));
 }
 
+/* Who the token belongs to and until when: the UI's "logged in as". */
+static int
+auth_me(struct api_req *r)
+{
+	char exp[32];
+	time_t t = (time_t)r->token_exp;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return api_json(r, 200, json_pack("{s:i, s:s, s:s}", "user_id", r->user_id,
+	    "username", r->username, "token_expires_at", exp));
+}
+
 const struct api_route auth_routes[] = {
 	{ "POST", "/api/login", auth_login, API_PUBLIC },
 	{ "POST", "/api/logout", auth_logout, 0 },
 	{ "GET", "/api/login_history", auth_history, 0 },
+	{ "GET", "/api/me", auth_me, 0 },
 	{ NULL, NULL, NULL, 0 }
 };

@@ -96,6 +96,32 @@ handle_not_found(struct mg_connection *conn, void *arg)
 	return http_send_error(conn, ERR_NOT_FOUND, "no such resource");
 }
 
+/*
+ * civetweb's handlers, most specific first.  routes: what a handler
+ * answers, for `gatewayd --routes` (the /api router prints its own).
+ */
+static const struct {
+	const char		*uri;
+	mg_request_handler	 fn;
+	const char		*routes;
+} handlers[] = {
+	{ "/healthz$", health_handle, "GET /healthz" },
+	{ "/ingest/", ingest_handle, "POST /ingest/{slot_id}" },
+	{ "/api", api_handle, NULL },
+	{ "/public/gallery/", api_handle, NULL },
+	{ "/public/media/", media_public_handle, "GET /public/media/{id}" },
+	{ "/webhooks/turbotext/", webhook_handle, "POST /webhooks/turbotext/{token}" },
+	{ "/", handle_not_found, NULL },
+};
+
+void
+http_print_routes(void)
+{
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (handlers[i].routes != NULL)
+			printf("%s\n", handlers[i].routes);
+}
+
 /* civetweb's own errors (malformed request, body too large ...) as JSON too. */
 static int
 on_http_error(struct mg_connection *conn, int status, const char *msg)
@@ -146,12 +172,8 @@ http_start(void)
 	if (ctx == NULL)
 		fatal("http.start", "listen=%s reason=%s", config_get("PB_HTTP_LISTEN"),
 		    "civetweb failed to start (port in use?)");
-	mg_set_request_handler(ctx, "/healthz$", health_handle, NULL);
-	mg_set_request_handler(ctx, "/ingest/", ingest_handle, NULL);
-	mg_set_request_handler(ctx, "/api", api_handle, NULL);
-	mg_set_request_handler(ctx, "/public/media/", media_public_handle, NULL);
-	mg_set_request_handler(ctx, "/webhooks/turbotext/", webhook_handle, NULL);
-	mg_set_request_handler(ctx, "/", handle_not_found, NULL);
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		mg_set_request_handler(ctx, handlers[i].uri, handlers[i].fn, NULL);
 	log_info("http.listening", "listen=%s threads=%s",
 	    config_get("PB_HTTP_LISTEN"), threads);
 }

@@ -11,6 +11,8 @@
 
 void	http_start(void);
 void	http_stop(void);
+/* "METHOD PATH" of the routes outside /api (gatewayd --routes). */
+void	http_print_routes(void);
 
 /* Sends body (reference stolen) as JSON with the given status. */
 int	http_send_json(struct mg_connection *, int status, json_t *body);

@@ -44,6 +44,8 @@ static const struct config_var gatewayd_config[] = {
 	    "HTTP worker threads (each waiting booth holds one)" },
 	{ "PB_OPENAPI_FILE", PB_DATADIR "/docs/openapi.json", CONFIG_PATH, 0, 0,
 	    "the OpenAPI document served at /api/openapi.json" },
+	{ "PB_T_SYNC_DEFAULT_SEC", "50", CONFIG_INT, 10, 60,
+	    "T_sync_response shown until an operator sets it (as ingestd)" },
 	{ "PB_MEDIA_DEFAULT_TTL_SEC", "900", CONFIG_INT, 10, 86400,
 	    "lifetime of a link made by POST /api/media/register" },
 	{ "PB_MEDIA_MAX_TTL_SEC", "86400", CONFIG_INT, 10, 604800,
@@ -101,6 +103,7 @@ main(int argc, char **argv)
 {
 	/* The route table, for the OpenAPI coverage test. */
 	if (argc == 2 && strcmp(argv[1], "--routes") == 0) {
+		http_print_routes();
 		api_print_routes();
 		return 0;
 	}

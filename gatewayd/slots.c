@@ -38,12 +38,18 @@ slot_json(PGresult *res, int row)
 {
 	const char *provider = PQgetvalue(res, row, 2), *op = PQgetvalue(res, row, 3);
 	const struct provider *p = catalog_provider(api_catalog, provider);
+	const struct operation *o = catalog_operation(api_catalog, op);
 	json_t *settings = json_loads(PQgetvalue(res, row, 4), 0, NULL);
+	struct jschema_error err;
+	int configured;
 	json_t *templates = json_loads(PQgetvalue(res, row, 8), 0, NULL);
 	char *url = xasprintf("%s/ingest/%s", config_get("PB_PUBLIC_BASE_URL"),
 	    PQgetvalue(res, row, 0));
 	json_t *slot;
 
+	/* Configured: a provider that offers the operation, and settings it takes. */
+	configured = p != NULL && o != NULL && provider_supports(p, op) && settings != NULL &&
+	    jschema_validate(json_object_get(o->json, "settings_schema"), settings, &err) == 0;
 	slot = json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:i, s:s, s:b, s:s, s:s, s:o}",
 	    "id", PQgetvalue(res, row, 0), "name", PQgetvalue(res, row, 1),
 	    "provider_id", provider[0] != '\0' ? provider : NULL,
@@ -51,7 +57,7 @@ slot_json(PGresult *res, int row)
 	    "settings_json", settings != NULL ? settings : json_object(),
 	    "version", atoi(PQgetvalue(res, row, 5)),
 	    "ingest_url", url,
-	    "is_configured", p != NULL && provider_supports(p, op),
+	    "is_configured", configured,
 	    "last_reset_at", PQgetvalue(res, row, 6), "updated_at", PQgetvalue(res, row, 7),
 	    "templates", templates != NULL ? templates : json_array());
 	free(url);
@@ -213,18 +219,12 @@ static const char *const put_keys[] = {
 static int
 check_put_shape(struct api_req *r, json_t *body)
 {
-	const char *key;
-	json_t *v, *name = json_object_get(body, "name");
+	json_t *name = json_object_get(body, "name");
 	json_t *version = json_object_get(body, "version");
+	int rc;
 
-	json_object_foreach(body, key, v) {
-		int known = 0;
-
-		for (int i = 0; put_keys[i] != NULL; i++)
-			known |= strcmp(key, put_keys[i]) == 0;
-		if (!known)
-			return api_field_error(r, ERR_BAD_REQUEST, key, "unknown field %s", key);
-	}
+	if ((rc = api_known_fields(r, body, put_keys)) != 0)
+		return rc;
 	if (name != NULL && (!json_is_string(name) || json_string_length(name) > 200))
 		return api_field_error(r, ERR_BAD_REQUEST, "name", "%s",
 		    "name must be a string of at most 200 bytes");

@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "atomicfile.h"
 #include "config.h"
+#include "http.h"
 #include "log.h"
 #include "multipart.h"
 #include "proto.h"
@@ -107,7 +109,7 @@ upload_check_image(struct api_req *r, struct upload_file *up)
 int
 upload_receive(struct api_req *r, const char *dir, long long max, struct upload_file *up)
 {
-	const char *ctype = mg_get_header(r->conn, "Content-Type");
+	const char *ctype = mg_get_header(r->conn, "Content-Type"), *expect;
 	char boundary[MULTIPART_BOUNDARY_MAX + 1], *abs;
 	struct receive rc = { up, -1, 0, max };
 	int status;
@@ -118,6 +120,11 @@ upload_receive(struct api_req *r, const char *dir, long long max, struct upload_
 		    "send multipart/form-data with a boundary");
 	if (r->ri->content_length > max + FORM_OVERHEAD)
 		return api_error(r, ERR_TOO_LARGE, "the file is larger than %lld bytes", max);
+	/* The cheap checks are done: invite the body (curl waits a second otherwise). */
+	expect = mg_get_header(r->conn, "Expect");
+	if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
+	    http_send_continue(r->conn) != 0)
+		return api_error(r, ERR_BAD_REQUEST, "the client went away");
 	uuid_v7(up->id);
 	up->rel_path = api_printf(r, "%s/%s", dir, up->id);
 	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), up->rel_path);

@@ -111,7 +111,7 @@ create_job(struct ingest *in, int64_t wait_until_wall)
 	char job[UUID_STR_LEN], media[UUID_STR_LEN], size_s[24], w_s[16], h_s[16];
 	char attempts_s[16], deadline_s[16], recv_s[32], until_s[32];
 	char *src, *dst, *settings, *metadata;
-	const char *params[20];
+	const char *params[21];
 	json_t *meta = json_deep_copy(in->fields);
 	PGresult *res;
 
@@ -149,10 +149,11 @@ create_job(struct ingest *in, int64_t wait_until_wall)
 	params[14] = in->image.mime;	params[15] = size_s;
 	params[16] = w_s;		params[17] = h_s;
 	params[18] = recv_s;		params[19] = until_s;
+	params[20] = in->test ? "test" : "ingest";
 	res = db_exec(daemon_db,
 	    "WITH j AS (INSERT INTO job (id, req_id, slot_id, kind, provider_id, operation_id, "
 	    "  settings_json, max_attempts, deadline, input_media_ids, idempotency_key, "
-	    "  booth_photo_id, file_sha256, metadata) VALUES ($1, $2, $3, 'ingest', $4, $5, "
+	    "  booth_photo_id, file_sha256, metadata) VALUES ($1, $2, $3, $21, $4, $5, "
 	    "  $6::jsonb, $7::int, now() + make_interval(secs => $8::int), ARRAY[$9::uuid], "
 	    "  $10, $11, $12, $13::jsonb) RETURNING id), "
 	    "m AS (INSERT INTO media_object (id, kind, path, mime, size_bytes, width, height, "
@@ -161,8 +162,8 @@ create_job(struct ingest *in, int64_t wait_until_wall)
 	    "  j.id, $3 FROM j), "
 	    "w AS (INSERT INTO ingest_wait (req_id, job_id, slot_id, provider_id, received_at, "
 	    "  wait_until) SELECT $2, j.id, $3, $4, to_timestamp($19::double precision), "
-	    "  to_timestamp($20::double precision) FROM j) "
-	    "SELECT pg_notify('job_new', id::text) FROM j", 20, params);
+	    "  to_timestamp($20::double precision) FROM j WHERE $21 = 'ingest') "
+	    "SELECT pg_notify('job_new', id::text) FROM j", 21, params);
 	free(settings);
 	free(metadata);
 	if (res == NULL) {
@@ -216,4 +217,14 @@ enqueue_ingest(struct ingest *in, int64_t wait_until_wall)
 	}
 	ingest_fail(in, ERR_UNAVAILABLE, "could not queue the job");
 	return -1;
+}
+
+int
+enqueue_test(struct ingest *in)
+{
+	int rc = create_job(in, in->received_wall_ms);
+
+	if (rc > 0)
+		ingest_fail(in, ERR_UNAVAILABLE, "could not queue the test job");
+	return rc == 0 ? 0 : -1;
 }

@@ -29,6 +29,7 @@ struct ingest {
 	char		*original_path;		/* relative to PB_MEDIA_ROOT */
 	struct sock_conn *conn;			/* NULL once answered */
 	int		 slot_known;		/* processing_log needs a slot */
+	int		 test;			/* an operator's test run (testrun.c) */
 };
 
 void	ingest_free(struct ingest *);
@@ -38,10 +39,17 @@ void	ingest_fail(struct ingest *, const char *code, const char *fmt, ...)
 
 /* validate.c: 0 when the request may become a job, else it was answered. */
 int	validate_ingest(struct ingest *);
+/* The spooled file alone: size, type, pixels, sha256; 0 or answered. */
+int	validate_file(struct ingest *, const struct provider *);
 
 /* enqueue.c: stores the original, creates (or finds) the job; 0 or answered. */
 int	enqueue_ingest(struct ingest *, int64_t wait_until_wall_ms);
+/* A test run's job (kind 'test': no wait, no processing_log); 0 or answered. */
+int	enqueue_test(struct ingest *);
 long	enqueue_t_sync_ms(void);
+
+/* testrun.c: the "test" verb. */
+json_t	*testrun_verb(struct sock_request *);
 
 /* wait.c: waits for the job, answers, writes processing_log. */
 void	wait_init(void);

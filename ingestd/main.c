@@ -38,6 +38,11 @@
  *			422 unreadable image, 502 provider failed, 503
  *			unavailable, 504 still running (the job goes on).
  *			The spool file is consumed whatever the outcome.
+ *	test		{"op":"test","req":ID,"slot":S,"file":"spool/<uuid>",
+ *			"provider_id":P,"operation_id":O,"settings":{...}}
+ *			-> {"ok":true,"job":J} at once: an operator's test run
+ *			(job kind 'test'; no wait, no processing_log row).
+ *			Errors as for ingest; the spool file is consumed.
  *
  * SIGNALS
  *	TERM stops taking requests and answers the waiting ones by their
@@ -248,6 +253,8 @@ static const struct verb ingestd_verbs[] = {
 	    verb_slot },
 	{ "ingest", "validate a spooled booth photo, queue it, wait for the result",
 	    VERB_MUTATING, verb_ingest },
+	{ "test", "queue an operator's test run of a slot; answers the job id at once",
+	    VERB_MUTATING, testrun_verb },
 	{ NULL, NULL, 0, NULL }
 };
 

@@ -102,8 +102,8 @@ sha256_file(const char *path, char out[65])
 	return 0;
 }
 
-static int
-check_file(struct ingest *in, const struct provider *p)
+int
+validate_file(struct ingest *in, const struct provider *p)
 {
 	char err[256];
 	struct stat st;
@@ -182,5 +182,5 @@ validate_ingest(struct ingest *in)
 		    "server does not offer", in->slot, in->provider_id, in->operation_id);
 		return -1;
 	}
-	return check_file(in, p);
+	return validate_file(in, p);
 }

@@ -276,7 +276,16 @@ is_error() { jassert ".error.code == \"$1\" and (.error.message | length > 0) an
 	assert_output 204
 	[ ! -e "$path2" ]
 	run api GET /api/slots/slot-003
-	jassert '(.settings_json | has("reference_media_id") | not) and .templates == []' <"$O"
+	# Its required image gone, the slot no longer counts as configured.
+	jassert '(.settings_json | has("reference_media_id") | not) and .templates == [] and
+	    (.is_configured | not)' <"$O"
+	# A large upload is invited with 100 Continue, as curl asks.
+	{ cat "$img"; head -c 2000000 /dev/zero; } >"$BATS_TEST_TMPDIR/big.jpg"
+	run api POST /api/slots/slot-003/templates -F "file=@$BATS_TEST_TMPDIR/big.jpg"
+	assert_output 201
+	grep -q '^HTTP/1.1 100 Continue' "$H"
+	run api DELETE "/api/slots/slot-003/templates/$(jq -r .id "$O")"
+	assert_output 204
 	# Not an image, wrong framing.
 	printf 'GIF89a\x01\x00\x01\x00\x00\x00\x00;' >"$BATS_TEST_TMPDIR/x.gif"
 	run api POST /api/slots/slot-003/templates -F "file=@$BATS_TEST_TMPDIR/x.gif"
@@ -295,4 +304,275 @@ is_error() { jassert ".error.code == \"$1\" and (.error.message | length > 0) an
 	[ "$before" != "$after" ]
 	AUTH=$IGOR_TOKEN run api POST /api/slots/slot-002/reset_stats
 	assert_output 403
+}
+
+@test "settings: ingest password shown and never empty, provider keys write-only and masked" {
+	run api GET /api/settings
+	assert_output 200
+	pw=$(jq -r .ingest_password "$SECRETS")
+	jassert ".ingest_password == \"$pw\" and .t_sync_response_sec == 50 and .result_ttl_days == 3 and
+	    (.provider_keys.gemini.configured | not)" <"$O"
+	while read -r want field body; do
+		run json PUT /api/settings "$body"
+		assert_equal "$output:$(jq -r .error.details.field "$O")" "$want:$field"
+	done <<-'EOF'
+	422 ingest_password {"ingest_password":""}
+	422 ingest_password {"ingest_password":"short"}
+	400 ingest_password {"ingest_password":null}
+	422 t_sync_response_sec {"t_sync_response_sec":9}
+	422 t_sync_response_sec {"t_sync_response_sec":61}
+	400 t_sync_response_sec {"t_sync_response_sec":"20"}
+	422 result_ttl_days {"result_ttl_days":8}
+	422 result_ttl_days {"result_ttl_days":0}
+	422 provider_keys {"provider_keys":{"nope":"k"}}
+	400 provider_keys {"provider_keys":{"gemini":""}}
+	400 colour {"colour":"red"}
+	EOF
+	run json PUT /api/settings '{"provider_keys":{"gemini":"test-gemini-key","turbotext":"tt-secret-key-123456"},"t_sync_response_sec":20,"result_ttl_days":5}'
+	assert_output 200
+	jassert '.provider_keys.gemini.configured and .provider_keys.turbotext.masked == "****3456" and
+	    .t_sync_response_sec == 20 and .result_ttl_days == 5' <"$O"
+	# The clear keys appear nowhere: not in answers, not in the table, not in logs.
+	run api GET /api/settings
+	! grep -q 'tt-secret-key-123456' "$O"
+	! psql_pb "SELECT value::text FROM settings" | grep -q 'tt-secret-key'
+	! grep -rq 'tt-secret-key' "$PB_STATE_DIR/log/"
+	run json PUT /api/settings '{"provider_keys":{"turbotext":null},"ingest_password":"new-ingest-pw-1"}'
+	assert_output 200
+	jassert '(.provider_keys.turbotext.configured | not) and .ingest_password == "new-ingest-pw-1"' <"$O"
+	assert_equal "$(psql_pb "SELECT value ? 'sealed' FROM settings WHERE key = 'ingest_password'")" t
+	run json PUT /api/settings "{\"ingest_password\":\"$pw\",\"t_sync_response_sec\":50}"
+	assert_output 200
+}
+
+# wait_job ID: until the job has ended; prints its JSON.
+job_done() {
+	api GET "/api/jobs/$1" >/dev/null
+	jq -e '.state == "succeeded" or .state == "failed"' "$O" >/dev/null
+}
+
+@test "test run end to end on the fake Gemini: 202, job progress, result; not counted as ingest" {
+	run json PUT /api/slots/slot-004 '{"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"make it a watercolor"}}'
+	assert_output 200
+	logs_before=$(psql_pb "SELECT count(*) FROM processing_log")
+	run api POST /api/slots/slot-004/test -F "photo=@$PB_TESTDATA/orientation/Landscape_1.jpg"
+	assert_output 202
+	job=$(jq -r .job_id "$O")
+	jassert ".status_url == \"/api/jobs/$job\"" <"$O"
+	wait_for 30 job_done "$job"
+	api GET "/api/jobs/$job" >/dev/null
+	jassert '.state == "succeeded" and .kind == "test" and .slot_id == "slot-004" and
+	    .attempt >= 1 and (.result_url | length > 0) and .duration_ms >= 0' <"$O"
+	run api GET "/api/jobs/$job/result"
+	assert_output 200
+	grep -qi '^content-type: image/' "$H"
+	[ "$(head -c 4 "$O" | od -An -tx1 | tr -d ' ')" = 89504e47 ]
+	run api GET "/api/jobs/$job/thumbnail"
+	assert_output 200
+	assert_equal "$(psql_pb "SELECT count(*) FROM processing_log")" "$logs_before"
+	# Unsaved settings are tried as given, and checked like a PUT.
+	run api POST /api/slots/slot-004/test -F "photo=@$PB_TESTDATA/orientation/Landscape_1.jpg" \
+	    -F 'config={"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"pencil sketch"}}'
+	assert_output 202
+	job2=$(jq -r .job_id "$O")
+	assert_equal "$(psql_pb "SELECT settings_json->>'prompt' FROM job WHERE id = '$job2'")" "pencil sketch"
+	run api POST /api/slots/slot-004/test -F "photo=@$PB_TESTDATA/orientation/Landscape_1.jpg" \
+	    -F 'config={"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":7}}'
+	assert_output 422
+	jassert '.error.details.field == "settings_json.prompt"' <"$O"
+	run api POST /api/slots/slot-005/test -F "photo=@$PB_TESTDATA/orientation/Landscape_1.jpg"
+	assert_output 409
+	is_error slot_not_configured
+	run api POST /api/slots/slot-004/test -F "photo=@$PB_TESTDATA/invalid/corrupted.jpg"
+	assert_output 422
+	[ -z "$(ls -A "$PB_STATE_DIR/media/spool")" ]
+	AUTH=$IGOR_TOKEN run api GET "/api/jobs/$job"
+	assert_output 403
+	wait_for 30 job_done "$job2"
+}
+
+@test "jobs list: filters, paging, validation" {
+	run api GET '/api/jobs?slot_id=slot-004&status=succeeded'
+	assert_output 200
+	jassert '(.data | length >= 2) and .meta.total >= 2 and (.data | all(.slot_id == "slot-004" and .state == "succeeded"))
+	    and .meta.page == 1' <"$O"
+	run api GET '/api/jobs?page_size=1&page=2'
+	jassert '(.data | length == 1) and .meta.page == 2' <"$O"
+	run api GET '/api/jobs?status=bogus'
+	assert_output 400
+	jassert '.error.details.field == "status"' <"$O"
+	run api GET '/api/jobs?page=0'
+	assert_output 400
+	AUTH=$IGOR_TOKEN run api GET /api/jobs
+	jassert '.meta.total == 0' <"$O"
+	AUTH=$IGOR_TOKEN run api GET '/api/jobs?slot_id=slot-004'
+	assert_output 403
+	run api GET /api/jobs/not-a-uuid
+	assert_output 404
+	run api GET /api/jobs/0190e0a8-0000-7000-8000-000000000000/result
+	assert_output 404
+}
+
+@test "gallery: recent successful results; a share URL works, then not when tampered or expired" {
+	run api GET '/api/gallery?slot_id=slot-004'
+	assert_output 200
+	jassert '(.data | length >= 1) and (.data | all(.state == "succeeded" and (.thumbnail_url | length > 0)))' <"$O"
+	job=$(jq -r '.data[0].id' "$O")
+	AUTH=$IGOR_TOKEN run api GET '/api/gallery'
+	jassert '.data == []' <"$O"
+	run json POST /api/gallery/share '{"minutes":1441}'
+	assert_output 422
+	jassert '.error.details.field == "minutes"' <"$O"
+	run json POST /api/gallery/share '{"minutes":"5"}'
+	assert_output 400
+	run json POST /api/gallery/share '{"minutes":5,"slot_id":"slot-004"}'
+	assert_output 201
+	url=$(jq -r .url "$O")
+	[[ "$url" == http://localhost:$PB_HTTP_PORT/public/gallery/* ]]
+	path=${url#http://localhost:$PB_HTTP_PORT}
+	run curl -sS -o "$O" -w '%{http_code}' "$BASE_URL$path"
+	assert_output 200
+	grep -q "/public/gallery/.*/$job" "$O"
+	run curl -sS -o "$O" -w '%{http_code}' "$BASE_URL$path?format=json"
+	jassert ".data[0].job_id == \"$job\"" <"$O"
+	run curl -sS -o "$O" -w '%{http_code}' "$BASE_URL$path/$job"
+	assert_output 200
+	cmp "$O" "$PB_STATE_DIR/media/$(psql_pb "SELECT m.path FROM job j JOIN media_object m ON m.id = j.result_media_id WHERE j.id = '$job'")"
+	token=${path#/public/gallery/}
+	IFS=. read -r uid slot exp mac <<<"$token"
+	other_mac=$(printf 'AAAA%s' "${mac:4}")
+	for bad in "$uid.$slot.$((exp + 60)).$mac" "$uid.all.$exp.$mac" "2.$slot.$exp.$mac" \
+	    "$uid.$slot.$exp.$other_mac" "$uid.$slot.$exp" "garbage"; do
+		run curl -sS -o "$O" -w '%{http_code}' "$BASE_URL/public/gallery/$bad"
+		assert_equal "$bad:$output" "$bad:404"
+		jassert '.error.code == "not_found"' <"$O"
+		run curl -sS -o /dev/null -w '%{http_code}' "$BASE_URL/public/gallery/$bad/$job"
+		assert_equal "$output" 404
+	done
+	# Expired: a correctly signed token of the past.
+	key=$(jq -r .keys.media_link "$SECRETS" | tr -- '-_' '+/')
+	while [ $(( ${#key} % 4 )) -ne 0 ]; do key="$key="; done
+	past=$(( $(date +%s) - 10 ))
+	mac=$(printf 'gallery|%s|%s|%s' "$uid" "$slot" "$past" | openssl dgst -sha256 -mac HMAC \
+	    -macopt "hexkey:$(printf '%s' "$key" | base64 -d | od -An -tx1 | tr -d ' \n')" -binary | b64url)
+	run curl -sS -o /dev/null -w '%{http_code}' "$BASE_URL/public/gallery/$uid.$slot.$past.$mac"
+	assert_output 404
+	# The same, unexpired, is accepted: the 404 above was the expiry.
+	future=$(( $(date +%s) + 100 ))
+	mac=$(printf 'gallery|%s|%s|%s' "$uid" "$slot" "$future" | openssl dgst -sha256 -mac HMAC \
+	    -macopt "hexkey:$(printf '%s' "$key" | base64 -d | od -An -tx1 | tr -d ' \n')" -binary | b64url)
+	run curl -sS -o /dev/null -w '%{http_code}' "$BASE_URL/public/gallery/$uid.$slot.$future.$mac"
+	assert_output 200
+}
+
+@test "results.tar lists the slot's stored results as a valid ustar" {
+	run api GET /api/slots/slot-004/results.tar
+	assert_output 200
+	grep -qi '^content-type: application/x-tar' "$H"
+	n=$(psql_pb "SELECT count(*) FROM job j JOIN media_object m ON m.id = j.result_media_id WHERE j.slot_id = 'slot-004' AND j.state = 'succeeded'")
+	run tar -tf "$O"
+	assert_success
+	assert_equal "$(grep -c '^results/.*\.png$' <<<"$output")" "$n"
+	mkdir "$BATS_TEST_TMPDIR/x" && tar -xf "$O" -C "$BATS_TEST_TMPDIR/x"
+	job=$(psql_pb "SELECT id FROM job WHERE slot_id = 'slot-004' AND state = 'succeeded' LIMIT 1")
+	cmp "$BATS_TEST_TMPDIR/x/results/$job.png" "$PB_STATE_DIR/media/$(psql_pb "SELECT m.path FROM job j JOIN media_object m ON m.id = j.result_media_id WHERE j.id = '$job'")"
+	run api GET /api/slots/slot-005/results.tar
+	assert_output 200
+	run tar -tf "$O"
+	assert_success
+	assert_output ''
+	AUTH=$IGOR_TOKEN run api GET /api/slots/slot-004/results.tar
+	assert_output 403
+}
+
+@test "clear media cache deletes every stored result" {
+	[ "$(psql_pb "SELECT count(*) FROM media_object WHERE kind = 'result'")" -ge 1 ]
+	files=$(psql_pb "SELECT path FROM media_object WHERE kind = 'result'")
+	run api POST /api/settings/clear_media_cache
+	assert_output 200
+	jassert '.deleted_results >= 1' <"$O"
+	assert_equal "$(psql_pb "SELECT count(*) FROM media_object WHERE kind = 'result'")" 0
+	for f in $files; do [ ! -e "$PB_STATE_DIR/media/$f" ]; done
+	run api GET '/api/gallery?slot_id=slot-004'
+	jassert '.data == []' <"$O"
+}
+
+@test "OpenAPI: served, valid for a real validator, and covers every registered route" {
+	[ -d "$REPO/tests/node_modules/@apidevtools/swagger-parser" ] ||
+	    skip "run: cd tests && npm ci (make check does)"
+	AUTH= run api GET /api/openapi.json
+	assert_output 200
+	jassert '.openapi == "3.1.0"' <"$O"
+	run node "$REPO/tests/openapi-check.js" "$O"
+	assert_success
+	assert_output --partial 'valid 3.1.0'
+	missing=$("$BIN/gatewayd" --routes | while read -r method path; do
+		m=$(tr 'A-Z' 'a-z' <<<"$method")
+		jq -e --arg p "$path" --arg m "$m" '.paths[$p][$m] != null' "$O" >/dev/null ||
+		    echo "$method $path"
+	done)
+	assert_equal "$missing" ""
+	[ "$("$BIN/gatewayd" --routes | wc -l)" -ge 25 ]
+	# And the document names nothing the gateway does not serve.
+	extra=$(jq -r '.paths | to_entries[] | .key as $p | .value | keys[] |
+	    select(. != "parameters") | "\(ascii_upcase) \($p)"' "$O" | sort |
+	    comm -23 - <("$BIN/gatewayd" --routes | sort))
+	assert_equal "$extra" ""
+}
+
+@test "every JSON answer of the API uses the error format" {
+	for req in "GET /api/slots/slot-999" "DELETE /api/slots" "GET /api/jobs?page=x" \
+	    "POST /api/gallery/share" "PUT /api/settings"; do
+		set -- $req
+		run api "$1" "$2" -H 'Content-Type: application/json' -d '[1]'
+		[ "$output" -ge 400 ]
+		jassert '(.error.code | type == "string") and (.error.message | type == "string") and
+		    (.error.details.request_id | length > 0)' <"$O"
+		grep -qi '^x-request-id:' "$H"
+	done
+	run api PUT /api/settings -H 'Content-Type: application/json' --data-binary @<(head -c 70000 /dev/zero | tr '\0' ' ')
+	assert_output 413
+	is_error too_large
+}
+
+@test "logins in parallel are all served (bounded Argon2id checks queue, not fail)" {
+	export -f login
+	export BASE_URL SERG_PW
+	seq 6 | xargs -P 6 -I{} bash -c 'login serg "$SERG_PW" | jq -r .token_type' >"$BATS_TEST_TMPDIR/types"
+	assert_equal "$(sort "$BATS_TEST_TMPDIR/types" | uniq -c | tr -s ' ')" " 6 bearer"
+}
+
+@test "the API's connection pool survives a PostgreSQL restart" {
+	run api GET /api/slots
+	assert_output 200
+	pg_ctl_as_owner -w -m fast restart >/dev/null
+	slots_ok() { [ "$(api GET /api/slots)" = 200 ]; }
+	wait_for 30 slots_ok
+	# While the database is away the answer is a JSON 503, not a hang.
+	pg_ctl_as_owner -w -m fast stop >/dev/null
+	run api GET /api/slots
+	assert_output 503
+	is_error unavailable
+	pg_ctl_as_owner -w -l "$PB_STATE_DIR/log/postgresql.log" \
+	    -o "-c listen_addresses='' -c unix_socket_directories='$PB_STATE_DIR/pg/run' -c unix_socket_permissions=0770" \
+	    start >/dev/null
+	wait_for 30 slots_ok
+}
+
+@test "GET /api/me names the token's user" {
+	run api GET /api/me
+	assert_output 200
+	jassert '.username == "serg" and (.user_id | type == "number") and (.token_expires_at | test("Z$"))' <"$O"
+}
+
+@test "login: throttled per client address across user names" {
+	for i in $(seq 20); do
+		AUTH= json POST /api/login "{\"username\":\"nobody$i\",\"password\":\"x\"}" >/dev/null
+	done
+	AUTH= run json POST /api/login "{\"username\":\"serg\",\"password\":\"$SERG_PW\"}"
+	assert_output 429
+	grep -qi '^retry-after: [0-9]' "$H"
+	psql_pb "DELETE FROM login_history WHERE username LIKE 'nobody%' OR throttled"
+	AUTH= run json POST /api/login "{\"username\":\"serg\",\"password\":\"$SERG_PW\"}"
+	assert_output 200
 }

@@ -1,0 +1,77 @@
+/*
+ * testrun.c - the "test" verb: an operator's test run of a slot, sent by
+ * gatewayd (POST /api/slots/{id}/test) with the photo in spool/ and the
+ * settings to try, saved or not (gatewayd has checked them against the
+ * operation's schema).  The photo gets the ingest checks (size, type,
+ * pixels), the job is kind 'test' and is answered at once with its id:
+ * nobody waits for it here, and it never writes processing_log, so test
+ * runs do not count in the statistics.
+ */
+#include <string.h>
+
+#include "daemon.h"
+#include "ingestd.h"
+#include "log.h"
+#include "proto.h"
+#include "util.h"
+#include "uuid.h"
+
+static int
+valid_id(const char *s, size_t max)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	return n > 0 && n <= max && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") == n;
+}
+
+json_t *
+testrun_verb(struct sock_request *sr)
+{
+	const char *req = json_string_value(json_object_get(sr->req, "req"));
+	const char *slot = json_string_value(json_object_get(sr->req, "slot"));
+	const char *file = json_string_value(json_object_get(sr->req, "file"));
+	const char *provider = json_string_value(json_object_get(sr->req, "provider_id"));
+	const char *operation = json_string_value(json_object_get(sr->req, "operation_id"));
+	json_t *settings = json_object_get(sr->req, "settings");
+	const struct provider *p;
+	struct ingest *in;
+	PGresult *res;
+	int known;
+
+	if (!valid_id(req, 64) || !valid_id(slot, 32) || file == NULL ||
+	    strncmp(file, "spool/", 6) != 0 || !uuid_valid(file + 6) ||
+	    strlen(file) != 42 || !valid_id(provider, 64) || !valid_id(operation, 64) ||
+	    !json_is_object(settings))
+		return proto_error(ERR_BAD_REQUEST, "test needs req, slot, file=spool/<uuid>, "
+		    "provider_id, operation_id and settings{}");
+	if ((p = catalog_provider(ingestd_catalog, provider)) == NULL ||
+	    !provider_supports(p, operation))
+		return proto_error(ERR_UNPROCESSABLE, "%s does not offer %s", provider, operation);
+	if ((res = db_exec(daemon_db, "SELECT 1 FROM slots WHERE id = $1", 1, &slot)) == NULL)
+		return proto_error(ERR_UNAVAILABLE, "the database is unavailable");
+	known = PQntuples(res) == 1;
+	PQclear(res);
+	if (!known)
+		return proto_error(ERR_NOT_FOUND, "no slot %s", slot);
+	in = xcalloc(1, sizeof(*in));
+	in->test = 1;
+	in->req = xstrdup(req);
+	in->slot = xstrdup(slot);
+	in->spool_path = xstrdup(file);
+	in->fields = json_object();
+	in->provider_id = xstrdup(provider);
+	in->operation_id = xstrdup(operation);
+	in->settings = json_incref(settings);
+	in->received_wall_ms = wall_ms();
+	in->received_mono_ms = now_ms();
+	in->conn = sockserver_defer(sr);
+	if (validate_file(in, p) != 0 || enqueue_test(in) != 0)
+		return NULL;
+	log_info("test.queued", "req=%s job=%s slot=%s provider=%s", in->req, in->job,
+	    in->slot, in->provider_id);
+	sockserver_reply(in->conn, json_pack("{s:b, s:s}", "ok", 1, "job", in->job));
+	in->conn = NULL;
+	ingest_free(in);
+	return NULL;
+}

@@ -2,7 +2,7 @@
  * webhook.c - POST /webhooks/turbotext/{token}: Turbotext delivers a
  * result (the get_result JSON plus "asyncid") to the URL it was given.
  *
- * The body (JSON, at most 1 MiB) is forwarded to providerd's `webhook`
+ * The body (JSON, at most 512 KiB) is forwarded to providerd's `webhook`
  * verb, which stores it on the job whose webhook token it is, only while
  * that job waits for that asyncid.  Anything else (unknown token, finished
  * job, another job's asyncid) changes nothing and is one identical 404.
@@ -20,7 +20,7 @@
 #include "uuid.h"
 #include "webhook.h"
 
-#define BODY_MAX	(1024 * 1024)
+#define BODY_MAX	(512 * 1024)	/* forwarded in one socket line (1 MiB) */
 #define TOKEN_MAX	128
 #define FORWARD_MS	5000
 

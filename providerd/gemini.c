@@ -29,6 +29,7 @@ static const struct opspec {
 	{ "style_transfer", 2, 0 },	/* photo, style reference */
 	{ "combine_images", 3, 0 },	/* photo, base, overlay */
 	{ "change_image", 1, 1 },	/* photo */
+	{ "face_swap", 2, 0 },		/* photo (the face), template scene */
 	{ NULL, 1, 0 }
 };
 

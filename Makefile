@@ -69,21 +69,25 @@ $(foreach d,ingestd jobd providerd janitor pbctl,$(eval $(call program,$(d),)))
 # and the daemon objects listed in NAME_test_OBJS; run by tests/unit.bats.
 UNIT_SRC  = $(wildcard tests/unit/*_test.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/bin/%)
-gemini_test_OBJS = $(BUILD)/providerd/gemini.o
+gemini_test_OBJS = $(BUILD)/providerd/gemini.o $(BUILD)/providerd/prompt.o
 local_test_OBJS  = $(BUILD)/providerd/local_ops.o
+providers_test_OBJS = $(BUILD)/providerd/turbotext.o $(BUILD)/providerd/openai.o \
+	$(BUILD)/providerd/prompt.o
 .SECONDEXPANSION:
 $(BUILD)/bin/%_test: $(BUILD)/tests/unit/%_test.o $$($$*_test_OBJS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $($*_test_OBJS) $(COMMON_LIB) $(LIBS)
 -include $(UNIT_SRC:%.c=$(BUILD)/%.d)
 
-# Fake providers for the tests: tests/fakes/NAME.c -> $(BUILD)/bin/NAME.
-FAKE_SRC  = $(wildcard tests/fakes/*.c)
+# Fake providers for the tests: tests/fakes/fake-NAME.c -> $(BUILD)/bin/fake-NAME,
+# with the skeleton they share (fakesrv.c).
+FAKE_SRC  = $(wildcard tests/fakes/fake-*.c)
 FAKE_BINS = $(FAKE_SRC:tests/fakes/%.c=$(BUILD)/bin/%)
-$(BUILD)/bin/fake-%: $(BUILD)/tests/fakes/fake-%.o $(COMMON_LIB)
+FAKE_LIB  = $(BUILD)/tests/fakes/fakesrv.o
+$(BUILD)/bin/fake-%: $(BUILD)/tests/fakes/fake-%.o $(FAKE_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(COMMON_LIB) -lcivetweb $(LIBS)
--include $(FAKE_SRC:%.c=$(BUILD)/%.d)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(FAKE_LIB) $(COMMON_LIB) -lcivetweb $(LIBS)
+-include $(FAKE_SRC:%.c=$(BUILD)/%.d) $(FAKE_LIB:.o=.d)
 
 # Benchmarks (bench/README.md): bench/NAME.c -> $(BUILD)/bin/bench-NAME.
 # `make bench` builds them; `make bench-ingest` runs bench/ingest.

@@ -28,6 +28,10 @@ char	*strbuf_take(struct strbuf *);	/* NUL-terminated; buffer reset */
 void	 strbuf_free(struct strbuf *);
 
 int	 parse_long(const char *, long *);	/* whole string, base 10 */
+/* base without its trailing slashes, then path; malloc'd. */
+char	*url_join(const char *base, const char *path);
+/* Control characters become spaces: a text for one log line or a job row. */
+void	 str_flatten(char *);
 /* Formats a reason into err (when not NULL) and returns -1. */
 int	 errorf(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

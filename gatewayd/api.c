@@ -27,6 +27,7 @@ static const struct api_route *const api_tables[] = {
 	jobs_routes,
 	gallery_routes,
 	tarball_routes,
+	media_routes,
 	docs_routes,
 	stats_routes,
 	NULL

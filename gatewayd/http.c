@@ -8,6 +8,8 @@
 #include "health.h"
 #include "http.h"
 #include "ingest.h"
+#include "media.h"
+#include "webhook.h"
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
@@ -45,7 +47,7 @@ int
 http_begin(struct mg_connection *conn, int status, const char *content_type,
     long long len, const char *extra)
 {
-	return http_begin_cache(conn, status, content_type, len, "no-store", extra);
+	return http_begin_cache(conn, status, content_type, len, "private, no-store", extra);
 }
 
 int
@@ -110,6 +112,8 @@ static const struct {
 	{ "/ingest/", ingest_handle, "POST /ingest/{slot_id}" },
 	{ "/api", api_handle, NULL },
 	{ "/public/gallery/", api_handle, NULL },
+	{ "/public/media/", media_public_handle, "GET /public/media/{id}" },
+	{ "/webhooks/turbotext/", webhook_handle, "POST /webhooks/turbotext/{token}" },
 	{ "/", static_handle, NULL },	/* the UI's files, else 404 */
 };
 

@@ -277,3 +277,28 @@ http_call_response_header(const struct http_call *c, const char *name)
 	}
 	return NULL;
 }
+
+long
+http_call_retry_after_ms(const struct http_call *c)
+{
+	char *v = http_call_response_header(c, "retry-after-ms");
+	long n, ms = -1;
+
+	if (v != NULL && parse_long(v, &n) == 0 && n >= 0 && n <= 86400000L)
+		ms = n;
+	free(v);
+	if (ms >= 0)
+		return ms;
+	/* The HTTP-date form is not used by the APIs we call. */
+	v = http_call_response_header(c, "retry-after");
+	if (v != NULL && parse_long(v, &n) == 0 && n >= 0 && n <= 86400L)
+		ms = n * 1000;
+	free(v);
+	return ms;
+}
+
+const char *
+http_call_failure(const struct http_call *c)
+{
+	return c->code == CURLE_OPERATION_TIMEDOUT ? "provider_timeout" : "network";
+}

@@ -44,6 +44,10 @@ void	http_call_limits(struct http_call *, long connect_ms, long total_ms,
 void	http_call_start(struct http_call *);
 /* Stops a call without running its callback, and frees it. */
 void	http_call_cancel(struct http_call *);
+/* "provider_timeout" or "network": what a transfer without an answer met. */
+const char *http_call_failure(const struct http_call *);
+/* Retry-After (seconds) or retry-after-ms of the answer; -1 when absent. */
+long	http_call_retry_after_ms(const struct http_call *);
 /* A response header's value (case-insensitive name), malloc'd, or NULL. */
 char	*http_call_response_header(const struct http_call *, const char *name);
 

@@ -13,10 +13,10 @@
 
 #include "gemini.h"
 #include "log.h"
+#include "prompt.h"
 #include "util.h"
 
 #define TEXT_MAX	32768	/* the templated prompt */
-#define NAME_MAX_LEN	64	/* of a {placeholder} */
 #define INPUT_MAX	(200 * 1024 * 1024)
 #define B64		sodium_base64_VARIANT_ORIGINAL
 
@@ -29,6 +29,7 @@ static const struct opspec {
 	{ "style_transfer", 2, 0 },	/* photo, style reference */
 	{ "combine_images", 3, 0 },	/* photo, base, overlay */
 	{ "change_image", 1, 1 },	/* photo */
+	{ "face_swap", 2, 0 },		/* photo (the face), template scene */
 	{ NULL, 1, 0 }
 };
 
@@ -56,108 +57,6 @@ opspec(const char *id)
 		if (strcmp(o->id, id) == 0)
 			break;
 	return o;
-}
-
-static int
-is_name_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-/* Length of "{name}" at s (within end), 0 when s does not start one. */
-static size_t
-placeholder_at(const char *s, const char *end)
-{
-	size_t n = 1;
-
-	if (*s != '{')
-		return 0;
-	while (s + n < end && n <= NAME_MAX_LEN && is_name_char(s[n]))
-		n++;
-	return n > 1 && s + n < end && s[n] == '}' ? n + 1 : 0;
-}
-
-/* The text of setting name, trimmed; 0 when absent, empty or not a scalar. */
-static size_t
-setting_text(const json_t *settings, const char *name, size_t namelen,
-    char *buf, size_t bufsz, const char **out)
-{
-	const json_t *v = json_object_getn(settings, name, namelen);
-	const char *s;
-	size_t n;
-
-	if (json_is_string(v)) {
-		s = json_string_value(v);
-		n = json_string_length(v);
-		while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
-			s++, n--;
-		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
-		    s[n - 1] == '\n' || s[n - 1] == '\r'))
-			n--;
-		*out = s;
-		return n;
-	}
-	if (json_is_integer(v))
-		snprintf(buf, bufsz, "%lld", (long long)json_integer_value(v));
-	else if (json_is_real(v))
-		snprintf(buf, bufsz, "%g", json_real_value(v));
-	else if (json_is_boolean(v))
-		snprintf(buf, bufsz, "%s", json_is_true(v) ? "true" : "false");
-	else
-		return 0;
-	*out = buf;
-	return strlen(buf);
-}
-
-/* Expands one template line into sb; returns 0 when the line is dropped. */
-static int
-expand_line(struct strbuf *sb, const char *s, const char *end, const json_t *settings)
-{
-	const char *p, *v;
-	char buf[64];
-	size_t n, vn;
-	int pass;
-
-	for (pass = 0; pass < 2; pass++) {
-		for (p = s; p < end; ) {
-			if ((n = placeholder_at(p, end)) == 0) {
-				if (pass == 1)
-					strbuf_putc(sb, *p);
-				p++;
-				continue;
-			}
-			vn = setting_text(settings, p + 1, n - 2, buf, sizeof(buf), &v);
-			if (vn == 0)
-				return 0;
-			if (pass == 1)
-				strbuf_put(sb, v, vn);
-			p += n;
-		}
-	}
-	return 1;
-}
-
-static char *
-expand_template(const char *tpl, const json_t *settings)
-{
-	struct strbuf sb;
-	const char *s = tpl, *nl;
-	size_t before;
-
-	strbuf_init(&sb);
-	while (*s != '\0') {
-		if ((nl = strchr(s, '\n')) == NULL)
-			nl = s + strlen(s);
-		before = sb.len;
-		if (sb.len > 0)
-			strbuf_putc(&sb, '\n');
-		if (!expand_line(&sb, s, nl, settings) && sb.data != NULL) {
-			sb.len = before;
-			sb.data[sb.len] = '\0';
-		}
-		s = *nl == '\0' ? nl : nl + 1;
-	}
-	return strbuf_take(&sb);
 }
 
 static json_t *
@@ -229,11 +128,11 @@ gemini_build_request(const struct provider *p, const char *operation_id,
 		    spec->min_inputs, GEMINI_MAX_INPUTS, ninputs);
 		return NULL;
 	}
-	if (spec->needs_prompt && setting_text(settings, "prompt", 6, nb, sizeof(nb), &v) == 0) {
+	if (spec->needs_prompt && prompt_setting(settings, "prompt", 6, nb, sizeof(nb), &v) == 0) {
 		errorf(err, errlen, "%s needs a prompt", operation_id);
 		return NULL;
 	}
-	text = expand_template(json_string_value(tpl), settings);
+	text = prompt_expand(json_string_value(tpl), settings);
 	if (strlen(text) > TEXT_MAX || text[0] == '\0') {
 		free(text);
 		errorf(err, errlen, "%s: the prompt is empty or longer than %d bytes",
@@ -274,16 +173,6 @@ oom:
 	return NULL;
 }
 
-static char *
-join_url(const char *base, const char *path)
-{
-	size_t n = strlen(base);
-
-	while (n > 0 && base[n - 1] == '/')
-		n--;
-	return xasprintf("%.*s%s", (int)n, base, path);
-}
-
 char *
 gemini_request_url(const char *base_url, const struct provider *p)
 {
@@ -293,7 +182,7 @@ gemini_request_url(const char *base_url, const struct provider *p)
 	if (model == NULL || base_url == NULL)
 		return NULL;
 	path = xasprintf("/v1beta/models/%s:generateContent", model);
-	url = join_url(base_url, path);
+	url = url_join(base_url, path);
 	free(path);
 	return url;
 }
@@ -301,24 +190,11 @@ gemini_request_url(const char *base_url, const struct provider *p)
 int
 gemini_check_provider(const struct provider *p, char *err, size_t errlen)
 {
-	const json_t *ops = json_object_get(p->json, "operations");
-	const json_t *prices = json_object_get(p->json, "prices_usd_per_million_tokens");
-	const char *names[] = { "input", "output_text", "output_image" };
-	size_t i;
+	static const char *const prices[] = { "input", "output_text", "output_image", NULL };
 
 	if (provider_string(p, "model") == NULL)
 		return errorf(err, errlen, "provider %s: model is required", p->id);
-	for (i = 0; i < json_array_size(ops); i++) {
-		const char *op = json_string_value(json_array_get(ops, i));
-
-		if (!json_is_string(json_object_get(json_object_get(p->json, "prompts"), op)))
-			return errorf(err, errlen, "provider %s: prompts.%s is required", p->id, op);
-	}
-	for (i = 0; i < 3; i++)
-		if (!json_is_number(json_object_get(prices, names[i])))
-			return errorf(err, errlen, "provider %s: prices_usd_per_million_tokens.%s "
-			    "is required", p->id, names[i]);
-	return 0;
+	return prompt_check_provider(p, prices, err, errlen);
 }
 
 size_t
@@ -360,7 +236,8 @@ result_reset(struct gemini_result *r)
 static int
 is_key_char(char c)
 {
-	return is_name_char(c) || (c >= 'A' && c <= 'Z') || c == '-';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
 /*
@@ -374,9 +251,7 @@ scrub(char *s)
 	char *p, *k;
 	size_t n;
 
-	for (p = s; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	str_flatten(s);
 	for (p = s; (k = strstr(p, "AIza")) != NULL; ) {
 		for (n = 4; is_key_char(k[n]); n++)
 			;
@@ -673,7 +548,7 @@ gemini_result_free(struct gemini_result *r)
 char *
 gemini_upload_url(const char *base_url)
 {
-	return base_url != NULL ? join_url(base_url, "/upload/v1beta/files") : NULL;
+	return base_url != NULL ? url_join(base_url, "/upload/v1beta/files") : NULL;
 }
 
 static char **

@@ -74,8 +74,7 @@ gemini_generated(struct http_call *c, void *arg)
 	    c->body.data != NULL ? c->body.data : "", c->body.len, &res);
 	if (c->code != CURLE_OK && res.outcome != GEMINI_OK) {
 		/* No HTTP answer: say what the network did, not "malformed". */
-		snprintf(res.error_code, sizeof(res.error_code), "%s",
-		    c->code == CURLE_OPERATION_TIMEDOUT ? "provider_timeout" : "network");
+		snprintf(res.error_code, sizeof(res.error_code), "%s", http_call_failure(c));
 		snprintf(res.error_message, sizeof(res.error_message), "%s", c->error);
 		res.outcome = GEMINI_RETRYABLE;
 	}

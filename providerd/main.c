@@ -50,6 +50,7 @@
 #include "gemini.h"
 #include "image.h"
 #include "log.h"
+#include "openai.h"
 #include "providerd.h"
 #include "util.h"
 
@@ -65,6 +66,18 @@ static const struct config_var providerd_config[] = {
 	    "largest width x height decoded (results, templates), read from the header" },
 	{ "PB_IMAGE_WORKERS", "2", CONFIG_INT, 1, 16,
 	    "threads that decode and encode images, off the event loop" },
+	{ "PB_TURBOTEXT_BASE_URL", "https://www.turbotext.ru", 0, 0, 0,
+	    "Turbotext API endpoint (tests point it at a fake)" },
+	{ "PB_TURBOTEXT_API_KEY", NULL, CONFIG_SECRET, 0, 0,
+	    "Turbotext key when none is set on the Settings page" },
+	{ "PB_TURBOTEXT_WEBHOOK", "0", CONFIG_INT, 0, 1,
+	    "1: Turbotext posts results to PB_PUBLIC_BASE_URL/webhooks/turbotext/; 0: poll" },
+	{ "PB_TURBOTEXT_POLL_MS", "2000", CONFIG_INT, 50, 60000,
+	    "interval of get_result polls (and of webhook checks)" },
+	{ "PB_OPENAI_BASE_URL", "https://api.openai.com", 0, 0, 0,
+	    "OpenAI API endpoint (tests point it at a fake)" },
+	{ "PB_OPENAI_API_KEY", NULL, CONFIG_SECRET, 0, 0,
+	    "OpenAI key when none is set on the Settings page" },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
@@ -76,8 +89,10 @@ providerd_load(void)
 	const struct provider *g;
 	struct secrets s;
 
-	if (c != NULL && (g = catalog_provider(c, "gemini")) != NULL &&
-	    gemini_check_provider(g, err, sizeof(err)) != 0) {
+	if (c != NULL && (((g = catalog_provider(c, "gemini")) != NULL &&
+	    gemini_check_provider(g, err, sizeof(err)) != 0) ||
+	    ((g = catalog_provider(c, "openai")) != NULL &&
+	    openai_check_provider(g, err, sizeof(err)) != 0))) {
 		catalog_free(c);
 		c = NULL;
 	}
@@ -106,7 +121,7 @@ providerd_load(void)
 static void
 providerd_init(void)
 {
-	static const char *const dirs[] = { "results", "thumbs", NULL };
+	static const char *const dirs[] = { "results", "thumbs", "public", NULL };
 	char err[256];
 
 	for (size_t i = 0; dirs[i] != NULL; i++) {

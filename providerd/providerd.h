@@ -89,4 +89,14 @@ void	local_run(struct run *);
 /* fallback.c: the verb ingestd calls when a slot's AI job failed or is late. */
 json_t	*fallback_verb(struct sock_request *);
 
+/* publish.c: the inputs as signed public links (urls[ninputs], malloc'd). */
+int	publish_inputs(struct run *, char **urls);
+
+/* turbotext_call.c: the Turbotext attempt (queue, polling or webhook). */
+void	turbotext_run(struct run *);
+json_t	*turbotext_verb_webhook(struct sock_request *);
+
+/* openai_call.c: the OpenAI images attempt (images/edits). */
+void	openai_run(struct run *);
+
 #endif

@@ -374,6 +374,10 @@ run_dispatch(struct run *r)
 		gemini_run(r);
 	else if (strcmp(r->provider->id, "local") == 0)
 		local_run(r);
+	else if (strcmp(r->provider->id, "turbotext") == 0)
+		turbotext_run(r);
+	else if (strcmp(r->provider->id, "openai") == 0)
+		openai_run(r);
 	else
 		run_fail(r, 0, -1, "unsupported_provider", "provider %s has no client in "
 		    "this version", r->provider->id);
@@ -383,5 +387,8 @@ const struct verb providerd_verbs[] = {
 	{ "run", "run one attempt: run job=UUID attempt=N [req=ID]", VERB_MUTATING, verb_run },
 	{ "fallback", "the slot's fallback image of a failed or late job: "
 	    "fallback job=UUID mode=original|local [req=ID]", VERB_MUTATING, fallback_verb },
+	{ "webhook", "a provider's result by webhook: {\"op\":\"webhook\",\"provider\":"
+	    "\"turbotext\",\"token\":T,\"payload\":{...}}", VERB_MUTATING,
+	    turbotext_verb_webhook },
 	{ NULL, NULL, 0, NULL }
 };

@@ -54,8 +54,8 @@ test_real_file(void)
 		printf("# %s\n", err);
 		return;
 	}
-	check(catalog_nproviders(c) == 3 && catalog_noperations(c) == 6,
-	    "real catalogue: 3 providers, 6 operations");
+	check(catalog_nproviders(c) == 4 && catalog_noperations(c) == 7,
+	    "real catalogue: 4 providers, 7 operations");
 	g = catalog_provider(c, "gemini");
 	t = catalog_provider(c, "turbotext");
 	check(g != NULL && t != NULL && catalog_provider(c, "nope") == NULL &&
@@ -84,7 +84,7 @@ test_real_file(void)
 	o = catalog_operation(c, "style_transfer");
 	check(o != NULL && strcmp(o->title, "Style Transfer") == 0 &&
 	    json_is_object(json_object_get(o->json, "settings_schema")) &&
-	    catalog_operation(c, "nope") == NULL && catalog_operation_at(c, 6) == NULL,
+	    catalog_operation(c, "nope") == NULL && catalog_operation_at(c, 7) == NULL,
 	    "operations found by id with their schema");
 	check(json_object_get(catalog_json(c), "providers") != NULL,
 	    "catalog_json gives the whole document");

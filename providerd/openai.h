@@ -1,0 +1,76 @@
+/*
+ * openai.h - the OpenAI Images API "edits" wire format as pure functions:
+ * the multipart request, response classification and cost.  No network
+ * and no keys: the caller sends "Authorization: Bearer" and never logs it.
+ *
+ *	POST {base}/v1/images/edits, multipart/form-data:
+ *	model, prompt, image[] (repeated: the booth photo first, then the
+ *	slot's templates), size, quality, output_format
+ *	-> {"data":[{"b64_json":...}],"usage":{input_tokens,output_tokens,
+ *	   input_tokens_details:{text_tokens,image_tokens}}}
+ *	errors: {"error":{"message","type","param","code"}}
+ *
+ * Provider keys read from configs/providers.json:
+ *   model            default "gpt-image-1.5"
+ *   prompts.{op}     prompt template (prompt.h), required per operation
+ *   size, quality    defaults for the request ("auto")
+ *   prices_usd_per_million_tokens {input_text, input_image, output_image}
+ * Slot settings: "size" and "quality" when present; output.format
+ * (jpeg, png, webp) gives output_format, JPEG by default (booths).
+ */
+#ifndef PB_OPENAI_H
+#define PB_OPENAI_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "catalog.h"
+
+#define OPENAI_MAX_INPUTS	16
+#define OPENAI_MAX_IMAGE	(50 * 1024 * 1024)
+#define OPENAI_DEFAULT_MODEL	"gpt-image-1.5"
+
+struct openai_image {
+	const char		*mime;
+	const unsigned char	*data;
+	size_t			 len;
+};
+
+struct openai_form {
+	char	*body;
+	size_t	 len;
+	char	*content_type;	/* multipart/form-data; boundary=... */
+};
+
+/* 0 and the body, or -1 + reason (operation, template, inputs). */
+int	 openai_build_form(const struct provider *, const char *operation_id,
+	    const json_t *settings, const struct openai_image *, size_t n,
+	    struct openai_form *, char *err, size_t errlen);
+void	 openai_form_free(struct openai_form *);
+/* {base}/v1/images/edits, malloc'd. */
+char	*openai_url(const char *base);
+/* Startup check of the keys above; -1 + reason. */
+int	 openai_check_provider(const struct provider *, char *err, size_t errlen);
+
+enum openai_outcome { OPENAI_OK, OPENAI_RETRYABLE, OPENAI_FINAL };
+
+struct openai_result {
+	enum openai_outcome	 outcome;
+	unsigned char		*image;		/* malloc'd on OK */
+	size_t			 image_len;
+	const char		*mime;		/* by magic bytes, static */
+	long			 text_tokens, image_tokens, output_tokens;
+	double			 cost_usd;
+	/* rate_limited, quota_exhausted, provider_unavailable, auth_failed,
+	   model_not_found, request_too_large, safety_blocked, bad_request,
+	   no_image, malformed_response */
+	char			 error_code[40];
+	char			 error_message[256];
+};
+
+/* Classifies an answer (http_status 0: none); usage is read whenever present. */
+void	 openai_parse_response(const struct provider *, long http_status,
+	    const char *body, size_t len, struct openai_result *);
+void	 openai_result_free(struct openai_result *);
+
+#endif

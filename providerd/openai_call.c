@@ -1,0 +1,81 @@
+/*
+ * openai_call.c - one OpenAI images/edits attempt on the event loop: one
+ * multipart POST.  The wire format lives in openai.c.  The API key
+ * travels in Authorization and is never logged.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "curlm.h"
+#include "log.h"
+#include "openai.h"
+#include "providerd.h"
+#include "util.h"
+
+#define CONNECT_TIMEOUT_MS	10000
+#define RESPONSE_MAX		(96u * 1024 * 1024)	/* base64 of a 50 MiB image, and JSON */
+
+static void
+openai_done(struct http_call *c, void *arg)
+{
+	struct run *r = arg;
+	struct openai_result res;
+
+	r->call = NULL;
+	openai_parse_response(r->provider, c->code == CURLE_OK ? c->status : 0,
+	    c->body.data != NULL ? c->body.data : "", c->body.len, &res);
+	if (c->code != CURLE_OK && res.outcome != OPENAI_OK) {
+		snprintf(res.error_code, sizeof(res.error_code), "%s", http_call_failure(c));
+		snprintf(res.error_message, sizeof(res.error_message), "OpenAI: %.200s", c->error);
+		res.outcome = OPENAI_RETRYABLE;
+	}
+	log_debug("provider.http", "req=%s job=%s status=%ld bytes=%zu text_tokens=%ld "
+	    "image_tokens=%ld output_tokens=%ld", r->req, r->job, c->status, c->body.len,
+	    res.text_tokens, res.image_tokens, res.output_tokens);
+	if (res.outcome == OPENAI_OK)
+		run_succeed(r, res.image, res.image_len, res.mime, res.cost_usd);
+	else
+		run_fail(r, res.outcome == OPENAI_RETRYABLE,
+		    res.outcome == OPENAI_RETRYABLE ? http_call_retry_after_ms(c) : -1,
+		    res.error_code, "%s", res.error_message);
+	openai_result_free(&res);
+}
+
+void
+openai_run(struct run *r)
+{
+	struct openai_image in[RUN_MAX_INPUTS];
+	struct openai_form form;
+	struct http_call *c;
+	char err[256], *url, *line;
+	long t = (long)r->provider->ingest.timeout_sec * 1000, left = run_time_left_ms(r);
+
+	for (size_t i = 0; i < r->ninputs; i++) {
+		in[i].mime = r->inputs[i].mime;
+		in[i].data = r->inputs[i].data;
+		in[i].len = r->inputs[i].len;
+	}
+	if (openai_build_form(r->provider, r->operation_id, r->settings, in, r->ninputs,
+	    &form, err, sizeof(err)) != 0) {
+		run_fail(r, 0, -1, "bad_request", "cannot build the OpenAI request: %s", err);
+		return;
+	}
+	url = openai_url(config_get("PB_OPENAI_BASE_URL"));
+	c = http_call_new(url, openai_done, r);
+	line = xasprintf("Authorization: Bearer %s", r->api_key);
+	http_call_header(c, line);
+	sodium_memzero(line, strlen(line));
+	free(line);
+	line = xasprintf("Content-Type: %s", form.content_type);
+	http_call_header(c, line);
+	free(line);
+	http_call_limits(c, CONNECT_TIMEOUT_MS, left < t ? left : t, RESPONSE_MAX);
+	http_call_body(c, form.body, form.len);
+	openai_form_free(&form);
+	free(url);
+	r->call = c;
+	http_call_start(c);
+}

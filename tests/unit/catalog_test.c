@@ -60,7 +60,7 @@ test_real_file(void)
 	t = catalog_provider(c, "turbotext");
 	check(g != NULL && t != NULL && catalog_provider(c, "nope") == NULL &&
 	    catalog_provider(c, NULL) == NULL, "providers found by id, unknown id is NULL");
-	check(catalog_provider_at(c, 0) == g && catalog_provider_at(c, 3) == NULL,
+	check(catalog_provider_at(c, 0) == g && catalog_provider_at(c, 4) == NULL,
 	    "providers by index in file order");
 	check(g != NULL && strcmp(g->title, "Gemini") == 0 &&
 	    g->ingest.max_parallel_jobs == 4 && g->ingest.timeout_sec == 48 &&

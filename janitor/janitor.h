@@ -67,6 +67,7 @@ int	 rows_expired(struct cursor *, struct tally *);
 int	 rows_job_done(const char *job, struct tally *);
 int	 rows_purge_results(struct cursor *, struct tally *);
 int	 rows_missing(struct cursor *, struct tally *);
+int	 rows_revoked_tokens(void);
 
 /* orphans.c: files without rows, and old spool files. */
 struct walk {

@@ -282,3 +282,21 @@ rows_missing(struct cursor *cur, struct tally *t)
 	PQclear(del);
 	return n == JANITOR_BATCH;
 }
+
+/*
+ * Revoked JWTs are only worth remembering until they would have expired
+ * anyway; the gateway's logout check then never needs them again.
+ */
+int
+rows_revoked_tokens(void)
+{
+	PGresult *res = db_exec(daemon_db,
+	    "DELETE FROM revoked_token WHERE expires_at < now()", 0, NULL);
+
+	if (res == NULL)
+		return -1;
+	if (atoi(PQcmdTuples(res)) > 0)
+		log_info("janitor.revoked_tokens", "deleted=%s", PQcmdTuples(res));
+	PQclear(res);
+	return 0;
+}

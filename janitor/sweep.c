@@ -185,8 +185,10 @@ run_step(struct tally *t)
 		}
 		break;
 	case STAGE_MISSING:
-		if ((rc = rows_missing(&run->cur, t)) == 0)
+		if ((rc = rows_missing(&run->cur, t)) == 0) {
 			run->stage = STAGE_ORPHANS;
+			rc = rows_revoked_tokens();
+		}
 		break;
 	case STAGE_ORPHANS:
 		if ((rc = walk_step(&run->walk, t)) == 0) {

@@ -176,7 +176,7 @@ is_error() { jassert ".error.code == \"$1\" and (.error.message | length > 0) an
 	run api GET /api/providers
 	assert_output 200
 	jassert '(.providers | map(.id) | index("gemini") != null) and
-	    (.providers[] | select(.id == "gemini") | .operations | map(.id) | sort) == ["change_image","combine_images","style_transfer"] and
+	    (.providers[] | select(.id == "gemini") | .operations | map(.id) | sort) == ["change_image","combine_images","face_swap","style_transfer"] and
 	    (.providers[0].operations[0].settings_schema.type == "object") and
 	    ([.. | objects | keys[]] | map(select(test("api_key|secret"))) | length == 0)' <"$O"
 }

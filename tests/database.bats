@@ -22,7 +22,7 @@ teardown_file() { pb_down; }
 	done
 	assert_equal "$(psql_pb "SELECT count(*) FROM information_schema.columns
 	    WHERE table_schema = 'public' AND data_type = 'timestamp without time zone'")" 0
-	for i in job_due_idx job_slot_created_idx media_expires_idx processing_log_slot_time_idx; do
+	for i in job_due_idx job_slot_created_idx media_expires_idx processing_log_slot_time_cover_idx; do
 		assert_equal "$(psql_pb "SELECT to_regclass('public.$i') IS NOT NULL")" t
 	done
 }

@@ -174,6 +174,14 @@ logged() { [ "$(jlog | grep -c -E -- "$1")" = "${2:-1}" ]; }
 	wait_for 5 logged "event=media.file_missing kind=template media=$tpl"
 }
 
+@test "a sweep forgets revoked tokens that have expired, and keeps the others" {
+	psql_pb "INSERT INTO revoked_token (jti, expires_at) VALUES
+	    ('old-jti', now() - interval '1 minute'), ('live-jti', now() + interval '1 hour')"
+	pbctl janitor sweep | jassert '.ok'
+	assert_equal "$(psql_pb "SELECT string_agg(jti, ',') FROM revoked_token")" live-jti
+	wait_for 5 logged "event=janitor.revoked_tokens deleted=1"
+}
+
 @test "a path from the database is never followed out of its directory" {
 	echo precious >"$PB_STATE_DIR/victim"
 	mkdir -p "$MEDIA/results/sub"

@@ -304,7 +304,7 @@ verb_run(struct sock_request *sr)
 	PGresult *res;
 
 	if (job == NULL || !uuid_valid(job) ||
-	    proto_get_long(sr->req, "attempt", &attempt) != 0 || attempt < 1 ||
+	    proto_get_long(sr->req, "attempt", &attempt) != 0 || attempt < 0 ||
 	    attempt > INT_MAX)
 		return proto_error(ERR_BAD_REQUEST, "run needs job=<uuid> and attempt=<n>");
 	if (!db_is_up(daemon_db))

@@ -343,7 +343,7 @@ header() { grep -i "^$1:" "$BATS_TEST_TMPDIR/headers" | tr -d '\r' | cut -d' ' -
 	assert_failure
 	assert_line --regexp '^janitor +DOWN'
 	sv up "$PB_STATE_DIR/service/janitor"
-	wait_for 10 pbctl janitor ping
+	wait_for 30 pbctl janitor ping
 }
 
 @test "every daemon changes its log level at runtime: log level=debug|info" {

@@ -2,7 +2,7 @@
 // where the page is a secure context, and through the fallback (select +
 // execCommand) where it is not, as on a venue LAN over plain HTTP.
 'use strict';
-const { check, withPage, login, toastText, run } = require('./lib');
+const { check, withPage, login, toastSeen, run } = require('./lib');
 
 const SLOT = 'slot-001';
 
@@ -12,7 +12,7 @@ async function copyAndRead(page) {
 	const url = await page.inputValue(row + ' input');
 	check(url.endsWith('/ingest/' + SLOT), 'the ingest URL is in the field: ' + url);
 	await page.click(row + ' button');
-	check(/copied/i.test(await toastText(page, 'success')), 'copied toast');
+	check(await toastSeen(page, 'success', /copied/i), 'copied toast');
 	return url;
 }
 

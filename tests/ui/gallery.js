@@ -1,7 +1,7 @@
 // gallery.test.js - the gallery lists results; Share gives a public link
 // that opens without a token.
 'use strict';
-const { check, withPage, login, shot, toastText, run } = require('./lib');
+const { check, withPage, login, shot, toastSeen, run } = require('./lib');
 
 run(() => withPage(async (page, ctx) => {
 	await login(page);
@@ -11,7 +11,7 @@ run(() => withPage(async (page, ctx) => {
 	await page.waitForSelector('#gallery figure img[src^="blob:"]');
 	await page.selectOption('#share-minutes', '60');
 	await page.click('#share-btn');
-	check(/share link/i.test(await toastText(page, 'success')), 'share toast');
+	check(await toastSeen(page, 'success', /share link/i), 'share toast');
 	const url = await page.inputValue('#share-out input');
 	check(/^https?:\/\//.test(url), 'a public URL: ' + url);
 	await shot(page, 'gallery-desktop');

@@ -62,10 +62,16 @@ async function shot(page, name) {
 }
 
 // The text of the newest toast once one appears.
-async function toastText(page, kind) {
+// Waits for a toast of this kind whose text matches re (earlier toasts may
+// still be on screen) and says whether one came.
+async function toastSeen(page, kind, re) {
 	const sel = '.toast' + (kind ? '.' + kind : '');
-	await page.waitForSelector(sel);
-	return page.locator(sel).last().textContent();
+	try {
+		await page.locator(sel, { hasText: re }).first().waitFor({ timeout: 30000 });
+		return true;
+	} catch (e) {
+		return false;
+	}
 }
 
 // Runs main() and exits non-zero with the error on failure.
@@ -76,4 +82,4 @@ function run(main) {
 	});
 }
 
-module.exports = { BASE, DESKTOP, PHONE, check, withPage, login, shot, toastText, run };
+module.exports = { BASE, DESKTOP, PHONE, check, withPage, login, shot, toastSeen, run };

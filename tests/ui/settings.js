@@ -2,7 +2,7 @@
 // masked afterwards, never in clear), retention and T_sync; they persist;
 // the login history lists this session's login.
 'use strict';
-const { BASE, check, withPage, login, shot, toastText, run } = require('./lib');
+const { BASE, check, withPage, login, shot, toastSeen, run } = require('./lib');
 
 const NEW_PW = process.env.PB_UI_NEW_INGEST_PW;
 // The fake Gemini's key: the slot tests after this one still have to work.
@@ -20,7 +20,7 @@ run(() => withPage(async (page) => {
 	await page.fill('#result_ttl_days', '5');
 	await page.fill('#t_sync_response_sec', '40');
 	await page.click('#save');
-	check(/saved/i.test(await toastText(page, 'success')), 'saved toast');
+	check(await toastSeen(page, 'success', /saved/i), 'saved toast');
 
 	await page.reload();
 	await page.waitForSelector('#key-gemini');
@@ -35,6 +35,6 @@ run(() => withPage(async (page) => {
 
 	page.once('dialog', (d) => d.accept());
 	await page.click('#clear-cache');
-	check(/cleared/i.test(await toastText(page, 'success')), 'clear cache toast');
+	check(await toastSeen(page, 'success', /cleared/i), 'clear cache toast');
 	await shot(page, 'settings-desktop');
 }));

@@ -2,7 +2,7 @@
 // Gemini, run Test and see the result, Save, reload and see it persisted.
 'use strict';
 const path = require('path');
-const { BASE, check, withPage, login, shot, toastText, run } = require('./lib');
+const { BASE, check, withPage, login, shot, toastSeen, run } = require('./lib');
 
 const SLOT = process.env.PB_UI_SLOT || 'slot-002';
 const TESTDATA = process.env.PB_TESTDATA;
@@ -36,7 +36,7 @@ run(() => withPage(async (page) => {
 
 	// Test without a photo: an error toast; with one: the result image.
 	await page.click('#test-btn');
-	check(/test photo/i.test(await toastText(page, 'error')), 'asks for a test photo');
+	check(await toastSeen(page, 'error', /test photo/i), 'asks for a test photo');
 	// The drop zone works by keyboard: Enter on it opens the file picker
 	// (seen as the click on its file input; the native dialog is held back).
 	await page.evaluate(() => document.querySelector('#test-photo-input').addEventListener('click',
@@ -54,7 +54,7 @@ run(() => withPage(async (page) => {
 	await shot(page, 'slot-tested-desktop');
 
 	await page.click('#save-btn');
-	check(/saved/i.test(await toastText(page, 'success')), 'saved toast');
+	check(await toastSeen(page, 'success', /saved/i), 'saved toast');
 
 	await page.reload();
 	await page.waitForSelector('#f-prompt');

@@ -407,7 +407,8 @@ retry_pending() {
 }
 
 @test "cancel: a running job is canceled, its late result discarded, its call still counted" {
-	fake_script '{"latency_ms":1500}'
+	# Long enough that a loaded machine cancels while the call is in flight.
+	fake_script '{"latency_ms":4000}'
 	ids=$(mkjobs 3)
 	wait_for 10 fake_busy 2
 	id=$(psql_pb "SELECT id FROM job WHERE id IN ($(in_list $ids)) AND state = 'running' LIMIT 1")

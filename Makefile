@@ -129,6 +129,8 @@ install: all
 	install -m 0755 $(DAEMONS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/libexec/photobridge/
 	install -m 0755 $(BUILD)/bin/pbctl $(DESTDIR)$(PREFIX)/bin/
 	cp -R sql ui configs runit $(DESTDIR)$(DATADIR)/
+	install -d $(DESTDIR)$(DATADIR)/docs
+	install -m 0644 docs/openapi.json $(DESTDIR)$(DATADIR)/docs/
 	install -m 0644 docs/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:

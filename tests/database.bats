@@ -60,7 +60,7 @@ db_state_is() {
 	wait_for 15 db_state_is up 1
 	for d in $DAEMONS; do
 		sock "$d" status | jassert '.db.state == "up" and .db.reconnects == 1'
-		grep -q 'event=db.lost' "$PB_STATE_DIR/log/$d/current"
+		log_wait "$d" 'event=db.lost'
 	done
 	wait_for 5 curl -fsS "$BASE_URL/healthz"
 }

@@ -121,3 +121,11 @@ fake_gemini_start() {
 fake_gemini_stop() {
 	kill "$(cat "$BATS_FILE_TMPDIR/fake.pid")" 2>/dev/null
 }
+
+# log_wait DAEMON REGEX [SECONDS]: wait (default 10 s) until the daemon's
+# log holds a line matching REGEX.  svlogd writes a line some time after
+# the daemon did, so a log assertion right after a request races it.
+log_wait() {
+	local dir=$PB_STATE_DIR/log/$1
+	wait_for "${3:-10}" bash -c 'cat "$1"/@* "$1"/current 2>/dev/null | grep -qE -- "$2"' _ "$dir" "$2"
+}

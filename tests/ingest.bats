@@ -241,7 +241,7 @@ kill_mid_job() {
 	assert_output 200
 	req=$(grep -i '^x-request-id:' "$H" | tr -d '\r' | cut -d' ' -f2)
 	for d in gatewayd ingestd jobd providerd; do
-		grep -q "req=$req" "$PB_STATE_DIR/log/$d/current"
+		log_wait "$d" "req=$req"
 	done
 	! grep -rq "test-gemini-key\|$PW" "$PB_STATE_DIR/log"
 }
@@ -259,5 +259,5 @@ kill_mid_job() {
 	psql_pb "UPDATE media_object SET expires_at = now() - interval '1 second' WHERE job_id = '$job' AND kind = 'result'"
 	pbctl janitor sweep | jassert '.ok'
 	[ ! -e "$result" ]
-	grep -q "event=media.deleted kind=result media=.* job=$job reason=expired" "$PB_STATE_DIR/log/janitor/current"
+	log_wait janitor "event=media.deleted kind=result media=.* job=$job reason=expired"
 }

@@ -278,7 +278,7 @@ stop_janitor_during_purge() {
 	jassert '(.ok and .op == "purge") or .error.code == "unavailable"' <"$BATS_TEST_TMPDIR/purge.out"
 	# The stopped janitor's exit (leak check included) may be in a rotated file.
 	! jlog | grep -E 'AddressSanitizer|LeakSanitizer|runtime error:'
-	jlog | grep -q 'event=daemon.stopped'
+	log_wait janitor "event=daemon.stopped"
 	pbctl janitor purge kind=results | jassert '.ok'
 	assert_equal "$(psql_pb "SELECT count(*) FROM media_object WHERE kind = 'result'")" 0
 	assert_equal "$(find "$MEDIA/results" -name 'term-*' | wc -l)" 0

@@ -225,7 +225,7 @@ retry_pending() {
 	read -r g1 g2 <<<"$gaps"
 	[ "$g1" -ge 800 ] && [ "$g1" -le 2000 ]
 	[ "$g2" -ge 1600 ] && [ "$g2" -le 3200 ]
-	log_has "$JOBD_LOG" "event=job.retry job=$id attempt=1 error=provider_unavailable"
+	wait_for 5 log_has "$JOBD_LOG" "event=job.retry job=$id attempt=1 error=provider_unavailable"
 }
 
 @test "a final provider error fails the job at once with its error_code" {
@@ -291,7 +291,7 @@ retry_pending() {
 	    "lease_until=now() - interval '1 second'")
 	wait_for 10 state_is "$id" succeeded
 	assert_equal "$(col "$id" "attempt || ':' || (lease_until IS NULL)")" "2:true"
-	log_has "$JOBD_LOG" "event=job.lease_expired job=$id state=queued"
+	wait_for 5 log_has "$JOBD_LOG" "event=job.lease_expired job=$id state=queued"
 	wait_for 5 state_is "$last" failed
 	assert_equal "$(col "$last" "attempt || ':' || error_code")" "3:lease_expired"
 	assert_equal "$(fake_stat .generate)" 1

@@ -304,7 +304,7 @@ queued_at_provider() { psql_pb "SELECT provider_ref FROM job WHERE id = '$(last_
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/code")" 200
 	assert_equal "$(tt_stat .creates)" 1
 	pbctl jobd job id="$job" | jassert '.job.state == "succeeded" and .job.attempt >= 2'
-	grep -q "event=provider.resumed .*job=$job" "$PB_STATE_DIR/log/providerd/current"
+	log_wait providerd "event=provider.resumed .*job=$job"
 	wait_for 5 sock providerd ping
 }
 

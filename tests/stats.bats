@@ -357,5 +357,5 @@ header() { grep -i "^$1:" "$BATS_TEST_TMPDIR/headers" | tr -d '\r' | cut -d' ' -
 		run pbctl "$d" log level=loud
 		assert_failure
 	done
-	grep -q 'event=log.level level=debug' "$PB_STATE_DIR/log/jobd/current"
+	log_wait jobd 'event=log.level level=debug'
 }

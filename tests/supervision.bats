@@ -53,7 +53,7 @@ answers_with_new_pid() {
 	echo info >"$PB_STATE_DIR/service/janitor/env/PB_LOG_LEVEL"
 	sv hup "$PB_STATE_DIR/service/janitor"
 	wait_for 3 bash -c "printf 'status\n' | socat -t 2 - UNIX-CONNECT:$PB_RUN_DIR/janitor.sock | grep -q '\"log_level\":\"info\"'"
-	grep -q 'event=config.reloaded' "$PB_STATE_DIR/log/janitor/current"
+	log_wait janitor 'event=config.reloaded'
 }
 
 @test "photobridge-down leaves no process behind" {

@@ -19,6 +19,7 @@
 #include "api.h"
 #include "config.h"
 #include "jschema.h"
+#include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
 #include "slots.h"
@@ -39,10 +40,12 @@ slot_json(PGresult *res, int row)
 	const char *provider = PQgetvalue(res, row, 2), *op = PQgetvalue(res, row, 3);
 	const struct provider *p = catalog_provider(api_catalog, provider);
 	const struct operation *o = catalog_operation(api_catalog, op);
-	json_t *settings = json_loads(PQgetvalue(res, row, 4), 0, NULL);
+	json_t *settings = jsonsafe_loads(PQgetvalue(res, row, 4),
+	    JSONSAFE_STORED_MAX, 0, NULL);
 	struct jschema_error err;
 	int configured;
-	json_t *templates = json_loads(PQgetvalue(res, row, 8), 0, NULL);
+	json_t *templates = jsonsafe_loads(PQgetvalue(res, row, 8),
+	    JSONSAFE_STORED_MAX, 0, NULL);
 	char *url = xasprintf("%s/ingest/%s", config_get("PB_PUBLIC_BASE_URL"),
 	    PQgetvalue(res, row, 0));
 	json_t *slot;
@@ -270,7 +273,7 @@ slot_put(struct api_req *r)
 
 	if ((rc = api_own_slot(r, slot)) != 0)
 		return rc;
-	if ((rc = api_body_json(r, 256 * 1024, &body)) != 0)
+	if ((rc = api_body_json(r, SLOT_BODY_MAX, &body)) != 0)
 		return rc;
 	if ((rc = check_put_shape(r, body)) != 0 ||
 	    (rc = slot_check_config(r, slot, json_object_get(body, "provider_id"),

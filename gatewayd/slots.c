@@ -12,6 +12,7 @@
  * permanent and deletes the ones the new settings no longer use.
  * provider_id null resets the slot: it shows as free and keeps its id.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,7 +232,9 @@ check_put_shape(struct api_req *r, json_t *body)
 	if (name != NULL && (!json_is_string(name) || json_string_length(name) > 200))
 		return api_field_error(r, ERR_BAD_REQUEST, "name", "%s",
 		    "name must be a string of at most 200 bytes");
-	if (version != NULL && (!json_is_integer(version) || json_integer_value(version) < 1))
+	/* The column is an int: a larger number could only fail in SQL (500). */
+	if (version != NULL && (!json_is_integer(version) || json_integer_value(version) < 1 ||
+	    json_integer_value(version) > INT_MAX))
 		return api_field_error(r, ERR_BAD_REQUEST, "version", "%s",
 		    "version must be the integer the slot was read with");
 	if (json_object_get(body, "provider_id") == NULL)

@@ -160,6 +160,46 @@ gw_pid() { sock gatewayd status | jq -r .pid; }
 	gateway_alive
 }
 
+@test "1: out-of-range numbers in API fields are 4xx naming the field, never 5xx" {
+	tok=$(bp_token)
+	while IFS='|' read -r method path body field; do
+		if [ -n "$body" ]; then
+			printf '%s' "$body" >"$BATS_TEST_TMPDIR/body"
+			run bp_post "$path" "$BATS_TEST_TMPDIR/body" -X "$method" \
+			    -H "Authorization: Bearer $tok"
+		else
+			run curl -sS -m 10 -o "$O" -w '%{http_code}' -H "Authorization: Bearer $tok" \
+			    "$BASE_URL$path"
+		fi
+		[[ "$output" =~ ^4[0-9][0-9]$ ]] || { echo "$method $path $body: $output"; false; }
+		jassert ".error.details.field == \"$field\"" <"$O"
+	done <<-'EOF'
+	PUT|/api/settings|{"t_sync_response_sec":99999999999999}|t_sync_response_sec
+	PUT|/api/settings|{"t_sync_response_sec":-5}|t_sync_response_sec
+	PUT|/api/settings|{"t_sync_response_sec":1e300}|t_sync_response_sec
+	PUT|/api/settings|{"result_ttl_days":99999999999999}|result_ttl_days
+	PUT|/api/settings|{"result_ttl_days":0}|result_ttl_days
+	POST|/api/gallery/share|{"minutes":99999999999999}|minutes
+	POST|/api/gallery/share|{"minutes":-1}|minutes
+	POST|/api/gallery/share|{"minutes":9223372036854775807}|minutes
+	POST|/api/media/extend|{"id":"00000000-0000-7000-8000-000000000000","ttl_sec":99999999999999}|ttl_sec
+	PUT|/api/slots/slot-002|{"provider_id":"local","operation_id":"grade","settings_json":{"mode":"warm","strength":1e308}}|settings_json.strength
+	PUT|/api/slots/slot-002|{"provider_id":"local","operation_id":"grade","settings_json":{"mode":"warm","output":{"max_side_px":99999999999999}}}|settings_json.output.max_side_px
+	GET|/api/jobs?page=99999999999999||page
+	GET|/api/jobs?page_size=-1||page_size
+	GET|/api/stats/global?page=99999999999999||page
+	GET|/api/stats/global?page_size=0||page_size
+	GET|/api/gallery?limit=99999999999999||limit
+	GET|/api/login_history?limit=99999999999999||limit
+	EOF
+	# A number too big for any integer type is invalid JSON, not a 500.
+	printf '{"t_sync_response_sec":99999999999999999999999}' >"$BATS_TEST_TMPDIR/body"
+	run bp_post /api/settings "$BATS_TEST_TMPDIR/body" -X PUT -H "Authorization: Bearer $tok"
+	assert_output 400
+	jassert '.error.details.reason == "syntax"' <"$O"
+	gateway_alive
+}
+
 
 
 # ---------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "imagehdr.h"
+#include "smallstack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -48,8 +49,8 @@ png_fix_crc(uint8_t *b, size_t len)
 	b[29] = c >> 24, b[30] = c >> 16, b[31] = c >> 8, b[32] = c;
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+static void
+one_input(const uint8_t *data, size_t len)
 {
 	static unsigned long n;
 	static char path[64];
@@ -83,5 +84,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		unlink(path);
 	}
 	free(copy);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	smallstack_run(one_input, data, size);
 	return 0;
 }

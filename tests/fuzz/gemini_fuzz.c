@@ -16,8 +16,6 @@
 #include "gemini.h"
 #include "smallstack.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
 static void
 check(const struct gemini_result *r)
 {
@@ -69,9 +67,4 @@ one_input(const uint8_t *data, size_t size)
 		abort();
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	smallstack_run(one_input, data, size);
-	return 0;
-}
+SMALLSTACK_FUZZ_TARGET(one_input)

@@ -14,8 +14,6 @@
 #include "imagehdr.h"
 #include "smallstack.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
 static void
 check_info(enum imagehdr_result r, const struct image_info *info)
 {
@@ -86,9 +84,4 @@ one_input(const uint8_t *data, size_t len)
 	free(copy);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	smallstack_run(one_input, data, size);
-	return 0;
-}
+SMALLSTACK_FUZZ_TARGET(one_input)

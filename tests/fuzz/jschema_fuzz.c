@@ -13,8 +13,6 @@
 #include "jsonsafe.h"
 #include "smallstack.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
 static void
 one_input(const uint8_t *data, size_t size)
 {
@@ -39,9 +37,4 @@ one_input(const uint8_t *data, size_t size)
 	json_decref(inst);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	smallstack_run(one_input, data, size);
-	return 0;
-}
+SMALLSTACK_FUZZ_TARGET(one_input)

@@ -13,8 +13,6 @@
 #include "jsonsafe.h"
 #include "smallstack.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
 /* Depth of a document jsonsafe accepted (so at most 32 frames). */
 static size_t
 depth(const json_t *v)
@@ -76,9 +74,4 @@ one_input(const uint8_t *data, size_t size)
 	json_decref(doc);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	smallstack_run(one_input, data, size);
-	return 0;
-}
+SMALLSTACK_FUZZ_TARGET(one_input)

@@ -12,8 +12,6 @@
 #include "smallstack.h"
 #include "util.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
 static const unsigned char key[JWT_KEY_BYTES] = "fuzz-key-fuzz-key-fuzz-key-fuzz";
 
 static void
@@ -45,9 +43,4 @@ one_input(const uint8_t *data, size_t size)
 	free(tok);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	smallstack_run(one_input, data, size);
-	return 0;
-}
+SMALLSTACK_FUZZ_TARGET(one_input)

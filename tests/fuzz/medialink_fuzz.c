@@ -12,8 +12,6 @@
 #include "smallstack.h"
 #include "util.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
 static const unsigned char key[SEAL_KEY_BYTES] = "photobridge-medialink-fuzz-key!";
 
 static void
@@ -44,9 +42,4 @@ one_input(const uint8_t *data, size_t len)
 	free(buf);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	smallstack_run(one_input, data, size);
-	return 0;
-}
+SMALLSTACK_FUZZ_TARGET(one_input)

@@ -142,8 +142,6 @@ parse(const char *boundary, const char *body, size_t len, unsigned seed,
 	return rc;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
 static void
 one_input(const uint8_t *data, size_t size)
 {
@@ -177,9 +175,4 @@ one_input(const uint8_t *data, size_t size)
 		abort();
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	smallstack_run(one_input, data, size);
-	return 0;
-}
+SMALLSTACK_FUZZ_TARGET(one_input)

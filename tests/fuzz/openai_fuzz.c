@@ -14,8 +14,6 @@
 #include "openai.h"
 #include "smallstack.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
 static void
 one_input(const uint8_t *data, size_t size)
 {
@@ -37,9 +35,4 @@ one_input(const uint8_t *data, size_t size)
 	openai_result_free(&r);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	smallstack_run(one_input, data, size);
-	return 0;
-}
+SMALLSTACK_FUZZ_TARGET(one_input)

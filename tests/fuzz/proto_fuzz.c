@@ -13,8 +13,6 @@
 #include "proto.h"
 #include "smallstack.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
 static void
 one_line(const json_t *v)
 {
@@ -54,9 +52,4 @@ one_input(const uint8_t *data, size_t size)
 	json_decref(err);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	smallstack_run(one_input, data, size);
-	return 0;
-}
+SMALLSTACK_FUZZ_TARGET(one_input)

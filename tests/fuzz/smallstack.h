@@ -18,4 +18,14 @@ typedef void (*smallstack_fn)(const uint8_t *data, size_t size);
 /* fn(data, size) on a fresh SMALLSTACK_BYTES thread, joined; aborts if none. */
 void	smallstack_run(smallstack_fn fn, const uint8_t *data, size_t size);
 
+/* libFuzzer's entry point, running fn on the small stack. */
+#define SMALLSTACK_FUZZ_TARGET(fn)					\
+	int LLVMFuzzerTestOneInput(const uint8_t *, size_t);		\
+	int								\
+	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)	\
+	{								\
+		smallstack_run(fn, data, size);				\
+		return 0;						\
+	}
+
 #endif

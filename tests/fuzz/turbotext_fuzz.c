@@ -15,8 +15,6 @@
 #include "smallstack.h"
 #include "turbotext.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
 static void
 check(const struct tt_result *r)
 {
@@ -78,9 +76,4 @@ one_input(const uint8_t *data, size_t size)
 		abort();
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	smallstack_run(one_input, data, size);
-	return 0;
-}
+SMALLSTACK_FUZZ_TARGET(one_input)

@@ -8,6 +8,7 @@
  * splits the text the same way, so the depth jansson can reach is never
  * more than the depth counted here.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -74,12 +75,12 @@ jsonsafe_loadb(const char *buf, size_t len, size_t max, size_t flags,
 	if (err != NULL)
 		memset(err, 0, sizeof(*err));
 	if (len > max) {
-		snprintf(text, sizeof(text), "JSON text larger than %zu bytes", max);
+		snprintf(text, sizeof(text), "larger than %zu bytes", max);
 		jsonsafe_fail(err, JSONSAFE_TOO_LARGE, buf, max, text);
 		return NULL;
 	}
 	if ((at = jsonsafe_scan(buf, len)) < len) {
-		snprintf(text, sizeof(text), "JSON nested deeper than %d levels",
+		snprintf(text, sizeof(text), "nested deeper than %d levels",
 		    JSONSAFE_MAX_DEPTH);
 		jsonsafe_fail(err, JSONSAFE_TOO_DEEP, buf, at, text);
 		return NULL;
@@ -98,7 +99,7 @@ json_t *
 jsonsafe_loads(const char *s, size_t max, size_t flags, struct jsonsafe_error *err)
 {
 	/* strnlen: a string longer than max is refused without reading it all. */
-	return jsonsafe_loadb(s, strnlen(s, max + 1), max, flags, err);
+	return jsonsafe_loadb(s, strnlen(s, max < SIZE_MAX ? max + 1 : max), max, flags, err);
 }
 
 const char *

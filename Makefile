@@ -3,7 +3,8 @@
 #   make            build every binary into $(BUILD)/bin
 #   make run        install missing Debian packages, build, start everything
 #   make stop       stop the daemons and the PostgreSQL cluster of `make run`
-#   make check      the full test suite (normal and ASan/UBSan builds)
+#   make check      the full test suite (fuzz corpus replay, normal and ASan/UBSan builds)
+#   make fuzz       the libFuzzer harnesses; fuzz-run FUZZ_SECONDS=N fuzzes each
 #   make bench-ingest  the ingest benchmark: prints numbers (bench/README.md)
 #   make bench-image   the image pipeline benchmark (bench/README.md)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -24,7 +25,7 @@ DEB_PACKAGES = build-essential pkg-config libpq-dev libjansson-dev \
 # ... and those only `make check` and the benchmarks need.
 TEST_PACKAGES = bats bats-assert bats-support nodejs npm \
 	python3-prometheus-client chromium libimage-exiftool-perl \
-	libvips-tools imagemagick
+	libvips-tools imagemagick clang libclang-rt-14-dev
 
 CC       ?= cc
 PKGS      = libpq jansson libcurl libsodium vips
@@ -104,21 +105,42 @@ bench-image: bench
 	$(BUILD)/bin/bench-image
 .PHONY: bench bench-ingest bench-image
 
-# libFuzzer harnesses (clang): tests/fuzz/NAME_fuzz.c with common/ sources.
-# `make fuzz` builds them; `make fuzz-run FUZZ_SECONDS=60` runs each.
+# libFuzzer harnesses (clang, tests/fuzz/README.md): tests/fuzz/NAME_fuzz.c
+# linked with common/, the small-stack runner and NAME_fuzz_OBJ, under
+# ASan/UBSan.  `make fuzz` builds them; `make fuzz-run FUZZ_SECONDS=60` runs
+# each from its seed corpus tests/fuzz/corpus/NAME (new inputs go to
+# build-fuzz/corpus/NAME, crashes to build-fuzz/); `make fuzz-replay` runs
+# each once over its seed corpus (seconds; part of `make check`).
 FUZZ_SRC     = $(wildcard tests/fuzz/*_fuzz.c)
-FUZZ_BINS    = $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_NAMES   = $(FUZZ_SRC:tests/fuzz/%_fuzz.c=%)
+FUZZ_BINS    = $(FUZZ_NAMES:%=build-fuzz/%_fuzz)
 FUZZ_SECONDS ?= 30
-build-fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(COMMON_SRC) $$($$*_fuzz_SRC)
+FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined -DPB_VERSION='"$(VERSION)"' \
+	-DPB_DATADIR='"$(DATADIR)"' -DFUZZ_PROVIDERS='"$(CURDIR)/configs/providers.json"' \
+	-Icommon -Iproviderd $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
+FUZZ_LIB     = $(COMMON_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/tests/fuzz/smallstack.o
+gemini_fuzz_OBJ    = build-fuzz/obj/providerd/gemini.o build-fuzz/obj/providerd/prompt.o
+openai_fuzz_OBJ    = build-fuzz/obj/providerd/openai.o build-fuzz/obj/providerd/prompt.o
+turbotext_fuzz_OBJ = build-fuzz/obj/providerd/turbotext.o build-fuzz/obj/providerd/prompt.o
+build-fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	    -DPB_VERSION='"$(VERSION)"' -DPB_DATADIR='"$(DATADIR)"' -Icommon \
-	    $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
-	    -o $@ $< $(COMMON_SRC) $($*_fuzz_SRC) $(LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+build-fuzz/%_fuzz: build-fuzz/obj/tests/fuzz/%_fuzz.o $(FUZZ_LIB) $$($$*_fuzz_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $($*_fuzz_OBJ) $(FUZZ_LIB) $(LIBS)
+-include $(wildcard build-fuzz/obj/*/*.d build-fuzz/obj/tests/fuzz/*.d)
 fuzz: $(FUZZ_BINS)
 fuzz-run: fuzz
-	@for f in $(FUZZ_BINS); do echo "== $$f"; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; done
+	@for n in $(FUZZ_NAMES); do echo "== $$n"; mkdir -p build-fuzz/corpus/$$n; \
+	    build-fuzz/$${n}_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=build-fuzz/$$n- build-fuzz/corpus/$$n tests/fuzz/corpus/$$n \
+	    || exit 1; done
+fuzz-replay: fuzz
+	@for n in $(FUZZ_NAMES); do \
+	    build-fuzz/$${n}_fuzz -artifact_prefix=build-fuzz/$$n- tests/fuzz/corpus/$$n/* \
+	    >build-fuzz/$$n.replay 2>&1 || { cat build-fuzz/$$n.replay; \
+	    echo "fuzz-replay: $$n failed"; exit 1; }; \
+	    echo "fuzz-replay: $$n: $$(ls tests/fuzz/corpus/$$n | wc -l) inputs ok"; done
 
 tests: all $(UNIT_BINS) $(FAKE_BINS)
 -include $(COMMON_OBJ:.o=.d)
@@ -171,6 +193,7 @@ tests/node_modules: tests/package.json tests/package-lock.json
 	touch $@
 
 check: deps tests/node_modules
+	$(MAKE) fuzz-replay
 	$(MAKE) tests
 	$(MAKE) BUILD=build-asan SAN_CFLAGS='$(ASAN_FLAGS)' tests
 	tests/run $(CURDIR)/build $(CURDIR)/build-asan
@@ -182,4 +205,4 @@ check-asan: deps tests/node_modules
 ASAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	     -fno-omit-frame-pointer
 
-.PHONY: all tests fuzz fuzz-run install clean deps deps-deb deps-test run stop check check-asan
+.PHONY: all tests fuzz fuzz-run fuzz-replay install clean deps deps-deb deps-test run stop check check-asan

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "jsonsafe.h"
 #include "util.h"
 
 #define CATALOG_MAX_BYTES	(4 * 1024 * 1024)
@@ -368,7 +369,7 @@ struct catalog *
 catalog_load(const char *path, char *err, size_t errlen)
 {
 	struct catalog *c;
-	json_error_t je;
+	struct jsonsafe_error je;
 	json_t *root;
 	size_t len;
 	char *text;
@@ -377,7 +378,7 @@ catalog_load(const char *path, char *err, size_t errlen)
 		errorf(err, errlen, "%s: cannot read: %m", path);
 		return NULL;
 	}
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	root = jsonsafe_loadb(text, len, CATALOG_MAX_BYTES, JSON_REJECT_DUPLICATES, &je);
 	free(text);
 	if (root == NULL) {
 		errorf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);

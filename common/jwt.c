@@ -2,6 +2,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "jsonsafe.h"
 #include "jwt.h"
 #include "log.h"
 #include "seal.h"
@@ -79,7 +80,6 @@ static json_t *
 jwt_claims(const char *p, size_t n, int64_t now, char *err, size_t errlen)
 {
 	unsigned char *raw = xmalloc(n + 1);
-	json_error_t jerr;
 	json_t *claims, *exp, *iat;
 	size_t len;
 
@@ -88,7 +88,7 @@ jwt_claims(const char *p, size_t n, int64_t now, char *err, size_t errlen)
 		errorf(err, errlen, "payload is not base64url");
 		return NULL;
 	}
-	claims = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, &jerr);
+	claims = jsonsafe_loadb((const char *)raw, len, n, JSON_REJECT_DUPLICATES, NULL);
 	free(raw);
 	if (!json_is_object(claims)) {
 		json_decref(claims);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -161,7 +162,7 @@ bad:
 json_t *
 proto_parse(const char *line, size_t len, json_t **err)
 {
-	json_error_t jerr;
+	struct jsonsafe_error jerr;
 	json_t *req, *op;
 	size_t i = 0;
 
@@ -181,9 +182,12 @@ proto_parse(const char *line, size_t len, json_t **err)
 		i++;
 	if (i == len || line[i] != '{')
 		return parse_shorthand(line + i, len - i, err);
-	req = json_loadb(line + i, len - i, JSON_REJECT_DUPLICATES, &jerr);
+	req = jsonsafe_loadb(line + i, len - i, PROTO_LINE_MAX, JSON_REJECT_DUPLICATES,
+	    &jerr);
 	if (req == NULL) {
-		*err = proto_error(ERR_BAD_REQUEST, "invalid JSON: %s", jerr.text);
+		*err = proto_error_details(ERR_BAD_REQUEST, json_pack("{s:s, s:I}",
+		    "reason", jsonsafe_reason_name(jerr.reason), "offset",
+		    (json_int_t)(i + jerr.position)), "invalid JSON: %s", jerr.text);
 		return NULL;
 	}
 	op = json_object_get(req, "op");

@@ -6,8 +6,11 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "jsonsafe.h"
 #include "secrets.h"
 #include "util.h"
+
+#define SECRETS_MAX	(1024 * 1024)
 
 static int
 key_load(json_t *keys, const char *name, unsigned char out[SEAL_KEY_BYTES],
@@ -25,17 +28,17 @@ key_load(json_t *keys, const char *name, unsigned char out[SEAL_KEY_BYTES],
 int
 secrets_load(const char *path, struct secrets *s, char *err, size_t errlen)
 {
-	json_error_t jerr;
+	struct jsonsafe_error jerr;
 	json_t *doc, *keys;
 	size_t len;
-	char *text = read_file(path, 1024 * 1024, &len);
+	char *text = read_file(path, SECRETS_MAX, &len);
 	int rc = -1;
 
 	if (text == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	doc = json_loadb(text, len, 0, &jerr);
+	doc = jsonsafe_loadb(text, len, SECRETS_MAX, 0, &jerr);
 	sodium_memzero(text, len);
 	free(text);
 	if (doc == NULL) {

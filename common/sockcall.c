@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jsonsafe.h"
 #include "proto.h"
 #include "sockcall.h"
 #include "util.h"
@@ -97,9 +98,8 @@ sockcall_io(int fd, short revents, void *arg)
 		}
 	}
 	{
-		json_error_t jerr;
-		json_t *reply = json_loadb(sc->in.data, (size_t)(nl - sc->in.data),
-		    0, &jerr);
+		json_t *reply = jsonsafe_loadb(sc->in.data, (size_t)(nl - sc->in.data),
+		    REPLY_MAX, 0, NULL);
 
 		if (reply == NULL || !json_is_object(reply)) {
 			json_decref(reply);

@@ -8,9 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jsonsafe.h"
 #include "proto.h"
 #include "sockclient.h"
 #include "util.h"
+
+#define REPLY_MAX	(64u * 1024 * 1024)	/* a reply may list many rows */
 
 static int
 wait_fd(int fd, short events, int64_t deadline)
@@ -35,7 +38,7 @@ sockclient_call(const char *path, const json_t *req, int timeout_ms,
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int64_t deadline = now_ms() + timeout_ms;
 	struct strbuf in;
-	json_error_t jerr;
+	struct jsonsafe_error jerr;
 	json_t *reply = NULL;
 	size_t len, off = 0;
 	char *line = NULL, *nl;
@@ -83,7 +86,7 @@ sockclient_call(const char *path, const json_t *req, int timeout_ms,
 
 		if (in.len > 0 && (nl = memchr(in.data, '\n', in.len)) != NULL)
 			break;
-		if (in.len > PROTO_LINE_MAX * 64) {
+		if (in.len > REPLY_MAX) {
 			snprintf(errbuf, errlen, "reply too long");
 			goto out;
 		}
@@ -100,7 +103,7 @@ sockclient_call(const char *path, const json_t *req, int timeout_ms,
 		}
 		strbuf_put(&in, buf, (size_t)n);
 	}
-	reply = json_loadb(in.data, (size_t)(nl - in.data), 0, &jerr);
+	reply = jsonsafe_loadb(in.data, (size_t)(nl - in.data), REPLY_MAX, 0, &jerr);
 	if (reply == NULL || !json_is_object(reply)) {
 		snprintf(errbuf, errlen, "malformed reply: %s",
 		    reply == NULL ? jerr.text : "not an object");

@@ -127,6 +127,13 @@ int	api_error_details(struct api_req *, const char *code, json_t *details,
 /* An error with details {"field": field}: 400/422 for one bad input. */
 int	api_field_error(struct api_req *, const char *code, const char *field,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/*
+ * 400 for JSON that jsonsafe refused: details say why ("reason": too_deep,
+ * too_large, syntax), where, and the field (NULL: the body).
+ */
+struct jsonsafe_error;
+int	api_json_error(struct api_req *, const char *field,
+	    const struct jsonsafe_error *);
 /* After api_db()/api_exec() failed: 503 when the database is away, else 500. */
 int	api_db_error(struct api_req *);
 /*

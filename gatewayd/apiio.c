@@ -16,6 +16,7 @@
 #include "api.h"
 #include "config.h"
 #include "http.h"
+#include "jsonsafe.h"
 #include "log.h"
 #include "pool.h"
 #include "proto.h"
@@ -177,6 +178,20 @@ api_field_error(struct api_req *r, const char *code, const char *field,
 }
 
 int
+api_json_error(struct api_req *r, const char *field, const struct jsonsafe_error *e)
+{
+	json_t *details = json_pack("{s:s, s:i, s:i}", "reason",
+	    jsonsafe_reason_name(e->reason), "line", e->line, "column", e->column);
+
+	if (e->reason == JSONSAFE_TOO_DEEP)
+		json_object_set_new(details, "max_depth", json_integer(JSONSAFE_MAX_DEPTH));
+	if (field != NULL)
+		json_object_set_new(details, "field", json_string(field));
+	return api_error_details(r, ERR_BAD_REQUEST, details, "%s%sinvalid JSON: %s",
+	    field != NULL ? field : "", field != NULL ? ": " : "", e->text);
+}
+
+int
 api_db_error(struct api_req *r)
 {
 	if (r->db == NULL || PQstatus(r->db) != CONNECTION_OK)
@@ -222,7 +237,7 @@ int
 api_body_json(struct api_req *r, size_t max, json_t **out)
 {
 	const char *ct = mg_get_header(r->conn, "Content-Type");
-	json_error_t jerr;
+	struct jsonsafe_error jerr;
 	size_t len = 0;
 	char *buf;
 	int n;
@@ -240,11 +255,10 @@ api_body_json(struct api_req *r, size_t max, json_t **out)
 		free(buf);
 		return api_error(r, ERR_TOO_LARGE, "the body is larger than %zu bytes", max);
 	}
-	*out = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	*out = jsonsafe_loadb(buf, len, max, JSON_REJECT_DUPLICATES, &jerr);
 	free(buf);
 	if (*out == NULL)
-		return api_error_details(r, ERR_BAD_REQUEST, json_pack("{s:i, s:i}",
-		    "line", jerr.line, "column", jerr.column), "invalid JSON: %s", jerr.text);
+		return api_json_error(r, NULL, &jerr);
 	if (!json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;

@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -19,7 +20,7 @@ static int
 docs_openapi(struct api_req *r)
 {
 	const char *path = config_get("PB_OPENAPI_FILE");
-	json_error_t jerr;
+	struct jsonsafe_error jerr;
 	char *text;
 	size_t len;
 	json_t *doc;
@@ -29,7 +30,7 @@ docs_openapi(struct api_req *r)
 		    strerror(errno));
 		return api_error(r, ERR_UNAVAILABLE, "the API description is not installed");
 	}
-	doc = json_loadb(text, len, 0, &jerr);
+	doc = jsonsafe_loadb(text, len, OPENAPI_MAX, 0, &jerr);
 	free(text);
 	if (doc == NULL) {
 		log_error("openapi.invalid", "req=%s path=%s line=%d err=%s", r->req, path,

@@ -19,6 +19,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
 #include "seal.h"
@@ -39,7 +40,7 @@ mask(const char *key)
 static json_t *
 provider_keys_json(const char *stored)
 {
-	json_t *all = stored != NULL ? json_loads(stored, 0, NULL) : NULL, *out = json_object();
+	json_t *all = stored != NULL ? jsonsafe_loads(stored, JSONSAFE_STORED_MAX, 0, NULL) : NULL, *out = json_object();
 
 	for (size_t i = 0; i < catalog_nproviders(api_catalog); i++) {
 		const char *id = catalog_provider_at(api_catalog, i)->id;

@@ -12,6 +12,7 @@
  * permanent and deletes the ones the new settings no longer use.
  * provider_id null resets the slot: it shows as free and keeps its id.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "api.h"
 #include "config.h"
 #include "jschema.h"
+#include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
 #include "slots.h"
@@ -39,10 +41,12 @@ slot_json(PGresult *res, int row)
 	const char *provider = PQgetvalue(res, row, 2), *op = PQgetvalue(res, row, 3);
 	const struct provider *p = catalog_provider(api_catalog, provider);
 	const struct operation *o = catalog_operation(api_catalog, op);
-	json_t *settings = json_loads(PQgetvalue(res, row, 4), 0, NULL);
+	json_t *settings = jsonsafe_loads(PQgetvalue(res, row, 4),
+	    JSONSAFE_STORED_MAX, 0, NULL);
 	struct jschema_error err;
 	int configured;
-	json_t *templates = json_loads(PQgetvalue(res, row, 8), 0, NULL);
+	json_t *templates = jsonsafe_loads(PQgetvalue(res, row, 8),
+	    JSONSAFE_STORED_MAX, 0, NULL);
 	char *url = xasprintf("%s/ingest/%s", config_get("PB_PUBLIC_BASE_URL"),
 	    PQgetvalue(res, row, 0));
 	json_t *slot;
@@ -228,7 +232,9 @@ check_put_shape(struct api_req *r, json_t *body)
 	if (name != NULL && (!json_is_string(name) || json_string_length(name) > 200))
 		return api_field_error(r, ERR_BAD_REQUEST, "name", "%s",
 		    "name must be a string of at most 200 bytes");
-	if (version != NULL && (!json_is_integer(version) || json_integer_value(version) < 1))
+	/* The column is an int: a larger number could only fail in SQL (500). */
+	if (version != NULL && (!json_is_integer(version) || json_integer_value(version) < 1 ||
+	    json_integer_value(version) > INT_MAX))
 		return api_field_error(r, ERR_BAD_REQUEST, "version", "%s",
 		    "version must be the integer the slot was read with");
 	if (json_object_get(body, "provider_id") == NULL)
@@ -270,7 +276,7 @@ slot_put(struct api_req *r)
 
 	if ((rc = api_own_slot(r, slot)) != 0)
 		return rc;
-	if ((rc = api_body_json(r, 256 * 1024, &body)) != 0)
+	if ((rc = api_body_json(r, SLOT_BODY_MAX, &body)) != 0)
 		return rc;
 	if ((rc = check_put_shape(r, body)) != 0 ||
 	    (rc = slot_check_config(r, slot, json_object_get(body, "provider_id"),

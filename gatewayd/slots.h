@@ -6,6 +6,8 @@
 
 #include "api.h"
 
+#define SLOT_BODY_MAX	(256 * 1024)	/* a slot's configuration as JSON */
+
 /*
  * Checks provider_id/operation_id/settings_json of a slot body against
  * the catalogue and the operation's settings_schema; on success fills

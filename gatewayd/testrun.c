@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
 #include "slots.h"
@@ -30,17 +31,19 @@ test_config(struct api_req *r, const char *slot, json_t *fields, json_t **out)
 {
 	const char *text = json_string_value(json_object_get(fields, "config"));
 	json_t *cfg, *settings;
-	json_error_t jerr;
+	struct jsonsafe_error jerr;
 	PGresult *res;
 	int rc;
 
 	*out = NULL;
 	if (text != NULL) {
-		cfg = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+		cfg = jsonsafe_loads(text, SLOT_BODY_MAX, JSON_REJECT_DUPLICATES, &jerr);
+		if (cfg == NULL)
+			return api_json_error(r, "config", &jerr);
 		if (!json_is_object(cfg)) {
 			json_decref(cfg);
 			return api_field_error(r, ERR_BAD_REQUEST, "config",
-			    "config must be a JSON object: %s", jerr.text);
+			    "config must be a JSON object");
 		}
 	} else {
 		if ((res = api_exec(r, "SELECT provider_id, operation_id, settings_json::text "
@@ -49,7 +52,8 @@ test_config(struct api_req *r, const char *slot, json_t *fields, json_t **out)
 		cfg = json_pack("{s:s?, s:s?, s:o?}",
 		    "provider_id", PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0),
 		    "operation_id", PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1),
-		    "settings_json", json_loads(PQgetvalue(res, 0, 2), 0, NULL));
+		    "settings_json", jsonsafe_loads(PQgetvalue(res, 0, 2),
+		    JSONSAFE_STORED_MAX, 0, NULL));
 		PQclear(res);
 	}
 	if (!json_is_string(json_object_get(cfg, "provider_id"))) {

@@ -2,7 +2,9 @@
  * webhook.c - POST /webhooks/turbotext/{token}: Turbotext delivers a
  * result (the get_result JSON plus "asyncid") to the URL it was given.
  *
- * The body (JSON, at most 512 KiB) is forwarded to providerd's `webhook`
+ * The body (JSON, at most 512 KiB and 32 levels deep: it is read by
+ * jsonsafe before the token is known, since only providerd's fenced
+ * UPDATE can tell a live token) is forwarded to providerd's `webhook`
  * verb, which stores it on the job whose webhook token it is, only while
  * that job waits for that asyncid.  Anything else (unknown token, finished
  * job, another job's asyncid) changes nothing and is one identical 404.
@@ -13,6 +15,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
 #include "sockclient.h"
@@ -53,6 +56,7 @@ webhook_handle(struct mg_connection *conn, void *arg)
 	const char *token = ri->local_uri + strlen("/webhooks/turbotext/");
 	char req[UUID_STR_LEN], err[256], *body, *path;
 	json_t *payload, *msg, *reply;
+	struct jsonsafe_error jerr;
 	const char *code;
 	size_t len = 0;
 	int status;
@@ -69,8 +73,16 @@ webhook_handle(struct mg_connection *conn, void *arg)
 		return http_send_error(conn, ERR_NOT_FOUND, "no job waits for this webhook");
 	if ((body = webhook_body(conn, &len)) == NULL)
 		return http_send_error(conn, ERR_TOO_LARGE, "the body is too large");
-	payload = json_loadb(body, len, 0, NULL);
+	payload = jsonsafe_loadb(body, len, BODY_MAX, 0, &jerr);
 	free(body);
+	if (payload == NULL) {
+		log_warn("webhook.refused", "req=%s provider=turbotext reason=%s", req,
+		    jsonsafe_reason_name(jerr.reason));
+		return http_send_json(conn, 400, json_pack("{s:{s:s, s:s+, s:{s:s, s:i}}}",
+		    "error", "code", ERR_BAD_REQUEST, "message", "invalid JSON: ", jerr.text,
+		    "details", "reason", jsonsafe_reason_name(jerr.reason), "position",
+		    (int)jerr.position));
+	}
 	if (!json_is_object(payload)) {
 		json_decref(payload);
 		log_warn("webhook.refused", "req=%s provider=turbotext reason=%s", req,

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "ingestd.h"
+#include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
 #include "secrets.h"
@@ -41,7 +42,6 @@ load_slot(struct ingest *in)
 	PGresult *res = db_exec(daemon_db, "SELECT coalesce(provider_id, ''), "
 	    "coalesce(operation_id, ''), settings_json::text FROM slots WHERE id = $1",
 	    1, (const char *const *)&in->slot);
-	json_error_t jerr;
 
 	if (res == NULL) {
 		ingest_fail(in, ERR_UNAVAILABLE, "the database is unavailable");
@@ -55,7 +55,7 @@ load_slot(struct ingest *in)
 	in->slot_known = 1;
 	in->provider_id = xstrdup(PQgetvalue(res, 0, 0));
 	in->operation_id = xstrdup(PQgetvalue(res, 0, 1));
-	in->settings = json_loads(PQgetvalue(res, 0, 2), 0, &jerr);
+	in->settings = jsonsafe_loads(PQgetvalue(res, 0, 2), JSONSAFE_STORED_MAX, 0, NULL);
 	PQclear(res);
 	if (in->provider_id[0] == '\0' || in->settings == NULL) {
 		ingest_fail(in, ERR_NOT_CONFIGURED, "slot %s is not configured", in->slot);

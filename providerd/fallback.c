@@ -23,6 +23,7 @@
 #include "atomicfile.h"
 #include "config.h"
 #include "daemon.h"
+#include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
 #include "providerd.h"
@@ -204,7 +205,7 @@ fallback_verb(struct sock_request *sr)
 	f->slot = xstrdup(PQgetvalue(res, 0, 0));
 	f->max_pixels = prepare_max_pixels();
 	f->started_ms = now_ms();
-	settings = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
+	settings = jsonsafe_loads(PQgetvalue(res, 0, 1), JSONSAFE_STORED_MAX, 0, NULL);
 	if (PQgetisnull(res, 0, 2) ||
 	    (f->photo = media_read(PQgetvalue(res, 0, 2), &f->photo_len)) == NULL)
 		why = "the job's photo is gone";

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "gemini.h"
+#include "jsonsafe.h"
 #include "log.h"
 #include "prompt.h"
 #include "util.h"
@@ -320,7 +321,7 @@ static void
 error_body(const char *body, size_t len, char *status, size_t slen, char *msg,
     size_t mlen, char *reason, size_t rlen, long *retry_ms)
 {
-	json_t *root = json_loadb(body != NULL ? body : "", len, 0, NULL);
+	json_t *root = jsonsafe_loadb(body != NULL ? body : "", len, GEMINI_RESPONSE_MAX, 0, NULL);
 	const json_t *e, *d;
 	const char *t;
 	size_t i;
@@ -493,7 +494,7 @@ gemini_parse_response(const struct provider *p, long http_status, const char *bo
 		classify_http(http_status, body, len, 0, r);
 		return;
 	}
-	root = json_loadb(body != NULL ? body : "", len, 0, NULL);
+	root = jsonsafe_loadb(body != NULL ? body : "", len, GEMINI_RESPONSE_MAX, 0, NULL);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		set_outcome(r, GEMINI_RETRYABLE, "malformed_response",
@@ -663,7 +664,7 @@ gemini_upload_parse_finish(long http_status, const char *body, size_t len,
 		classify_http(http_status, body, len, 1, r);
 		return -1;
 	}
-	root = json_loadb(body != NULL ? body : "", len, 0, NULL);
+	root = jsonsafe_loadb(body != NULL ? body : "", len, GEMINI_RESPONSE_MAX, 0, NULL);
 	f = json_object_get(root, "file");
 	uri = json_string_value(json_object_get(f, "uri"));
 	state = json_string_value(json_object_get(f, "state"));

@@ -34,6 +34,8 @@
 
 #define GEMINI_MAX_INPUTS	16
 #define GEMINI_MAX_IMAGE	(50 * 1024 * 1024)	/* decoded result cap */
+/* The largest answer read: base64 of a GEMINI_MAX_IMAGE image, and JSON. */
+#define GEMINI_RESPONSE_MAX	(96u * 1024 * 1024)
 #define GEMINI_DEFAULT_INLINE_MAX	15000000	/* < the 20 MB request limit */
 
 struct gemini_input {

@@ -17,7 +17,6 @@
 #include "util.h"
 
 #define CONNECT_TIMEOUT_MS	10000
-#define RESPONSE_MAX		(96u * 1024 * 1024)	/* base64 of a 50 MiB image, and JSON */
 
 struct upload {
 	struct run	*run;
@@ -43,7 +42,7 @@ gemini_call_new(struct run *r, const char *url, http_done_cb done, void *arg)
 
 	http_call_header(c, key);
 	free(key);
-	http_call_limits(c, CONNECT_TIMEOUT_MS, call_timeout_ms(r), RESPONSE_MAX);
+	http_call_limits(c, CONNECT_TIMEOUT_MS, call_timeout_ms(r), GEMINI_RESPONSE_MAX);
 	return c;
 }
 

@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "imagehdr.h"
+#include "jsonsafe.h"
 #include "openai.h"
 #include "prompt.h"
 #include "util.h"
@@ -268,7 +269,8 @@ void
 openai_parse_response(const struct provider *p, long http_status, const char *body,
     size_t len, struct openai_result *r)
 {
-	json_t *root = json_loadb(body != NULL ? body : "", len, 0, NULL);
+	json_t *root = jsonsafe_loadb(body != NULL ? body : "", len, OPENAI_RESPONSE_MAX, 0,
+	    NULL);
 	const json_t *b64;
 
 	memset(r, 0, sizeof(*r));

@@ -28,6 +28,8 @@
 
 #define OPENAI_MAX_INPUTS	16
 #define OPENAI_MAX_IMAGE	(50 * 1024 * 1024)
+/* The largest answer read: base64 of an OPENAI_MAX_IMAGE image, and JSON. */
+#define OPENAI_RESPONSE_MAX	(96u * 1024 * 1024)
 #define OPENAI_DEFAULT_MODEL	"gpt-image-1.5"
 
 struct openai_image {

@@ -16,7 +16,6 @@
 #include "util.h"
 
 #define CONNECT_TIMEOUT_MS	10000
-#define RESPONSE_MAX		(96u * 1024 * 1024)	/* base64 of a 50 MiB image, and JSON */
 
 static void
 openai_done(struct http_call *c, void *arg)
@@ -72,7 +71,7 @@ openai_run(struct run *r)
 	line = xasprintf("Content-Type: %s", form.content_type);
 	http_call_header(c, line);
 	free(line);
-	http_call_limits(c, CONNECT_TIMEOUT_MS, left < t ? left : t, RESPONSE_MAX);
+	http_call_limits(c, CONNECT_TIMEOUT_MS, left < t ? left : t, OPENAI_RESPONSE_MAX);
 	http_call_body(c, form.body, form.len);
 	openai_form_free(&form);
 	free(url);

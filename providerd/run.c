@@ -22,6 +22,7 @@
 #include "config.h"
 #include "curlm.h"
 #include "daemon.h"
+#include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
 #include "providerd.h"
@@ -299,7 +300,6 @@ verb_run(struct sock_request *sr)
 	const char *job = json_string_value(json_object_get(sr->req, "job"));
 	const char *req = json_string_value(json_object_get(sr->req, "req"));
 	long attempt;
-	json_error_t jerr;
 	struct run *r;
 	PGresult *res;
 
@@ -337,7 +337,7 @@ verb_run(struct sock_request *sr)
 	r->slot = xstrdup(PQgetvalue(res, 0, 0));
 	r->provider = catalog_provider(providerd_catalog, PQgetvalue(res, 0, 1));
 	r->operation_id = xstrdup(PQgetvalue(res, 0, 2));
-	r->settings = json_loads(PQgetvalue(res, 0, 3), 0, &jerr);
+	r->settings = jsonsafe_loads(PQgetvalue(res, 0, 3), JSONSAFE_STORED_MAX, 0, NULL);
 	r->deadline_wall_ms = atoll(PQgetvalue(res, 0, 5));
 	if (r->provider == NULL) {
 		char pid[64];

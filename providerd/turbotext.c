@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonsafe.h"
 #include "prompt.h"
 #include "turbotext.h"
 #include "util.h"
@@ -202,7 +203,8 @@ classify_http(long status, const char *body, size_t len, struct tt_result *r)
 
 	if (status == 200)
 		return 0;
-	root = json_loadb(body != NULL ? body : "", len, 0, NULL);
+	root = jsonsafe_loadb(body != NULL ? body : "", len, TURBOTEXT_ANSWER_MAX,
+	    0, NULL);
 	if (status == 0)
 		tt_set(r, TT_RETRYABLE, "provider_unavailable", "Turbotext: no HTTP answer");
 	else if (status == 429)
@@ -244,7 +246,8 @@ id_value(const json_t *v)
 static json_t *
 load_object(const char *body, size_t len, struct tt_result *r)
 {
-	json_t *root = json_loadb(body != NULL ? body : "", len, 0, NULL);
+	json_t *root = jsonsafe_loadb(body != NULL ? body : "", len, TURBOTEXT_ANSWER_MAX,
+	    0, NULL);
 
 	if (!json_is_object(root)) {
 		json_decref(root);

@@ -31,6 +31,8 @@
 
 #include "catalog.h"
 
+#define TURBOTEXT_ANSWER_MAX	(1024 * 1024)	/* an answer or a webhook body */
+
 enum tt_outcome {
 	TT_QUEUED,	/* create_queue accepted: id, async */
 	TT_NOT_READY,	/* reconnect */

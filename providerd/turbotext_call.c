@@ -38,7 +38,6 @@
 #include "uuid.h"
 
 #define CONNECT_TIMEOUT_MS	10000
-#define ANSWER_MAX		(1024 * 1024)
 #define IMAGE_MAX		(50u * 1024 * 1024)
 #define TOKEN_BYTES		32
 #define DOWNLOAD_GRACE_MS	10000
@@ -137,7 +136,7 @@ static void
 tt_post(struct tt_call *t, const char *body, http_done_cb done)
 {
 	char *url = turbotext_url(t->base, t->method);
-	struct http_call *c = tt_call_new(t, url, done, tt_left_ms(t), ANSWER_MAX);
+	struct http_call *c = tt_call_new(t, url, done, tt_left_ms(t), TURBOTEXT_ANSWER_MAX);
 
 	http_call_header(c, "Content-Type: application/x-www-form-urlencoded");
 	http_call_body(c, body, strlen(body));

@@ -12,8 +12,7 @@
 #include <unistd.h>
 
 #include "imagehdr.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "smallstack.h"
 
 static void
 check_info(enum imagehdr_result r, const struct image_info *info)
@@ -48,8 +47,8 @@ png_fix_crc(uint8_t *b, size_t len)
 	b[29] = c >> 24, b[30] = c >> 16, b[31] = c >> 8, b[32] = c;
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+static void
+one_input(const uint8_t *data, size_t len)
 {
 	static unsigned long n;
 	static char path[64];
@@ -83,5 +82,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		unlink(path);
 	}
 	free(copy);
-	return 0;
 }
+
+SMALLSTACK_FUZZ_TARGET(one_input)

@@ -2,18 +2,19 @@
  * jschema_fuzz.c - libFuzzer harness of common/jschema.c.  The input is
  * "schema\ninstance", both JSON; either may be hostile.  Validation must
  * not crash and must report a reason on failure; applying defaults must
- * not crash either.
+ * not crash either.  Both are read as the daemons read JSON (jsonsafe),
+ * and on a 100 KiB stack (smallstack.h).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jschema.h"
+#include "jsonsafe.h"
+#include "smallstack.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+one_input(const uint8_t *data, size_t size)
 {
 	const char *nl = memchr(data, '\n', size);
 	struct jschema_error err;
@@ -21,11 +22,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	if (nl == NULL)
-		return 0;
-	schema = json_loadb((const char *)data, (size_t)(nl - (const char *)data),
-	    JSON_DECODE_ANY, NULL);
-	inst = json_loadb(nl + 1, size - (size_t)(nl + 1 - (const char *)data),
-	    JSON_DECODE_ANY, NULL);
+		return;
+	schema = jsonsafe_loadb((const char *)data, (size_t)(nl - (const char *)data),
+	    size, JSON_DECODE_ANY, NULL);
+	inst = jsonsafe_loadb(nl + 1, size - (size_t)(nl + 1 - (const char *)data),
+	    size, JSON_DECODE_ANY, NULL);
 	if (schema != NULL && inst != NULL) {
 		rc = jschema_validate(schema, inst, &err);
 		if (rc != 0 && (rc != -1 || err.reason[0] == '\0'))
@@ -34,5 +35,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	json_decref(schema);
 	json_decref(inst);
-	return 0;
 }
+
+SMALLSTACK_FUZZ_TARGET(one_input)

@@ -9,14 +9,13 @@
 #include <string.h>
 
 #include "jwt.h"
+#include "smallstack.h"
 #include "util.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static const unsigned char key[JWT_KEY_BYTES] = "fuzz-key-fuzz-key-fuzz-key-fuzz";
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+one_input(const uint8_t *data, size_t size)
 {
 	char err[128], *tok = xmalloc(size + 1), *dot, *resigned;
 	json_t *claims;
@@ -42,5 +41,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	free(tok);
-	return 0;
 }
+
+SMALLSTACK_FUZZ_TARGET(one_input)

@@ -9,25 +9,24 @@
 #include <string.h>
 
 #include "medialink.h"
+#include "smallstack.h"
 #include "util.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static const unsigned char key[SEAL_KEY_BYTES] = "photobridge-medialink-fuzz-key!";
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+static void
+one_input(const uint8_t *data, size_t len)
 {
 	char *buf = malloc(len + 1), *nl, *sig, *a, *b;
 	long long exp = 0;
 
 	if (buf == NULL)
-		return 0;
+		return;
 	memcpy(buf, data, len);
 	buf[len] = '\0';
 	if (strlen(buf) != len || (nl = strchr(buf, '\n')) == NULL) {
 		free(buf);
-		return 0;
+		return;
 	}
 	*nl = '\0';
 	if (medialink_verify(key, buf, nl + 1, 0, &exp) == 0) {
@@ -41,5 +40,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		free(sig);
 	}
 	free(buf);
-	return 0;
 }
+
+SMALLSTACK_FUZZ_TARGET(one_input)

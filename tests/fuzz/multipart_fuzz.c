@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "multipart.h"
+#include "smallstack.h"
 #include "util.h"
 
 static const struct multipart_limits lim = {
@@ -141,10 +142,8 @@ parse(const char *boundary, const char *body, size_t len, unsigned seed,
 	return rc;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+one_input(const uint8_t *data, size_t size)
 {
 	char bnd[MULTIPART_BOUNDARY_MAX + 1] = "xB", err1[200], err2[200];
 	const char *body;
@@ -154,7 +153,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc1, rc2, big1, big2;
 
 	if (size < 1)
-		return 0;
+		return;
 	body = (const char *)data + 1;
 	len = size - 1;
 	if ((nl = memchr(body, '\n', len)) != NULL) {
@@ -174,5 +173,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc1 != rc2 || big1 != big2 || strcmp(err1, err2) != 0 ||
 	    (rc1 == 0 && (r1.hash != r2.hash || r1.infile)))
 		abort();
-	return 0;
 }
+
+SMALLSTACK_FUZZ_TARGET(one_input)

@@ -1,0 +1,40 @@
+/* body.c - see body.h. */
+#include <stdlib.h>
+
+#include "body.h"
+#include "util.h"
+
+#define IO_BUFFER	(64 * 1024)	/* heap: civetweb stacks are 100 KiB */
+
+enum body_result
+body_read_multipart(struct mg_connection *conn, struct multipart *mp, long long max)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	char *buf = xmalloc(IO_BUFFER);
+	enum body_result rc = BODY_OK;
+	long long total = 0;
+	int n;
+
+	while (!multipart_done(mp)) {
+		/* 0: the end, or no byte within request_timeout_ms */
+		if ((n = mg_read(conn, buf, IO_BUFFER)) <= 0) {
+			if (n < 0 || (ri->content_length >= 0 && total < ri->content_length))
+				rc = BODY_CUT;
+			else
+				rc = multipart_finish(mp) == 0 ? BODY_OK : BODY_BAD;
+			break;
+		}
+		if ((total += n) > max) {
+			rc = BODY_TOO_LARGE;
+			break;
+		}
+		if (multipart_feed(mp, buf, (size_t)n) != 0) {
+			rc = multipart_too_large(mp) ? BODY_TOO_LARGE : BODY_BAD;
+			break;
+		}
+	}
+	free(buf);
+	if (rc != BODY_OK || ri->content_length != total)
+		mg_disable_connection_keep_alive(conn);
+	return rc;
+}

@@ -65,9 +65,8 @@ hash(const char *s)
 	return h % BUCKETS;
 }
 
-/* Address (text) and port of a socket's end; -1 when not TCP/IP. */
-static int
-endpoint(const struct sockaddr_storage *sa, char addr[INET6_ADDRSTRLEN], int *port)
+int
+connlimit_endpoint(const struct sockaddr_storage *sa, char addr[INET6_ADDRSTRLEN], int *port)
 {
 	const void *a;
 
@@ -93,7 +92,8 @@ still_open(const char *addr, const struct conn_rec *c)
 
 	return getpeername(c->fd, (struct sockaddr *)&peer, &plen) == 0 &&
 	    getsockname(c->fd, (struct sockaddr *)&local, &llen) == 0 &&
-	    endpoint(&peer, paddr, &pport) == 0 && endpoint(&local, laddr, &lport) == 0 &&
+	    connlimit_endpoint(&peer, paddr, &pport) == 0 &&
+	    connlimit_endpoint(&local, laddr, &lport) == 0 &&
 	    pport == c->peer_port && lport == c->local_port && strcmp(paddr, addr) == 0;
 }
 
@@ -171,8 +171,8 @@ admit(int fd)
 
 	if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0 ||
 	    getsockname(fd, (struct sockaddr *)&local, &llen) != 0 ||
-	    endpoint(&peer, addr, &c.peer_port) != 0 ||
-	    endpoint(&local, laddr, &c.local_port) != 0)
+	    connlimit_endpoint(&peer, addr, &c.peer_port) != 0 ||
+	    connlimit_endpoint(&local, laddr, &c.local_port) != 0)
 		return 1;
 	if ((n = count_in(addr, &c, &first)) <= (size_t)cap)
 		return 1;

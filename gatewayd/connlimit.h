@@ -10,7 +10,13 @@
 #ifndef PB_GATEWAYD_CONNLIMIT_H
 #define PB_GATEWAYD_CONNLIMIT_H
 
+#include <sys/socket.h>
+#include <arpa/inet.h>
+
 /* Before civetweb starts; until then (and with 0) nothing is capped. */
 void	connlimit_init(long max_per_addr);
+/* Address (text) and port of a socket's end; -1 when not TCP/IP. */
+int	connlimit_endpoint(const struct sockaddr_storage *,
+	    char addr[INET6_ADDRSTRLEN], int *port);
 
 #endif

@@ -54,7 +54,7 @@ framing_check(struct mg_connection *conn)
 		why = "Transfer-Encoding and Content-Length together are refused";
 	if (why == NULL)
 		return 0;
-	log_warn("http.framing_refused", "peer=%s msg=\"%s\"", ri->remote_addr, why);
+	log_warn("http.framing_refused", "peer=%s msg=%s", ri->remote_addr, why);
 	refusals_count(ERR_BAD_REQUEST);
 	mg_disable_connection_keep_alive(conn);
 	http_send_error(conn, ERR_BAD_REQUEST, why);

@@ -8,6 +8,7 @@
 #include "connlimit.h"
 #include "framing.h"
 #include "health.h"
+#include "linger.h"
 #include "http.h"
 #include "ingest.h"
 #include "media.h"
@@ -207,6 +208,7 @@ http_start(void)
 	cb.log_message = on_log_message;
 	cb.http_error = on_http_error;
 	cb.begin_request = framing_check;
+	cb.end_request = linger_end_request;
 	mg_init_library(0);
 	ctx = mg_start(&cb, NULL, options);
 	if (ctx == NULL)

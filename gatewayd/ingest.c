@@ -73,7 +73,7 @@ struct upload {
 	char		*bad_field;	/* the first that is not UTF-8 text */
 	/* the answer a callback decided on, sent once reading stopped */
 	int		 status;
-	const char	*code;
+	char		 code[40];
 	char		 message[200];
 	int		 retry_after;
 };
@@ -84,7 +84,7 @@ verdict(struct upload *u, int status, const char *code, const char *message,
     int retry_after)
 {
 	u->status = status;
-	u->code = code;
+	snprintf(u->code, sizeof(u->code), "%s", code);
 	snprintf(u->message, sizeof(u->message), "%s", message);
 	u->retry_after = retry_after;
 	return -1;
@@ -216,7 +216,7 @@ refuse_retry(const struct booth *b, int status, const char *code, const char *me
 	    "message", message, "details", "request_id", b->req);
 	char extra[48];
 
-	log_warn("ingest.refused", "req=%s slot=%s status=%d error=%s authed=%d msg=\"%s\"",
+	log_warn("ingest.refused", "req=%s slot=%s status=%d error=%s authed=%d msg=%s",
 	    b->req, b->slot, status, code, b->authed, message);
 	if (!b->authed)
 		refusals_count(code);

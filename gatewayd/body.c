@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "body.h"
+#include "linger.h"
 #include "util.h"
 
 #define IO_BUFFER	(64 * 1024)	/* heap: civetweb stacks are 100 KiB */
@@ -35,6 +36,6 @@ body_read_multipart(struct mg_connection *conn, struct multipart *mp, long long 
 	}
 	free(buf);
 	if (rc != BODY_OK || ri->content_length != total)
-		mg_disable_connection_keep_alive(conn);
+		linger_arm(conn);
 	return rc;
 }

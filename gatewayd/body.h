@@ -8,7 +8,7 @@
  * Content-Length to refuse up front.  Each read is bounded by civetweb's
  * request_timeout_ms (PB_HTTP_TIMEOUT_SEC): a body that makes no progress
  * for that long ends as BODY_CUT.  Unless the body was read to its exact
- * end, the connection is marked to close after the answer, so civetweb
+ * end, the connection closes after the answer (linger.c), so civetweb
  * never drains what is left.
  */
 #ifndef PB_GATEWAYD_BODY_H

@@ -4,6 +4,7 @@
 
 #include "framing.h"
 #include "http.h"
+#include "linger.h"
 #include "log.h"
 #include "proto.h"
 #include "refusals.h"
@@ -39,6 +40,7 @@ framing_check(struct mg_connection *conn)
 	const char *why = NULL;
 	int lengths = 0, encodings = 0;
 
+	linger_reset();
 	for (int i = 0; i < ri->num_headers && why == NULL; i++) {
 		const struct mg_header *h = &ri->http_headers[i];
 
@@ -56,7 +58,7 @@ framing_check(struct mg_connection *conn)
 		return 0;
 	log_warn("http.framing_refused", "peer=%s msg=%s", ri->remote_addr, why);
 	refusals_count(ERR_BAD_REQUEST);
-	mg_disable_connection_keep_alive(conn);
+	linger_arm(conn);
 	http_send_error(conn, ERR_BAD_REQUEST, why);
 	return 400;
 }

@@ -67,7 +67,7 @@ close_if_refused_body(struct mg_connection *conn, int status)
 
 	if (status >= 400 && (ri->content_length > 0 ||
 	    mg_get_header(conn, "Transfer-Encoding") != NULL))
-		mg_disable_connection_keep_alive(conn);
+		linger_arm(conn);
 }
 
 int

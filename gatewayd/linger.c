@@ -16,6 +16,22 @@
 
 #define LINGER_MS	2000
 
+/* Handler and end_request run on the same worker thread. */
+static _Thread_local int armed;
+
+void
+linger_arm(struct mg_connection *conn)
+{
+	mg_disable_connection_keep_alive(conn);
+	armed = 1;
+}
+
+void
+linger_reset(void)
+{
+	armed = 0;
+}
+
 static int
 is_connection(int fd, const struct mg_request_info *ri)
 {
@@ -62,10 +78,10 @@ linger_end_request(const struct mg_connection *conn, int status)
 	char *sink;
 	int fd;
 
-	/* Only those http.c closed with their body unread. */
-	if (status < 400 || ri == NULL || (ri->content_length <= 0 &&
-	    mg_get_header(conn, "Transfer-Encoding") == NULL))
+	(void)status;
+	if (!armed || ri == NULL)
 		return;
+	armed = 0;
 	if ((fd = linger_fd(ri)) < 0)
 		return;
 	shutdown(fd, SHUT_WR);

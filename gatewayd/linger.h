@@ -1,6 +1,6 @@
 /*
  * linger.h - civetweb's end_request callback: a lingering close for a
- * request refused before its body was read.
+ * request answered before its body was read to the end.
  *
  * http.c closes such a connection rather than let civetweb drain the body
  * (a worker held as long as a client cares to trickle).  But closing a
@@ -16,6 +16,13 @@
 
 #include <civetweb.h>
 
+/*
+ * This request's connection closes after the answer, its body not read to
+ * the end: no keep-alive, no drain, and a lingering close.
+ */
+void	linger_arm(struct mg_connection *);
+/* A new request: nothing armed (civetweb's own error paths skip end_request). */
+void	linger_reset(void);
 void	linger_end_request(const struct mg_connection *, int status);
 
 #endif

@@ -5,20 +5,18 @@
 #include "linger.h"
 #include "util.h"
 
-#define IO_BUFFER	(64 * 1024)	/* heap: civetweb stacks are 100 KiB */
-
 enum body_result
 body_read_multipart(struct mg_connection *conn, struct multipart *mp, long long max)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
-	char *buf = xmalloc(IO_BUFFER);
+	char *buf = xmalloc(BODY_READ_MAX);	/* heap: civetweb stacks are 100 KiB */
 	enum body_result rc = BODY_OK;
 	long long total = 0;
 	int n;
 
 	while (!multipart_done(mp)) {
 		/* 0: the end, or no byte within request_timeout_ms */
-		if ((n = mg_read(conn, buf, IO_BUFFER)) <= 0) {
+		if ((n = mg_read(conn, buf, BODY_READ_MAX)) <= 0) {
 			if (n < 0 || (ri->content_length >= 0 && total < ri->content_length))
 				rc = BODY_CUT;
 			else

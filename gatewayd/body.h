@@ -5,9 +5,11 @@
  * Reading stops at the closing boundary: what a client claims is still to
  * come (an overstated Content-Length, an epilogue) is never waited for.  At
  * most max bytes are read whatever the framing: a chunked body has no
- * Content-Length to refuse up front.  Each read is bounded by civetweb's
- * request_timeout_ms (PB_HTTP_TIMEOUT_SEC): a body that makes no progress
- * for that long ends as BODY_CUT.  Unless the body was read to its exact
+ * Content-Length to refuse up front.  A read returns once BODY_READ_MAX
+ * bytes came or civetweb's request_timeout_ms (PB_HTTP_TIMEOUT_SEC) passed:
+ * a body that makes no progress is BODY_CUT within twice that.  The
+ * parser's epilogue limit should be BODY_READ_MAX: what follows the closing
+ * boundary within its read is the only epilogue ever read.  Unless the body was read to its exact
  * end, the connection closes after the answer (linger.c), so civetweb
  * never drains what is left.
  */
@@ -17,6 +19,9 @@
 #include <civetweb.h>
 
 #include "multipart.h"
+
+/* The most one read takes: a body's epilogue is never read beyond it. */
+#define BODY_READ_MAX	(64 * 1024)
 
 enum body_result {
 	BODY_OK,		/* the closing boundary was read */

@@ -375,6 +375,7 @@ ingest_read_body(struct booth *b, const char *boundary, long long max, struct up
 	const char *expect;
 
 	lim.max_file_bytes = (size_t)max;
+	lim.max_epilogue_bytes = BODY_READ_MAX;
 	if ((mp = multipart_new(boundary, &lim, &cb, u)) == NULL) {
 		refuse(b, 400, ERR_BAD_REQUEST, "invalid multipart boundary");
 		return -1;

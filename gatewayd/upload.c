@@ -66,6 +66,7 @@ upload_body(struct api_req *r, const char *boundary, struct receive *rc)
 	int status = 0;
 
 	lim.max_file_bytes = (size_t)rc->max;
+	lim.max_epilogue_bytes = BODY_READ_MAX;
 	if ((mp = multipart_new(boundary, &lim, &cb, rc)) == NULL)
 		return api_error(r, ERR_BAD_REQUEST, "invalid multipart boundary");
 	switch (body_read_multipart(r->conn, mp, rc->max + FORM_OVERHEAD)) {

@@ -97,6 +97,38 @@ still_open(const char *addr, const struct conn_rec *c)
 	    pport == c->peer_port && lport == c->local_port && strcmp(paddr, addr) == 0;
 }
 
+/* Drops the closed connections of e; 1 when none is left. */
+static int
+prune(struct addr_conns *e, int except_fd)
+{
+	for (size_t i = 0; i < e->n; )
+		if (e->conns[i].fd == except_fd || !still_open(e->addr, &e->conns[i]))
+			e->conns[i] = e->conns[--e->n];
+		else
+			i++;
+	return e->n == 0;
+}
+
+/*
+ * One bucket per accept is swept of addresses with nothing open left, so
+ * the table holds about what is open, not every address ever seen.
+ */
+static void
+sweep(void)
+{
+	static unsigned next;
+	struct addr_conns **pp = &table[next++ % BUCKETS], *e;
+
+	while ((e = *pp) != NULL) {
+		if (prune(e, -1)) {
+			*pp = e->next;
+			free(e->conns);
+			free(e);
+		} else
+			pp = &e->next;
+	}
+}
+
 /*
  * Counts this new connection of addr in; its open count, itself included.
  * *first: this is the first refusal since addr was last admitted.
@@ -105,9 +137,10 @@ static size_t
 count_in(const char *addr, const struct conn_rec *c, int *first)
 {
 	struct addr_conns **pp, *e;
-	size_t i, n;
+	size_t n;
 
 	pthread_mutex_lock(&lock);
+	sweep();
 	for (pp = &table[hash(addr)]; (e = *pp) != NULL; pp = &e->next)
 		if (strcmp(e->addr, addr) == 0)
 			break;
@@ -116,11 +149,8 @@ count_in(const char *addr, const struct conn_rec *c, int *first)
 		snprintf(e->addr, sizeof(e->addr), "%s", addr);
 		*pp = e;
 	}
-	for (i = 0; i < e->n; )
-		if (e->conns[i].fd == c->fd || !still_open(addr, &e->conns[i]))
-			e->conns[i] = e->conns[--e->n];
-		else
-			i++;
+	/* A descriptor just returned by accept4() was closed before. */
+	prune(e, c->fd);
 	if (e->n < (size_t)cap) {
 		if (e->n == e->alloc) {
 			e->alloc = e->alloc != 0 ? e->alloc * 2 : 8;

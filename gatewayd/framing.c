@@ -37,13 +37,14 @@ int
 framing_check(struct mg_connection *conn)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
-	const char *why = NULL;
+	const char *why = NULL, *header = NULL;
 	int lengths = 0, encodings = 0;
 
 	linger_reset();
 	for (int i = 0; i < ri->num_headers && why == NULL; i++) {
 		const struct mg_header *h = &ri->http_headers[i];
 
+		header = h->name;
 		if (blank_before_colon(h))
 			why = "whitespace between a header name and its colon";
 		else if (strcasecmp(h->name, "Content-Length") == 0 &&
@@ -52,13 +53,17 @@ framing_check(struct mg_connection *conn)
 		else if (strcasecmp(h->name, "Transfer-Encoding") == 0 && encodings++ > 0)
 			why = "Transfer-Encoding must be given once";
 	}
-	if (why == NULL && lengths > 0 && encodings > 0)
+	if (why == NULL && lengths > 0 && encodings > 0) {
 		why = "Transfer-Encoding and Content-Length together are refused";
+		header = "Transfer-Encoding";
+	}
 	if (why == NULL)
 		return 0;
 	log_warn("http.framing_refused", "peer=%s msg=%s", ri->remote_addr, why);
 	refusals_count(ERR_BAD_REQUEST);
 	linger_arm(conn);
-	http_send_error(conn, ERR_BAD_REQUEST, why);
+	/* civetweb keeps header names to printable ASCII: safe in JSON. */
+	http_send_json(conn, 400, json_pack("{s:{s:s, s:s, s:{s:s}}}", "error", "code",
+	    ERR_BAD_REQUEST, "message", why, "details", "header", header));
 	return 400;
 }

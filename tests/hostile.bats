@@ -191,7 +191,9 @@ PHOTO=$TESTDATA/orientation/Landscape_1.jpg
 		jassert '(.status == 400 or .status == 411) and .closed and .seconds < 1' <<<"$output"
 		jq -r .body <<<"$output" | jassert '.error.code == "bad_request"'
 	done
-	# The canonical spelling still works, with keep-alive.
+	run raw --timeout 10 < <(printf 'POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello')
+	jq -r .body <<<"$output" | jassert '.error.details.header == "Content-Length"'
+	# The canonical spelling still works.
 	run raw --timeout 10 < <(printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
 	jassert '.status == 200' <<<"$output"
 }

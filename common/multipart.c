@@ -40,6 +40,8 @@ const struct multipart_limits multipart_default_limits = {
 	.max_fields_bytes = 1 << 20,
 	.max_parts = 64,
 	.max_file_bytes = 0,
+	.max_preamble_bytes = 8192,
+	.max_epilogue_bytes = 8192,
 };
 
 struct multipart {
@@ -56,6 +58,8 @@ struct multipart {
 	size_t			 hdrbytes;	/* padding + headers of this part */
 	size_t			 filebytes;	/* of this file part */
 	size_t			 fieldsbytes;	/* all text values so far */
+	size_t			 preamblebytes;	/* scanned before the first delimiter */
+	size_t			 epiloguebytes;
 	struct strbuf		 line;		/* header line being read */
 	struct strbuf		 value;		/* text value being read */
 	char			*name, *filename, *ctype;
@@ -497,12 +501,27 @@ multipart_feed(struct multipart *mp, const char *data, size_t len)
 	while (i < len) {
 		switch (mp->state) {
 		case S_PREAMBLE:
+			if (scan(mp, data + i, len - i, &used) == -1)
+				return -1;
+			i += used;
+			/* the delimiter itself does not count */
+			mp->preamblebytes += used;
+			if (mp->lim.max_preamble_bytes != 0 && mp->preamblebytes >
+			    mp->lim.max_preamble_bytes + mp->dlen)
+				return fail(mp, 1, "preamble longer than %zu bytes",
+				    mp->lim.max_preamble_bytes);
+			break;
 		case S_BODY:
 			if (scan(mp, data + i, len - i, &used) == -1)
 				return -1;
 			i += used;
 			break;
 		case S_EPILOGUE:
+			mp->epiloguebytes += len - i;
+			if (mp->lim.max_epilogue_bytes != 0 &&
+			    mp->epiloguebytes > mp->lim.max_epilogue_bytes)
+				return fail(mp, 1, "epilogue longer than %zu bytes",
+				    mp->lim.max_epilogue_bytes);
 			return 0;
 		default:
 			if (step(mp, (unsigned char)data[i++]) == -1)
@@ -510,6 +529,12 @@ multipart_feed(struct multipart *mp, const char *data, size_t len)
 		}
 	}
 	return 0;
+}
+
+int
+multipart_done(const struct multipart *mp)
+{
+	return mp->state == S_EPILOGUE;
 }
 
 int

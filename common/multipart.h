@@ -17,7 +17,8 @@
  * and as it is a prefix of the delimiter it is not even copied.  Text fields
  * are collected up to their limits and handed over whole.
  *
- * Accepted: preamble and epilogue (ignored), transport padding after a
+ * Accepted: preamble and epilogue (ignored, up to their limits: 200 MB of
+ * "preamble" is an attack, not a body), transport padding after a
  * delimiter, case-insensitive header names, quoted or token parameter values,
  * \" and \\ escapes in quoted strings (any other backslash is kept, because
  * Windows clients send unescaped paths), and an empty disposition type
@@ -47,6 +48,8 @@ struct multipart_limits {
 	size_t max_fields_bytes;	/* all text fields together, e.g. 1 MiB */
 	size_t max_parts;		/* e.g. 64 */
 	size_t max_file_bytes;		/* one file part; 0 = no limit here */
+	size_t max_preamble_bytes;	/* before the first boundary; 0 = no limit */
+	size_t max_epilogue_bytes;	/* after the closing one; 0 = no limit */
 };
 
 struct multipart_callbacks {
@@ -76,6 +79,12 @@ struct multipart *multipart_new(const char *boundary,
 
 /* Feed any chunking of the body (1 byte at a time works).  0 ok, -1 error. */
 int	multipart_feed(struct multipart *, const char *data, size_t len);
+
+/*
+ * 1 once the closing boundary was seen: a reader stops there, whatever the
+ * client claims is still to come (an overstated Content-Length).
+ */
+int	multipart_done(const struct multipart *);
 
 /* After the last byte: 0 if the closing boundary was seen, else -1. */
 int	multipart_finish(struct multipart *);

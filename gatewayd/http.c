@@ -5,7 +5,10 @@
 
 #include "api.h"
 #include "config.h"
+#include "connlimit.h"
+#include "framing.h"
 #include "health.h"
+#include "linger.h"
 #include "http.h"
 #include "ingest.h"
 #include "media.h"
@@ -40,6 +43,8 @@ http_send_continue(struct mg_connection *conn)
 
 	/* civetweb forbids its header API once anything was written. */
 	mg_set_user_connection_data(conn, &raw_mode);
+	/* We own the framing now: never let civetweb drain or reuse this one. */
+	mg_disable_connection_keep_alive(conn);
 	return mg_write(conn, line, sizeof(line) - 1) == (int)sizeof(line) - 1 ? 0 : -1;
 }
 
@@ -50,6 +55,21 @@ http_begin(struct mg_connection *conn, int status, const char *content_type,
 	return http_begin_cache(conn, status, content_type, len, "private, no-store", extra);
 }
 
+/*
+ * A refusal of a request with a body closes its connection: civetweb would
+ * otherwise drain the unread body, a worker held for as long as a client
+ * cares to trickle it.
+ */
+static void
+close_if_refused_body(struct mg_connection *conn, int status)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+
+	if (status >= 400 && (ri->content_length > 0 ||
+	    mg_get_header(conn, "Transfer-Encoding") != NULL))
+		linger_arm(conn);
+}
+
 int
 http_begin_cache(struct mg_connection *conn, int status, const char *content_type,
     long long len, const char *cache_control, const char *extra)
@@ -57,6 +77,7 @@ http_begin_cache(struct mg_connection *conn, int status, const char *content_typ
 	char lenbuf[32];
 
 	snprintf(lenbuf, sizeof(lenbuf), "%lld", len);
+	close_if_refused_body(conn, status);
 	if (mg_get_user_connection_data(conn) == &raw_mode) {
 		mg_set_user_connection_data(conn, NULL);
 		/* Written whole; the connection then closes, as civetweb lost track. */
@@ -79,13 +100,20 @@ http_begin_cache(struct mg_connection *conn, int status, const char *content_typ
 int
 http_send_json(struct mg_connection *conn, int status, json_t *body)
 {
+	return http_send_json_extra(conn, status, body, NULL);
+}
+
+int
+http_send_json_extra(struct mg_connection *conn, int status, json_t *body,
+    const char *extra)
+{
 	char *text = json_dumps(body, JSON_COMPACT);
 	int rc;
 
 	json_decref(body);
 	if (text == NULL)
 		fatal("http.encode", "err=%s", "json_dumps failed");
-	http_begin(conn, status, "application/json", (long long)strlen(text), NULL);
+	http_begin(conn, status, "application/json", (long long)strlen(text), extra);
 	rc = mg_write(conn, text, strlen(text));
 	free(text);
 	return rc < 0 ? 0 : status;
@@ -151,11 +179,16 @@ void
 http_start(void)
 {
 	struct mg_callbacks cb;
-	char threads[32];
+	char threads[32], timeout[32];
 	const char *options[] = {
 		"listening_ports", config_get("PB_HTTP_LISTEN"),
 		"num_threads", threads,
-		"request_timeout_ms", "65000",
+		/*
+		 * The whole header block must arrive within it, and every
+		 * read of a body and write of an answer must progress
+		 * within it: a slow client cannot hold a worker for longer.
+		 */
+		"request_timeout_ms", timeout,
 		"enable_keep_alive", "yes",
 		/* Small JSON answers must not wait 40 ms for Nagle. */
 		"tcp_nodelay", "1",
@@ -169,9 +202,13 @@ http_start(void)
 	};
 
 	snprintf(threads, sizeof(threads), "%ld", config_int("PB_HTTP_THREADS"));
+	snprintf(timeout, sizeof(timeout), "%ld", config_int("PB_HTTP_TIMEOUT_SEC") * 1000);
+	connlimit_init(config_int("PB_HTTP_MAX_CONN_PER_ADDR"));
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = on_log_message;
 	cb.http_error = on_http_error;
+	cb.begin_request = framing_check;
+	cb.end_request = linger_end_request;
 	mg_init_library(0);
 	ctx = mg_start(&cb, NULL, options);
 	if (ctx == NULL)
@@ -179,8 +216,9 @@ http_start(void)
 		    "civetweb failed to start (port in use?)");
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		mg_set_request_handler(ctx, handlers[i].uri, handlers[i].fn, NULL);
-	log_info("http.listening", "listen=%s threads=%s",
-	    config_get("PB_HTTP_LISTEN"), threads);
+	log_info("http.listening", "listen=%s threads=%s timeout_ms=%s max_conn_per_addr=%ld",
+	    config_get("PB_HTTP_LISTEN"), threads, timeout,
+	    config_int("PB_HTTP_MAX_CONN_PER_ADDR"));
 }
 
 void

@@ -1,14 +1,24 @@
 /*
  * ingest.c - POST /ingest/{slot_id}: the booth-facing endpoint.
  *
- * The cheap checks come first (method, slot known and configured, framing,
+ * The cheap checks come first (method, slot known and configured,
  * Content-Length within the provider's limit) and only then is the body
  * read, which makes civetweb send "100 Continue": a booth sending a photo
  * that cannot be taken never uploads it.  The multipart body streams
  * through our bounded parser: text fields into memory, the photo into
- * $PB_MEDIA_ROOT/spool/<uuid>.  ingestd then validates, queues and waits;
- * the answer is the result image, streamed from its file, or the JSON
- * error.  Whatever happens, nothing is left in spool.
+ * $PB_MEDIA_ROOT/spool/<uuid>.  The password first: DSLR Remote Pro sends
+ * its text fields before fileToUpload, so ingestd's "auth" verb (throttled
+ * per address and slot) checks the password field as soon as it arrives,
+ * and a stranger's photo is never read; a client that sends the file first
+ * has it spooled and the password checked before anything else happens.
+ * ingestd then validates, queues and waits; the answer is the result
+ * image, streamed from its file, or the JSON error.  Whatever happens,
+ * nothing is left in spool, and a refusal closes the connection rather
+ * than drain what the client still sends.
+ *
+ * Refusals before the password was right are a stranger's: counted in
+ * /metrics (refusals.c), never in the slot's statistics.  After it, they
+ * are the slot's: ingestd writes their processing_log row.
  */
 #include <sys/stat.h>
 #include <errno.h>
@@ -20,12 +30,14 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "body.h"
 #include "config.h"
 #include "http.h"
 #include "ingest.h"
 #include "log.h"
 #include "multipart.h"
 #include "proto.h"
+#include "refusals.h"
 #include "sockclient.h"
 #include "util.h"
 #include "uuid.h"
@@ -40,22 +52,113 @@
 /* T_sync is at most 60 s; ingestd answers by then. */
 #define INGEST_WAIT_MS	75000
 
+/* One booth request. */
+struct booth {
+	struct mg_connection	*conn;
+	char			 req[UUID_STR_LEN];
+	const char		*slot;
+	int64_t			 received_ms;
+	int			 authed;	/* refusals are then the slot's */
+	int			 row_elsewhere;	/* ingestd's recovery writes the row */
+};
+
 struct upload {
+	struct booth	*b;
+	const char	*spool_abs;	/* opened at the file part only */
 	int		 fd;		/* the spool file, -1 before/after */
 	int		 files;
+	int		 passwords;
 	long long	 bytes;
 	json_t		*fields;
+	char		*bad_field;	/* the first that is not UTF-8 text */
+	/* the answer a callback decided on, sent once reading stopped */
+	int		 status;
+	char		 code[40];
+	char		 message[200];
+	int		 retry_after;
 };
+
+/* Ends the parse with this answer. */
+static int
+verdict(struct upload *u, int status, const char *code, const char *message,
+    int retry_after)
+{
+	u->status = status;
+	snprintf(u->code, sizeof(u->code), "%s", code);
+	snprintf(u->message, sizeof(u->message), "%s", message);
+	u->retry_after = retry_after;
+	return -1;
+}
+
+static int
+bad_field_verdict(struct upload *u)
+{
+	char msg[200];
+
+	snprintf(msg, sizeof(msg), "field \"%.60s\" is not UTF-8 text (or holds a "
+	    "NUL byte)", u->bad_field);
+	return verdict(u, 400, ERR_BAD_REQUEST, msg, 0);
+}
+
+/* ingestd's verdict on the password: 0 when right, else -1 with u's answer. */
+static int
+ingest_auth(struct upload *u, const char *password)
+{
+	struct booth *b = u->b;
+	char err[256], *path = xasprintf("%s/ingestd.sock", config_get("PB_RUN_DIR"));
+	json_t *msg = json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", "auth", "req", b->req,
+	    "slot", b->slot, "addr", mg_get_request_info(b->conn)->remote_addr,
+	    "password", password);
+	json_t *reply = msg != NULL ? sockclient_call(path, msg, 5000, err, sizeof(err)) : NULL;
+	json_t *e = json_object_get(reply, "error");
+	const char *code = json_string_value(json_object_get(e, "code"));
+	const char *text = json_string_value(json_object_get(e, "message"));
+	int rc = 0;
+
+	free(path);
+	json_decref(msg);
+	if (json_is_true(json_object_get(reply, "ok")))
+		b->authed = 1;
+	else if (reply == NULL || code == NULL)
+		rc = verdict(u, 503, ERR_UNAVAILABLE, "ingest is unavailable", 0);
+	else
+		rc = verdict(u, proto_http_status(code), code, text != NULL ? text :
+		    "refused", (int)json_integer_value(json_object_get(json_object_get(e,
+		    "details"), "retry_after_sec")));
+	json_decref(reply);
+	return rc;
+}
 
 static int
 on_field(void *arg, const char *name, const char *value, size_t len)
 {
 	struct upload *u = arg;
-	json_t *v = json_stringn(value, len);
+	json_t *v = memchr(value, '\0', len) == NULL ? json_stringn(value, len) : NULL;
+	json_t *key = json_string(name);	/* NULL when the name is not UTF-8 */
 
-	/* A field that is not UTF-8 is dropped rather than refusing the photo. */
-	if (v != NULL)
+	json_decref(key);
+	if (strcmp(name, "password") == 0) {
+		if (u->passwords++ > 0 || v == NULL) {
+			json_decref(v);
+			return verdict(u, 400, ERR_BAD_REQUEST, v == NULL ? "the password "
+			    "field is not UTF-8 text (or holds a NUL byte)" :
+			    "more than one password field", 0);
+		}
+		if (ingest_auth(u, value) != 0) {
+			json_decref(v);
+			return -1;
+		}
 		json_object_set_new(u->fields, name, v);
+		return u->bad_field != NULL ? bad_field_verdict(u) : 0;
+	}
+	if (v == NULL || key == NULL) {
+		json_decref(v);
+		if (u->bad_field == NULL)
+			u->bad_field = xstrdup(key != NULL ? name : "(name not UTF-8)");
+		/* Before the password, whose request this is is not known yet. */
+		return u->b->authed ? bad_field_verdict(u) : 0;
+	}
+	json_object_set_new(u->fields, name, v);
 	return 0;
 }
 
@@ -67,7 +170,15 @@ on_file_begin(void *arg, const char *name, const char *filename, const char *cty
 	(void)name;
 	(void)filename;
 	(void)ctype;
-	return u->files++ == 0 ? 0 : -1;	/* one photo per request */
+	if (u->files++ > 0)
+		return verdict(u, 400, ERR_BAD_REQUEST, "one photo per request", 0);
+	u->fd = open(u->spool_abs, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (u->fd < 0) {
+		log_error("ingest.spool_failed", "req=%s path=%s err=%s", u->b->req,
+		    u->spool_abs, strerror(errno));
+		return verdict(u, 503, ERR_UNAVAILABLE, "cannot store the upload", 0);
+	}
+	return 0;
 }
 
 static int
@@ -78,15 +189,6 @@ on_file_data(void *arg, const char *data, size_t len)
 	u->bytes += (long long)len;
 	return write_all(u->fd, data, len);
 }
-
-/* One booth request. */
-struct booth {
-	struct mg_connection	*conn;
-	char			 req[UUID_STR_LEN];
-	const char		*slot;
-	int64_t			 received_ms;
-	int			 slot_known;	/* refusals then count in its statistics */
-};
 
 /* ingestd owns processing_log: it records what the gateway refused for a slot. */
 static void
@@ -105,15 +207,36 @@ report_refusal(const struct booth *b, int status, const char *code, const char *
 	free(path);
 }
 
+/* The JSON error; a 429 says when to retry (details and Retry-After). */
+static int
+refuse_retry(const struct booth *b, int status, const char *code, const char *message,
+    int retry_after)
+{
+	json_t *body = json_pack("{s:{s:s, s:s, s:{s:s}}}", "error", "code", code,
+	    "message", message, "details", "request_id", b->req);
+	char extra[48];
+
+	log_warn("ingest.refused", "req=%s slot=%s status=%d error=%s authed=%d msg=%s",
+	    b->req, b->slot, status, code, b->authed, message);
+	if (!b->authed)
+		refusals_count(code);
+	else if (!b->row_elsewhere)
+		report_refusal(b, status, code, message);
+	if (body == NULL)	/* message not UTF-8: ingestd's are, ours are */
+		body = json_pack("{s:{s:s, s:s, s:{s:s}}}", "error", "code", code,
+		    "message", "refused", "details", "request_id", b->req);
+	if (retry_after <= 0)
+		return http_send_json(b->conn, status, body);
+	json_object_set_new(json_object_get(json_object_get(body, "error"), "details"),
+	    "retry_after_sec", json_integer(retry_after));
+	snprintf(extra, sizeof(extra), "Retry-After: %d\r\n", retry_after);
+	return http_send_json_extra(b->conn, status, body, extra);
+}
+
 static int
 refuse(const struct booth *b, int status, const char *code, const char *message)
 {
-	log_warn("ingest.refused", "req=%s slot=%s status=%d error=%s msg=%s", b->req,
-	    b->slot, status, code, message);
-	if (b->slot_known)
-		report_refusal(b, status, code, message);
-	return http_send_json(b->conn, status, json_pack("{s:{s:s, s:s, s:{s:s}}}",
-	    "error", "code", code, "message", message, "details", "request_id", b->req));
+	return refuse_retry(b, status, code, message, 0);
 }
 
 /* Asks ingestd whether the slot takes photos; returns its max size or answers. */
@@ -140,12 +263,10 @@ ingest_precheck(struct booth *b, int *done)
 		refuse(b, proto_http_status(code), code,
 		    text != NULL ? text : "refused");
 	} else if (!json_is_true(json_object_get(reply, "configured"))) {
-		b->slot_known = 1;
 		refuse(b, 409, ERR_NOT_CONFIGURED,
 		    "this slot is not configured");
 	} else {
 		max = (long long)json_integer_value(json_object_get(reply, "max_bytes"));
-		b->slot_known = 1;
 		*done = 0;
 	}
 	json_decref(reply);
@@ -205,7 +326,7 @@ ingest_forward(struct booth *b, const char *spool, struct upload *u)
 	if (reply == NULL) {
 		log_error("ingest.ingestd_lost", "req=%s slot=%s err=%s", b->req, b->slot, err);
 		/* ingestd's recovery writes this ingest's log row: do not report it. */
-		b->slot_known = 0;
+		b->row_elsewhere = 1;
 		return refuse(b, 503, ERR_UNAVAILABLE,
 		    "ingest is unavailable; please retry");
 	}
@@ -243,17 +364,18 @@ ingest_forward(struct booth *b, const char *spool, struct upload *u)
 	return status;
 }
 
+/* The body, the password checked on the way; 0, or answered. */
 static int
 ingest_read_body(struct booth *b, const char *boundary, long long max, struct upload *u)
 {
 	struct multipart_limits lim = multipart_default_limits;
 	struct multipart_callbacks cb = { on_field, on_file_begin, on_file_data, NULL };
 	struct multipart *mp;
+	enum body_result res;
 	const char *expect;
-	char *buf;
-	int n, rc = 0;
 
 	lim.max_file_bytes = (size_t)max;
+	lim.max_epilogue_bytes = BODY_READ_MAX;
 	if ((mp = multipart_new(boundary, &lim, &cb, u)) == NULL) {
 		refuse(b, 400, ERR_BAD_REQUEST, "invalid multipart boundary");
 		return -1;
@@ -269,30 +391,26 @@ ingest_read_body(struct booth *b, const char *boundary, long long max, struct up
 		multipart_free(mp);
 		return -1;
 	}
-	buf = xmalloc(IO_BUFFER);
-	while ((n = mg_read(b->conn, buf, IO_BUFFER)) > 0) {
-		if (multipart_feed(mp, buf, (size_t)n) != 0) {
-			int big = multipart_too_large(mp);
-
-			refuse(b, big ? 413 : 400,
-			    big ? ERR_TOO_LARGE : ERR_BAD_REQUEST, multipart_error(mp));
-			rc = -1;
-			break;
-		}
+	res = body_read_multipart(b->conn, mp, max + FORM_OVERHEAD);
+	if (u->status == 0 && res == BODY_OK) {
+		/* No password field at all: nothing to guess, nothing to throttle. */
+		if (u->passwords == 0)
+			verdict(u, 401, ERR_UNAUTHORIZED, "the password field is missing", 0);
+		else if (u->files == 0)
+			verdict(u, 400, ERR_BAD_REQUEST,
+			    "no photo: send it in the file field fileToUpload", 0);
+	} else if (u->status == 0) {
+		verdict(u, res == BODY_TOO_LARGE ? 413 : 400, res == BODY_TOO_LARGE ?
+		    ERR_TOO_LARGE : ERR_BAD_REQUEST, res == BODY_CUT ?
+		    "the upload stopped before its end" : multipart_error(mp)[0] != '\0' ?
+		    multipart_error(mp) : "the upload is larger than this slot's "
+		    "provider accepts", 0);
 	}
-	if (rc == 0 && (n < 0 || multipart_finish(mp) != 0)) {
-		refuse(b, 400, ERR_BAD_REQUEST, n < 0 ?
-		    "the upload was interrupted" : multipart_error(mp));
-		rc = -1;
-	}
-	if (rc == 0 && u->files == 0) {
-		refuse(b, 400, ERR_BAD_REQUEST,
-		    "no photo: send it in the file field fileToUpload");
-		rc = -1;
-	}
-	free(buf);
 	multipart_free(mp);
-	return rc;
+	if (u->status == 0)
+		return 0;
+	refuse_retry(b, u->status, u->code, u->message, u->retry_after);
+	return -1;
 }
 
 int
@@ -302,9 +420,9 @@ ingest_handle(struct mg_connection *conn, void *arg)
 	const char *ctype = mg_get_header(conn, "Content-Type");
 	char uuid[UUID_STR_LEN], boundary[MULTIPART_BOUNDARY_MAX + 1];
 	char *spool = NULL, *abs = NULL;
-	struct booth booth = { conn, "", ri->local_uri + strlen("/ingest/"), wall_ms(), 0 };
+	struct booth booth = { conn, "", ri->local_uri + strlen("/ingest/"), wall_ms(), 0, 0 };
 	struct booth *b = &booth;
-	struct upload u = { -1, 0, 0, NULL };
+	struct upload u = { .b = b, .fd = -1 };
 	long long max;
 	int done, status = 0;
 
@@ -320,10 +438,6 @@ ingest_handle(struct mg_connection *conn, void *arg)
 	}
 	log_info("ingest.received", "req=%s slot=%s length=%lld", b->req, b->slot,
 	    ri->content_length);
-	if (mg_get_header(conn, "Transfer-Encoding") != NULL &&
-	    mg_get_header(conn, "Content-Length") != NULL)
-		return refuse(b, 400, ERR_BAD_REQUEST,
-		    "Transfer-Encoding and Content-Length together are refused");
 	max = ingest_precheck(b, &done);
 	if (done)
 		return 400;
@@ -337,13 +451,9 @@ ingest_handle(struct mg_connection *conn, void *arg)
 	uuid_v7(uuid);
 	spool = xasprintf("spool/%s", uuid);
 	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), spool);
-	u.fd = open(abs, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	u.spool_abs = abs;
 	u.fields = json_object();
-	if (u.fd < 0) {
-		log_error("ingest.spool_failed", "req=%s path=%s err=%s", b->req, abs,
-		    strerror(errno));
-		status = refuse(b, 503, ERR_UNAVAILABLE, "cannot store the upload");
-	} else if (ingest_read_body(b, boundary, max, &u) == 0) {
+	if (ingest_read_body(b, boundary, max, &u) == 0) {
 		close(u.fd);
 		u.fd = -1;
 		status = ingest_forward(b, spool, &u);
@@ -354,6 +464,7 @@ ingest_handle(struct mg_connection *conn, void *arg)
 	if (unlink(abs) == 0)
 		log_debug("ingest.spool_removed", "req=%s", b->req);
 	json_decref(u.fields);
+	free(u.bad_field);
 	free(spool);
 	free(abs);
 	return status != 0 ? status : 400;

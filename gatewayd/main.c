@@ -29,7 +29,8 @@
  *	log level=L	set the log level (debug, info, warn, error)
  *
  * ENVIRONMENT
- *	PB_HTTP_PORT, PB_HTTP_LISTEN, PB_HTTP_THREADS, PB_PUBLIC_BASE_URL,
+ *	PB_HTTP_PORT, PB_HTTP_LISTEN, PB_HTTP_THREADS, PB_HTTP_TIMEOUT_SEC,
+ *	PB_HTTP_MAX_CONN_PER_ADDR, PB_PUBLIC_BASE_URL,
  *	PB_UI_DIR and
  *	the common PB_* variables; see --help.
  */
@@ -47,6 +48,11 @@ static const struct config_var gatewayd_config[] = {
 	    "civetweb listening_ports value" },
 	{ "PB_HTTP_THREADS", "256", CONFIG_INT, 4, 4096,
 	    "HTTP worker threads (each waiting booth holds one)" },
+	{ "PB_HTTP_TIMEOUT_SEC", "10", CONFIG_INT, 1, 120,
+	    "request headers must arrive, and each body read or answer write "
+	    "progress, within this" },
+	{ "PB_HTTP_MAX_CONN_PER_ADDR", "64", CONFIG_INT, 1, 100000,
+	    "open connections per client address; more get 429 at once" },
 	{ "PB_UI_DIR", PB_DATADIR "/ui", CONFIG_PATH, 0, 0,
 	    "the operator UI's files (served by gatewayd itself)" },
 	{ "PB_OPENAPI_FILE", PB_DATADIR "/docs/openapi.json", CONFIG_PATH, 0, 0,

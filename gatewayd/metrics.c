@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "pool.h"
 #include "proto.h"
+#include "refusals.h"
 #include "sockclient.h"
 #include "util.h"
 
@@ -321,6 +322,7 @@ metrics_handle(struct mg_connection *conn, void *arg)
 	if (o.res != NULL)
 		metrics_db(&o);
 	metrics_daemons(&o, o.res != NULL);
+	refusals_metrics(&o.b);
 	PQclear(o.res);
 	family(&o, "photobridge_scrape_duration_seconds", "gauge",
 	    "How long this scrape took gatewayd.");

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "body.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -15,7 +16,6 @@
 #include "upload.h"
 #include "util.h"
 
-#define IO_BUFFER	(64 * 1024)	/* heap: civetweb stacks are 100 KiB */
 #define FORM_OVERHEAD	(64 * 1024)
 #define MAX_PIXELS	100000000LL
 
@@ -63,26 +63,29 @@ upload_body(struct api_req *r, const char *boundary, struct receive *rc)
 	struct multipart_limits lim = multipart_default_limits;
 	struct multipart_callbacks cb = { on_field, on_file_begin, on_file_data, NULL };
 	struct multipart *mp;
-	char *buf;
-	int n, status = 0;
+	int status = 0;
 
 	lim.max_file_bytes = (size_t)rc->max;
+	lim.max_epilogue_bytes = BODY_READ_MAX;
 	if ((mp = multipart_new(boundary, &lim, &cb, rc)) == NULL)
 		return api_error(r, ERR_BAD_REQUEST, "invalid multipart boundary");
-	buf = xmalloc(IO_BUFFER);
-	while ((n = mg_read(r->conn, buf, IO_BUFFER)) > 0) {
-		if (multipart_feed(mp, buf, (size_t)n) != 0) {
-			status = api_error(r, multipart_too_large(mp) ? ERR_TOO_LARGE :
-			    ERR_BAD_REQUEST, "%s", multipart_error(mp));
-			break;
-		}
+	switch (body_read_multipart(r->conn, mp, rc->max + FORM_OVERHEAD)) {
+	case BODY_OK:
+		if (rc->files == 0)
+			status = api_error(r, ERR_BAD_REQUEST, "no file in the upload");
+		break;
+	case BODY_TOO_LARGE:
+		status = multipart_too_large(mp) ? api_error(r, ERR_TOO_LARGE, "%s",
+		    multipart_error(mp)) : api_error(r, ERR_TOO_LARGE,
+		    "the upload is larger than %lld bytes", rc->max + FORM_OVERHEAD);
+		break;
+	case BODY_CUT:
+		status = api_error(r, ERR_BAD_REQUEST, "the upload was interrupted");
+		break;
+	case BODY_BAD:
+		status = api_error(r, ERR_BAD_REQUEST, "%s", multipart_error(mp));
+		break;
 	}
-	if (status == 0 && (n < 0 || multipart_finish(mp) != 0))
-		status = api_error(r, ERR_BAD_REQUEST, "%s", n < 0 ?
-		    "the upload was interrupted" : multipart_error(mp));
-	if (status == 0 && rc->files == 0)
-		status = api_error(r, ERR_BAD_REQUEST, "no file in the upload");
-	free(buf);
 	multipart_free(mp);
 	return status;
 }

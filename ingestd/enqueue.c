@@ -48,15 +48,21 @@ iso_wall(int64_t ms, char out[32])
 	snprintf(out, 32, "%lld.%03lld", (long long)(ms / 1000), (long long)(ms % 1000));
 }
 
-/* The job this request repeats, if any; reusable ones only. */
+/*
+ * The job this request repeats, if any; reusable ones only.  An
+ * Idempotency-Key belongs to the photo it first came with: the same key
+ * with another file is answered 409 (*conflict set), never that photo's
+ * result.
+ */
 static char *
-find_existing(struct ingest *in)
+find_existing(struct ingest *in, int *conflict)
 {
 	char window[16];
 	const char *params[5];
 	PGresult *res;
 	char *job = NULL;
 
+	*conflict = 0;
 	if (in->idem_key == NULL && in->booth_id == NULL)
 		return NULL;
 	snprintf(window, sizeof(window), "%ld", config_int("PB_INGEST_DEDUPE_WINDOW_SEC"));
@@ -65,7 +71,8 @@ find_existing(struct ingest *in)
 	params[2] = in->booth_id;
 	params[3] = in->sha256;
 	params[4] = window;
-	res = db_exec(daemon_db, "SELECT id, state FROM job WHERE slot_id = $1 AND kind = 'ingest' AND ("
+	res = db_exec(daemon_db, "SELECT id, state, file_sha256 IS DISTINCT FROM $4 "
+	    "FROM job WHERE slot_id = $1 AND kind = 'ingest' AND ("
 	    " ($2::text IS NOT NULL AND idempotency_key = $2) OR"
 	    " ($2::text IS NULL AND $3::text IS NOT NULL AND booth_photo_id = $3"
 	    "  AND file_sha256 = $4 AND created_at > now() - make_interval(secs => $5::int)))"
@@ -73,7 +80,9 @@ find_existing(struct ingest *in)
 	if (res != NULL && PQntuples(res) == 1) {
 		const char *state = PQgetvalue(res, 0, 1);
 
-		if (strcmp(state, "failed") != 0 && strcmp(state, "canceled") != 0) {
+		if (PQgetvalue(res, 0, 2)[0] == 't') {
+			*conflict = 1;
+		} else if (strcmp(state, "failed") != 0 && strcmp(state, "canceled") != 0) {
 			job = xstrdup(PQgetvalue(res, 0, 0));
 		} else if (in->idem_key != NULL) {
 			/* A new attempt takes over the key of the one that failed. */
@@ -192,9 +201,14 @@ int
 enqueue_ingest(struct ingest *in, int64_t wait_until_wall)
 {
 	for (int tries = 0; tries < 2; tries++) {
-		char *existing = find_existing(in);
-		int rc;
+		int rc, conflict;
+		char *existing = find_existing(in, &conflict);
 
+		if (conflict) {
+			ingest_fail(in, ERR_CONFLICT, "this Idempotency-Key was used "
+			    "with another photo; send a new key for a new photo");
+			return -1;
+		}
 		if (existing != NULL) {
 			char *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"),
 			    in->spool_path);

@@ -34,10 +34,14 @@ struct ingest {
 };
 
 void	ingest_free(struct ingest *);
+/* 1 when s is 1..max of [A-Za-z0-9._:-] (ids on the socket). */
+int	valid_token(const char *s, size_t max);
 /* Replies {"ok":false,"status":S,"error":{...}} and writes the log row. */
 void	ingest_fail(struct ingest *, const char *code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
+/* validate.c: 1 when given is the ingest password (constant time). */
+int	validate_password(const char *given);
 /* validate.c: 0 when the request may become a job, else it was answered. */
 int	validate_ingest(struct ingest *);
 /* The spooled file alone: size, type, pixels, sha256; 0 or answered. */
@@ -48,6 +52,9 @@ int	enqueue_ingest(struct ingest *, int64_t wait_until_wall_ms);
 /* A test run's job (kind 'test': no wait, no processing_log); 0 or answered. */
 int	enqueue_test(struct ingest *);
 long	enqueue_t_sync_ms(void);
+
+/* auth.c: the "auth" verb (password first, throttled per address and slot). */
+json_t	*auth_verb(struct sock_request *);
 
 /* testrun.c: the "test" verb. */
 json_t	*testrun_verb(struct sock_request *);

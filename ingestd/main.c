@@ -24,6 +24,13 @@
  *	slot id=ID	{"ok":true,"slot":ID,"configured":B,"provider":P,
  *			"max_bytes":N} or not_found: gatewayd's check before it
  *			answers 100 Continue
+ *	auth		{"op":"auth","req":ID,"slot":S,"addr":IP,"password":P}
+ *			{"ok":true} or unauthorized, or rate_limited with
+ *			details.retry_after_sec once PB_INGEST_MAX_FAILURES wrong
+ *			passwords came from IP for S within
+ *			PB_INGEST_FAILURE_WINDOW_SEC: gatewayd's check as soon as
+ *			the password field arrives, before the photo is spooled
+ *			(auth.c); never a processing_log row
  *	refused		{"op":"refused","req":ID,"slot":S,"status":413,
  *			"code":C,"message":M,"received_ms":MS}: the log row of an
  *			ingest gatewayd refused itself (413 before the body, ...)
@@ -80,6 +87,10 @@ static const struct config_var ingestd_config[] = {
 	{ "PB_JOB_DEADLINE_SEC", "300", CONFIG_INT, 10, 86400,
 	    "how long a job may keep trying after its ingest" },
 	{ "PB_JOB_MAX_ATTEMPTS", "5", CONFIG_INT, 1, 50, "provider calls per job at most" },
+	{ "PB_INGEST_MAX_FAILURES", "10", CONFIG_INT, 1, 100000,
+	    "wrong ingest passwords per client address and slot before 429" },
+	{ "PB_INGEST_FAILURE_WINDOW_SEC", "300", CONFIG_INT, 1, 86400,
+	    "the ingest password throttle's window" },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
@@ -134,7 +145,7 @@ ingest_fail(struct ingest *in, const char *code, const char *fmt, ...)
 	ingest_free(in);
 }
 
-static int
+int
 valid_token(const char *s, size_t max)
 {
 	size_t n = s != NULL ? strlen(s) : 0;
@@ -249,6 +260,8 @@ verb_refused(struct sock_request *sr)
 }
 
 static const struct verb ingestd_verbs[] = {
+	{ "auth", "check a booth's ingest password before its photo is spooled "
+	    "(throttled): auth req= slot= addr= password=", VERB_MUTATING, auth_verb },
 	{ "refused", "record an ingest gatewayd refused: refused req= slot= status= "
 	    "code= message= received_ms=", VERB_MUTATING, verb_refused },
 	{ "slot", "may this slot take a photo, and how large: slot id=slot-NNN", 0,

@@ -143,23 +143,30 @@ out:
 }
 
 int
-validate_ingest(struct ingest *in)
+validate_password(const char *given)
 {
-	const char *given = json_string_value(json_object_get(in->fields, "password"));
-	const struct provider *p;
-	char *want;
-	int ok;
-
-	if (load_slot(in) != 0)
-		return -1;
-	want = ingest_password();
-	ok = want != NULL && want[0] != '\0' && given != NULL &&
+	char *want = ingest_password();
+	int ok = want != NULL && want[0] != '\0' && given != NULL &&
 	    secret_equal(given, want);
+
 	if (want != NULL) {
 		sodium_memzero(want, strlen(want));
 		free(want);
 	}
-	if (!ok) {
+	return ok;
+}
+
+int
+validate_ingest(struct ingest *in)
+{
+	const char *given = json_string_value(json_object_get(in->fields, "password"));
+	const struct provider *p;
+
+	if (load_slot(in) != 0)
+		return -1;
+	if (!validate_password(given)) {
+		/* A stranger's request is not the slot's: no processing_log row. */
+		in->slot_known = 0;
 		ingest_fail(in, ERR_UNAUTHORIZED, given == NULL ? "the password field is missing" :
 		    "wrong ingest password");
 		return -1;

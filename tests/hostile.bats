@@ -206,6 +206,347 @@ gw_pid() { sock gatewayd status | jq -r .pid; }
 # 3-4. The front: slow and lying clients, ingest password first
 # ---------------------------------------------------------------------
 
+# The section runs gatewayd with a short request timeout and a small
+# per-address cap (front_env), so that each slow client is seen out in
+# seconds; its last case puts the defaults back for the sections after it.
+FRONT_TIMEOUT=2 FRONT_CAP=16
+
+# front_env [VAR=VALUE...]: gatewayd restarted with exactly these front
+# settings in its env/ (none: the defaults); nothing done if already so.
+front_env() {
+	local env=$PB_STATE_DIR/service/gatewayd/env want have kv
+	want=$(printf '%s\n' "$@" | sort)
+	have=$(cd "$env" && for f in PB_HTTP_TIMEOUT_SEC PB_HTTP_MAX_CONN_PER_ADDR; do
+		[ -f "$f" ] && echo "$f=$(cat "$f")"; done | sort)
+	[ "$want" != "$have" ] || return 0
+	rm -f "$env/PB_HTTP_TIMEOUT_SEC" "$env/PB_HTTP_MAX_CONN_PER_ADDR"
+	for kv in "$@"; do printf '%s\n' "${kv#*=}" >"$env/${kv%%=*}"; done
+	sv -w 30 restart "$PB_STATE_DIR/service/gatewayd" >/dev/null
+	wait_for 30 gateway_alive
+}
+
+front_setup() {
+	front_env PB_HTTP_TIMEOUT_SEC=$FRONT_TIMEOUT PB_HTTP_MAX_CONN_PER_ADDR=$FRONT_CAP
+}
+
+# raw [raw-http options]: the scripted client against the gateway.
+raw() { "$REPO/tests/raw-http" "$@" 127.0.0.1 "$PB_HTTP_PORT"; }
+
+# booth_body PASSWORD PHOTO: DSLR Remote Pro's body (tests/dslr-body) in a file.
+booth_body() {
+	local f
+	f=$(mktemp "$BATS_TEST_TMPDIR/body.XXXXXX")
+	"$REPO/tests/dslr-body" "$1" "$2" >"$f"
+	echo "$f"
+}
+
+# booth SLOT BODYFILE [curl args...]: the booth's POST; status on stdout.
+booth() {
+	local slot=$1 body=$2
+	shift 2
+	curl -sS -o "$O" -D "$H" -w '%{http_code}' -H 'Expect: 100-continue' \
+	    -H "Content-Type: multipart/form-data; boundary=$B" "$@" \
+	    --data-binary @"$body" "$BASE_URL/ingest/$slot"
+}
+
+# preauth REASON: photobridge_preauth_refusals_total{reason=REASON} now.
+preauth() {
+	curl -fsS "$BASE_URL/metrics" | "$REPO/tests/prom-parse" | jq -rs --arg r "$1" \
+	    '[.[] | select(.name == "photobridge_preauth_refusals_total" and
+	      .labels.reason == $r) | .value][0] // 0 | floor'
+}
+
+spool_files() { find "$PB_STATE_DIR/media/spool" -type f | wc -l; }
+
+PHOTO=$TESTDATA/orientation/Landscape_1.jpg
+
+@test "front: headers trickled slowly are dropped at the request timeout" {
+	front_setup
+	# One header line a second: before, civetweb waited 65 s for the end.
+	run raw --trickle 1 --timeout 30 < <(printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n'
+	    for i in $(seq 1 20); do printf 'X-Slow-%d: 1\r\n' "$i"; done; printf '\r\n')
+	assert_success
+	jassert ".closed and .seconds <= $FRONT_TIMEOUT + 2" <<<"$output"
+	gateway_alive
+}
+
+@test "front: a body that stops coming is dropped at the request timeout, 400" {
+	front_setup
+	local body
+	body=$(booth_body "$PW" "$PHOTO")
+	# Headers and half the body, then nothing more: the worker is freed
+	# (a read returns what came within the timeout, the next one nothing).
+	run raw --timeout 30 < <(printf 'POST /ingest/slot-001 HTTP/1.1\r\nHost: x\r\n'
+	    printf 'Content-Type: multipart/form-data; boundary=%s\r\n' "$B"
+	    printf 'Content-Length: %d\r\n\r\n' "$(stat -c %s "$body")"
+	    head -c $(( $(stat -c %s "$body") / 2 )) "$body")
+	jassert ".status == 400 and .closed and .seconds <= 2 * $FRONT_TIMEOUT + 1" <<<"$output"
+	[ "$(spool_files)" = 0 ]
+}
+
+@test "front: a refused request whose body never comes is closed at once, not drained" {
+	front_setup
+	# Unknown slot, a large Content-Length, no body, no Expect: before,
+	# the unread body was drained twice (130 s) before the close.
+	for target in slot-999 slot-002; do
+		run raw --timeout 30 < <(printf 'POST /ingest/%s HTTP/1.1\r\nHost: x\r\n' "$target"
+		    printf 'Content-Type: multipart/form-data; boundary=%s\r\n' "$B"
+		    printf 'Content-Length: 5000000\r\n\r\n')
+		jassert '(.status == 404 or .status == 409) and .closed and .seconds < 1.5' <<<"$output"
+		jq -r .body <<<"$output" | jassert '.error.code and .error.details.request_id'
+	done
+}
+
+@test "front: an overstated Content-Length still gets its photo at once, no false 504" {
+	front_setup
+	local body len
+	body=$(booth_body "$PW" "$PHOTO")
+	len=$(stat -c %s "$body")
+	# The body is whole but Content-Length claims 100 kB more: before, the
+	# gateway waited for them (3 x 65 s) and answered a false 504.
+	run raw --timeout 40 < <(printf 'POST /ingest/slot-001 HTTP/1.1\r\nHost: x\r\n'
+	    printf 'Content-Type: multipart/form-data; boundary=%s\r\n' "$B"
+	    printf 'Content-Length: %d\r\n\r\n' $(( len + 100000 )); cat "$body")
+	jassert '.status == 200 and .closed and .seconds < 10' <<<"$output"
+}
+
+@test "front: chunked bodies are bounded: a 100 MB preamble or epilogue is refused early" {
+	front_setup
+	local body
+	body=$(booth_body "$PW" "$PHOTO")
+	# Before: a chunked body had no cap and the preamble no limit, 200 MB
+	# were read before the answer.
+	run curl -sS -o "$O" -w '%{http_code}' -H 'Transfer-Encoding: chunked' \
+	    -H "Content-Type: multipart/form-data; boundary=$B" \
+	    --data-binary @<(head -c 100000000 /dev/zero; cat "$body") "$BASE_URL/ingest/slot-001"
+	assert_output 413
+	jassert '.error.code == "too_large" and (.error.message | test("preamble"))' <"$O"
+	# A closing boundary ends the read: 100 MB after it are never waited for.
+	run curl -sS -o "$O" -w '%{http_code} %{time_total}' -H 'Transfer-Encoding: chunked' \
+	    -H "Content-Type: multipart/form-data; boundary=$B" \
+	    --data-binary @<(cat "$body"; head -c 100000000 /dev/zero) "$BASE_URL/ingest/slot-001"
+	assert_equal "${output%% *}" 200
+	[ "$(head -c 3 "$O" | od -An -tx1 | tr -d ' ')" = ffd8ff ]
+	[ "$(spool_files)" = 0 ]
+}
+
+@test "front: a multipart preamble over 8 KiB is refused (413) before the password is read" {
+	front_setup
+	local body before
+	body=$(booth_body "$PW" "$PHOTO")
+	before=$(preauth too_large)
+	run booth slot-001 <(head -c 20000 /dev/zero | tr '\0' p; printf '\r\n'; cat "$body")
+	assert_output 413
+	jassert '.error.message | test("preamble")' <"$O"
+	[ "$(preauth too_large)" = "$(( before + 1 ))" ]
+}
+
+@test "front: Content-Length must be one canonical decimal; anything else 400 and closed" {
+	front_setup
+	local cl
+	# Before: +123 was read as 123, "Content-Length : 5" as 5, the first of
+	# two values won.
+	for cl in 'Content-Length: +5' 'Content-Length : 5' 'Content-Length: 5\r\nContent-Length: 5' \
+	    'Content-Length: 5, 5' 'Content-Length: 05' 'Content-Length: -5' 'Content-Length: 5x' \
+	    'Content-Length: 0x5' 'Transfer-Encoding: chunked\r\nContent-Length: 5'; do
+		run raw --timeout 10 < <(printf "POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n$cl\r\n\r\nhello")
+		# civetweb itself refuses a negative length (411); we refuse the rest.
+		jassert '(.status == 400 or .status == 411) and .closed and .seconds < 1' <<<"$output"
+		jq -r .body <<<"$output" | jassert '.error.code == "bad_request"'
+	done
+	run raw --timeout 10 < <(printf 'POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello')
+	jq -r .body <<<"$output" | jassert '.error.details.header == "Content-Length"'
+	# The canonical spelling still works.
+	run raw --timeout 10 < <(printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+	jassert '.status == 200' <<<"$output"
+}
+
+@test "front: per-address connection cap; a second loopback address is still served" {
+	front_setup
+	local pids=() i
+	# FRONT_CAP idle connections from 127.0.0.1 (each holds a worker) ...
+	for i in $(seq 1 "$FRONT_CAP"); do
+		"$REPO/tests/raw-http" --timeout 20 127.0.0.1 "$PB_HTTP_PORT" </dev/null >/dev/null &
+		pids+=($!)
+	done
+	sleep 1
+	# ... the next from there gets 429 at once, before its request is read.
+	run raw --timeout 10 < <(printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+	jassert '.status == 429 and .closed and .seconds < 1' <<<"$output"
+	jq -r .body <<<"$output" | jassert '.error.code == "rate_limited"'
+	# Another address is served as usual.
+	run curl -sS -m 2 --interface 127.0.0.2 -o /dev/null -w '%{http_code}' "$BASE_URL/healthz"
+	assert_output 200
+	kill "${pids[@]}" 2>/dev/null
+	# Their workers are free again: 127.0.0.1 is served once more.
+	wait_for 5 gateway_alive
+}
+
+# attack: 500 slow connections from 127.0.0.1 (slowloris, slow body, slow
+# read with slowhttptest; liars claiming a body that never comes), their
+# pids appended to the array pids.
+attack() {
+	local i
+	slowhttptest -H -c 150 -r 150 -i 1 -l 10 -u "$BASE_URL/healthz" >>slow-h.log 2>&1 &
+	pids+=($!)
+	slowhttptest -B -c 150 -r 150 -i 1 -s 100000 -l 10 -t POST \
+	    -u "$BASE_URL/ingest/slot-001" >>slow-b.log 2>&1 &
+	pids+=($!)
+	slowhttptest -X -c 150 -r 150 -w 1 -y 16 -n 2 -z 1 -k 10 -l 10 \
+	    -u "$BASE_URL/js/slots.js" >>slow-x.log 2>&1 &
+	pids+=($!)
+	for i in $(seq 1 50); do
+		printf 'POST /ingest/slot-001 HTTP/1.1\r\nHost: x\r\nContent-Length: 9999999\r\n\r\n' |
+		    "$REPO/tests/raw-http" --timeout 10 127.0.0.1 "$PB_HTTP_PORT" >/dev/null &
+		pids+=($!)
+	done
+}
+
+@test "front: 500 slow connections (slowloris, slow body, slow read, liars) and booths are still served" {
+	front_setup
+	local pids=() t0 ms body before
+	body=$(booth_body "$PW" "$PHOTO")
+	before=$(preauth too_many_connections)
+	cd "$BATS_TEST_TMPDIR"
+	# Before: about 256 of them held every worker and nobody was served.
+	for round in 1 2 3; do
+		attack
+		sleep 1
+		# From 127.0.0.2: /healthz at once, a booth's photo in its usual time.
+		run curl -sS -m 2 --interface 127.0.0.2 -o /dev/null -w '%{http_code}' "$BASE_URL/healthz"
+		assert_output 200
+		t0=$(date +%s%N)
+		run booth slot-001 "$body" --interface 127.0.0.2 -m 15
+		assert_output 200
+		ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+		echo "# booth photo $round under attack: ${ms} ms" >&3
+		[ "$ms" -lt 10000 ]
+	done
+	kill "${pids[@]}" 2>/dev/null || true
+	wait 2>/dev/null || true
+	# They did connect, and all but the cap's worth were turned away at once.
+	[ "$(preauth too_many_connections)" -gt $(( before + 3 * (500 - FRONT_CAP) / 2 )) ]
+}
+
+@test "front: the password first: a wrong one is refused before the photo is sent" {
+	front_setup
+	local body fields before
+	body=$(booth_body wrong-password "$PHOTO")
+	# The text fields only, up to the file part's headers; the photo never
+	# comes.  Before, the gateway waited for the whole body (spooled) first,
+	# and answered 400 at the request timeout; now 401 from what came (a
+	# read returns at 64 KiB or at the timeout, whichever is first).
+	fields=$(grep -abo 'name="fileToUpload"' "$body" | cut -d: -f1)
+	before=$(preauth unauthorized)
+	run raw --bind 127.0.0.5 --timeout 30 < <(printf 'POST /ingest/slot-001 HTTP/1.1\r\nHost: x\r\n'
+	    printf 'Content-Type: multipart/form-data; boundary=%s\r\n' "$B"
+	    printf 'Content-Length: %d\r\n\r\n' "$(stat -c %s "$body")"
+	    head -c "$fields" "$body")
+	jassert ".status == 401 and .closed and .seconds < $FRONT_TIMEOUT + 1" <<<"$output"
+	jq -r .body <<<"$output" | jassert '.error.code == "unauthorized"'
+	[ "$(preauth unauthorized)" = "$(( before + 1 ))" ]
+}
+
+@test "front: a file-first body with a wrong password: 401, nothing spooled left, no row" {
+	front_setup
+	local body req
+	body=$BATS_TEST_TMPDIR/file-first
+	{ printf -- '--%s\r\nContent-Disposition: form-data; name="fileToUpload"; filename="a.jpg"\r\n' "$B"
+	  printf 'Content-Type: image/jpeg\r\n\r\n'; cat "$PHOTO"
+	  printf -- '\r\n--%s\r\nContent-Disposition: form-data; name="password"\r\n\r\nwrong\r\n--%s--\r\n' "$B" "$B"
+	} >"$body"
+	run booth slot-001 "$body" --interface 127.0.0.6
+	assert_output 401
+	req=$(jq -r .error.details.request_id "$O")
+	[ "$(spool_files)" = 0 ]
+	[ "$(psql_pb "SELECT count(*) FROM processing_log WHERE req_id = '$req'")" = 0 ]
+	[ "$(psql_pb "SELECT count(*) FROM job WHERE created_at > now() - interval '5 s' AND slot_id = 'slot-001' AND booth_photo_id IS NULL")" = 0 ]
+}
+
+@test "front: wrong ingest passwords are throttled per address and slot: 429 + Retry-After" {
+	front_setup
+	local body good i
+	body=$(booth_body wrong "$PHOTO")
+	good=$(booth_body "$PW" "$PHOTO")
+	# Before: never throttled, every guess was checked.
+	for i in $(seq 1 10); do
+		run booth slot-001 "$body" --interface 127.0.0.3
+		assert_output 401
+	done
+	run booth slot-001 "$body" --interface 127.0.0.3
+	assert_output 429
+	jassert '.error.code == "rate_limited" and .error.details.retry_after_sec > 0' <"$O"
+	grep -qi '^Retry-After: [1-9]' "$H"
+	# Even the right password waits, from that address and for that slot ...
+	run booth slot-001 "$good" --interface 127.0.0.3
+	assert_output 429
+	# ... not from another address.
+	run booth slot-001 "$good" --interface 127.0.0.7
+	assert_output 200
+}
+
+@test "front: an Idempotency-Key reused with another photo is 409, not the first photo's result" {
+	front_setup
+	local a b key=front-key-$RANDOM
+	a=$(booth_body "$PW" "$PHOTO")
+	b=$(booth_body "$PW" "$TESTDATA/orientation/Landscape_2.jpg")
+	run booth slot-001 "$a" -H "Idempotency-Key: $key"
+	assert_output 200
+	run booth slot-001 "$b" -H "Idempotency-Key: $key"
+	assert_output 409
+	jassert '.error.code == "conflict" and (.error.message | test("Idempotency-Key"))' <"$O"
+	# The same photo again still reattaches to its job.
+	run booth slot-001 "$a" -H "Idempotency-Key: $key"
+	assert_output 200
+	[ "$(psql_pb "SELECT count(*) FROM job WHERE idempotency_key = '$key'")" = 1 ]
+}
+
+@test "front: a NUL or invalid UTF-8 in a form field is 400 with a log row; in the password, pre-auth" {
+	front_setup
+	local body req before
+	for bad in '\x00' '\xff\xfe'; do
+		body=$(booth_body "$PW" "$PHOTO")
+		perl -pi -e "s/CY04N068111304S2L_00000001\\./CY04N$bad/" "$body"
+		run booth slot-001 "$body"
+		assert_output 400
+		jassert '.error.code == "bad_request" and (.error.message | test("\"id\""))' <"$O"
+		req=$(jq -r .error.details.request_id "$O")
+		[ "$(psql_pb "SELECT status || ':' || http_status FROM processing_log WHERE req_id = '$req'")" = ERROR:400 ]
+	done
+	before=$(preauth bad_request)
+	body=$(booth_body "a${PW}" "$PHOTO")
+	perl -0777 -pi -e 's/name="password"\r\n\r\na/name="password"\r\n\r\n\x00/' "$body"
+	run booth slot-001 "$body" --interface 127.0.0.8
+	assert_output 400
+	req=$(jq -r .error.details.request_id "$O")
+	[ "$(psql_pb "SELECT count(*) FROM processing_log WHERE req_id = '$req'")" = 0 ]
+	[ "$(preauth bad_request)" = "$(( before + 1 ))" ]
+}
+
+@test "front: a stranger's refusals are in /metrics, not in the slot's statistics" {
+	front_setup
+	local body rows before i
+	body=$(booth_body wrong "$PHOTO")
+	rows=$(psql_pb "SELECT count(*) FROM processing_log WHERE slot_id = 'slot-001'")
+	before=$(preauth unauthorized)
+	# Before: each was an error of the slot (a stranger could push it to 70 %).
+	for i in 1 2 3 4 5; do
+		run booth slot-001 "$body" --interface 127.0.0.4
+		assert_output 401
+	done
+	run booth slot-999 "$body" --interface 127.0.0.4
+	assert_output 404
+	[ "$(psql_pb "SELECT count(*) FROM processing_log WHERE slot_id = 'slot-001'")" = "$rows" ]
+	[ "$(preauth unauthorized)" = "$(( before + 5 ))" ]
+	[ "$(preauth not_found)" != 0 ]
+}
+
+@test "front: the section's short timeouts are undone (defaults back)" {
+	front_env
+	gateway_alive
+	[ -z "$(ls "$PB_STATE_DIR/service/gatewayd/env" | grep -E 'PB_HTTP_(TIMEOUT_SEC|MAX_CONN_PER_ADDR)')" ]
+}
+
 
 
 # ---------------------------------------------------------------------

@@ -289,9 +289,13 @@ header() { grep -i "^$1:" "$BATS_TEST_TMPDIR/headers" | tr -d '\r' | cut -d' ' -
 	    "$((calls_before + 1))"
 	assert_equal "$(sample photobridge_jobs_finished_total '.labels.provider == "gemini" and .labels.state == "succeeded"')" \
 	    "$(psql_pb "SELECT count(*) FROM job WHERE state = 'succeeded' AND provider_id = 'gemini'")"
-	# A refusal is an ingest too: one more, with status error.
+	# A refusal of the booth (the password was right) is an ingest too: one
+	# more, with status error.  A stranger's wrong password is not (issue 11).
 	err='.labels.slot == "slot-001" and .labels.status == "error"'
 	err_before=$(sample photobridge_ingest_requests_total "$err")
+	run post_photo "$TESTDATA/invalid/corrupted.jpg"
+	assert_output 422
+	assert_equal "$(sample photobridge_ingest_requests_total "$err")" "$((err_before + 1))"
 	"$REPO/tests/dslr-body" wrong "$TESTDATA/orientation/Landscape_1.jpg" form-data >"$BATS_TEST_TMPDIR/bad"
 	curl -sS -o /dev/null -H "Content-Type: multipart/form-data; boundary=$B" \
 	    --data-binary @"$BATS_TEST_TMPDIR/bad" "$BASE_URL/ingest/slot-001"

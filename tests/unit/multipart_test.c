@@ -587,6 +587,51 @@ test_abort(void)
 	strbuf_free(&r.file);
 }
 
+/* A body is only as long as its parts: a huge preamble or epilogue is refused. */
+static void
+test_preamble_epilogue(void)
+{
+	static const char part[] = "--b\r\nContent-Disposition: form-data; name=a"
+	    "\r\n\r\n1\r\n--b--";
+	struct multipart_limits lim = multipart_default_limits;
+	struct multipart *mp;
+	struct rec r = { 0 };
+	struct strbuf sb;
+	int rc;
+
+	strbuf_init(&sb);
+	while (sb.len < 8192)
+		strbuf_putc(&sb, 'p');
+	strbuf_puts(&sb, "\r\n");
+	strbuf_puts(&sb, part);
+	check(parse("b", sb.data, sb.len, 1000, &lim, &r) == 0 && r.calls == 1,
+	    "limits: a preamble of 8 KiB is accepted");
+	rec_reset(&r);
+	sb.len = 0;
+	while (sb.len < 8193 + 2)
+		strbuf_putc(&sb, 'p');
+	strbuf_puts(&sb, "\r\n");
+	strbuf_puts(&sb, part);
+	rc = parse("b", sb.data, sb.len, 4096, &lim, &r);
+	check(rc == -1 && lasttoolarge == 1 && r.calls == 0 &&
+	    strstr(lasterr, "preamble") != NULL, "limits: a longer preamble -> too large");
+
+	mp = multipart_new("b", &lim, &cbs, &r);
+	rec_reset(&r);
+	check(multipart_feed(mp, part, sizeof(part) - 1) == 0 && multipart_done(mp) == 1,
+	    "multipart_done() once the closing boundary is in");
+	sb.len = 0;
+	while (sb.len < 8192)
+		strbuf_putc(&sb, 'e');
+	check(multipart_feed(mp, sb.data, sb.len) == 0 &&
+	    multipart_feed(mp, "e", 1) == -1 && multipart_too_large(mp) == 1,
+	    "limits: an epilogue over 8 KiB -> too large");
+	multipart_free(mp);
+	strbuf_free(&sb);
+	strbuf_free(&r.ev);
+	strbuf_free(&r.file);
+}
+
 int
 main(void)
 {
@@ -597,5 +642,6 @@ main(void)
 	test_accepted();
 	test_limits();
 	test_abort();
+	test_preamble_epilogue();
 	return tap_done();
 }

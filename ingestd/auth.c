@@ -1,0 +1,101 @@
+/*
+ * auth.c - the "auth" verb: gatewayd checks a booth's ingest password as
+ * soon as its field arrives, before the photo is spooled.
+ *
+ * Wrong passwords are counted per client address and slot in
+ * ingest_auth_failure (sql/007_ingest_auth.sql); PB_INGEST_MAX_FAILURES of
+ * them within PB_INGEST_FAILURE_WINDOW_SEC and the address is refused for
+ * that slot (429, retry_after_sec = when the oldest counted failure leaves
+ * the window) without the password being compared at all.  A refused
+ * attempt is not counted, or a stranger could keep a booth locked out for
+ * ever by trying on.  Nothing here writes processing_log: a stranger's
+ * request is not the slot's.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "ingestd.h"
+#include "log.h"
+#include "proto.h"
+
+/* Seconds until addr may try this slot again, 0 now, -1 on a database error. */
+static int
+auth_throttle_wait(const char *addr, const char *slot)
+{
+	char window[16], max[16];
+	const char *params[4] = { addr, slot, window, max };
+	PGresult *res;
+	int wait;
+
+	snprintf(window, sizeof(window), "%ld", config_int("PB_INGEST_FAILURE_WINDOW_SEC"));
+	snprintf(max, sizeof(max), "%ld", config_int("PB_INGEST_MAX_FAILURES"));
+	res = db_exec(daemon_db,
+	    "WITH f AS (SELECT created_at FROM ingest_auth_failure WHERE addr = $1::inet"
+	    "  AND slot_id = $2 AND created_at > now() - make_interval(secs => $3::int)"
+	    "  ORDER BY created_at DESC LIMIT $4::int) "
+	    "SELECT CASE WHEN count(*) >= $4::int THEN greatest(1, ceil(extract(epoch FROM"
+	    "  min(created_at) + make_interval(secs => $3::int) - now())))::int"
+	    "  ELSE 0 END FROM f", 4, params);
+	if (res == NULL)
+		return -1;
+	wait = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return wait;
+}
+
+/* One more failure; the ones out of every window go at the same time. */
+static void
+auth_record_failure(const char *addr, const char *slot)
+{
+	char window[16];
+	const char *params[3] = { addr, slot, window };
+
+	snprintf(window, sizeof(window), "%ld", config_int("PB_INGEST_FAILURE_WINDOW_SEC"));
+	PQclear(db_exec(daemon_db,
+	    "WITH old AS (DELETE FROM ingest_auth_failure WHERE created_at <="
+	    "  now() - make_interval(secs => $3::int)) "
+	    "INSERT INTO ingest_auth_failure (addr, slot_id) VALUES ($1::inet, $2)",
+	    3, params));
+}
+
+static int
+addr_valid(const char *s)
+{
+	unsigned char buf[16];
+
+	return s != NULL && (inet_pton(AF_INET, s, buf) == 1 ||
+	    inet_pton(AF_INET6, s, buf) == 1);
+}
+
+/* {"op":"auth","req":R,"slot":S,"addr":A,"password":P|null} */
+json_t *
+auth_verb(struct sock_request *sr)
+{
+	const char *req = json_string_value(json_object_get(sr->req, "req"));
+	const char *slot = json_string_value(json_object_get(sr->req, "slot"));
+	const char *addr = json_string_value(json_object_get(sr->req, "addr"));
+	const char *given = json_string_value(json_object_get(sr->req, "password"));
+	int wait;
+
+	if (!valid_token(req, 64) || !valid_token(slot, 32) || !addr_valid(addr))
+		return proto_error(ERR_BAD_REQUEST, "auth needs req, slot, addr (an IP "
+		    "address) and password");
+	if (!db_is_up(daemon_db) || (wait = auth_throttle_wait(addr, slot)) < 0)
+		return proto_error(ERR_UNAVAILABLE, "the database is unavailable");
+	if (wait > 0) {
+		log_warn("ingest.auth_throttled", "req=%s slot=%s addr=%s retry_after=%d",
+		    req, slot, addr, wait);
+		return proto_error_details(ERR_RATE_LIMITED, json_pack("{s:i}",
+		    "retry_after_sec", wait), "too many wrong ingest passwords; "
+		    "retry in %d s", wait);
+	}
+	if (validate_password(given))
+		return proto_ok();
+	auth_record_failure(addr, slot);
+	log_warn("ingest.auth_failed", "req=%s slot=%s addr=%s", req, slot, addr);
+	return proto_error(ERR_UNAUTHORIZED, given == NULL ?
+	    "the password field is missing" : "wrong ingest password");
+}

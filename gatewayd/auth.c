@@ -5,7 +5,10 @@
  * PB_LOGIN_WINDOW_SEC per user name and per client address, counted from
  * login_history so that every gateway instance sees the same numbers;
  * 429 with Retry-After = when the oldest counted failure leaves the
- * window), then the Argon2id check.  An unknown or malformed user name is
+ * window), then the Argon2id check.  The check and the attempt's row are
+ * one statement under per-name and per-address locks (sql/006
+ * login_begin), and the row counts as a failure until the password
+ * matched, so parallel guesses cannot all slip past the count.  An unknown or malformed user name is
  * checked against a dummy hash of the same parameters, so it costs the
  * same time and gets the same 401 as a wrong password.  Argon2id takes
  * 64 MiB and ~0.1 s per check, so at most PB_LOGIN_CONCURRENCY run at
@@ -77,48 +80,46 @@ user_agent(struct api_req *r)
 	return out;
 }
 
-/* Seconds until this user name or address may try again; 0 when it may now. */
+/*
+ * The throttle check and the attempt's row, atomically (sql/006
+ * login_begin): *attempt is the row to mark on success, or 0 when the
+ * attempt is throttled and *retry says for how many seconds.
+ */
 static int
-throttle_wait(struct api_req *r, const char *name, const char *ip, int *retry)
+login_begin(struct api_req *r, const char *name, const char *ip, long long *attempt,
+    int *retry)
 {
 	char window[16], user_max[16], ip_max[16];
-	const char *params[5] = { name, ip, window, user_max, ip_max };
+	const char *params[6] = { name, ip, user_agent(r), window, user_max, ip_max };
 	PGresult *res;
 
 	snprintf(window, sizeof(window), "%ld", config_int("PB_LOGIN_WINDOW_SEC"));
 	snprintf(user_max, sizeof(user_max), "%ld", config_int("PB_LOGIN_MAX_FAILURES"));
 	snprintf(ip_max, sizeof(ip_max), "%ld", config_int("PB_LOGIN_MAX_FAILURES_IP"));
-	res = api_exec(r,
-	    "WITH uf AS (SELECT created_at FROM login_history WHERE username = $1 "
-	    "  AND NOT success AND NOT throttled AND created_at > now() - "
-	    "  make_interval(secs => $3::int) ORDER BY created_at DESC LIMIT $4::int), "
-	    "ipf AS (SELECT created_at FROM login_history WHERE ip = $2::inet "
-	    "  AND NOT success AND NOT throttled AND created_at > now() - "
-	    "  make_interval(secs => $3::int) ORDER BY created_at DESC LIMIT $5::int) "
-	    "SELECT greatest("
-	    " CASE WHEN (SELECT count(*) FROM uf) >= $4::int THEN ceil(extract(epoch FROM "
-	    "  (SELECT min(created_at) FROM uf) + make_interval(secs => $3::int) - now())) END,"
-	    " CASE WHEN (SELECT count(*) FROM ipf) >= $5::int THEN ceil(extract(epoch FROM "
-	    "  (SELECT min(created_at) FROM ipf) + make_interval(secs => $3::int) - now())) END,"
-	    " 0)::int", 5, params);
+	res = api_exec(r, "SELECT coalesce(attempt_id, 0), retry_after FROM login_begin($1, "
+	    "$2::inet, $3, $4::int, $5::int, $6::int)", 6, params);
 	if (res == NULL)
 		return -1;
-	*retry = atoi(PQgetvalue(res, 0, 0));
+	*attempt = atoll(PQgetvalue(res, 0, 0));
+	*retry = atoi(PQgetvalue(res, 0, 1));
 	PQclear(res);
 	return 0;
 }
 
+/* The attempt's row: a success (uid), or never checked (uid NULL: no turn, 503). */
 static void
-record_attempt(struct api_req *r, const char *uid, const char *name, const char *ip,
-    int success, int throttled)
+login_end(struct api_req *r, long long attempt, const char *uid)
 {
-	const char *params[6] = { uid, name, ip, user_agent(r), success ? "t" : "f",
-	    throttled ? "t" : "f" };
-	PGresult *res = api_exec(r, "INSERT INTO login_history (user_id, username, ip, "
-	    "user_agent, success, throttled) VALUES ($1::int, $2, $3::inet, $4, $5::bool, "
-	    "$6::bool)", 6, params);
+	char id[24];
+	const char *params[2] = { id, uid };
 
-	PQclear(res);
+	snprintf(id, sizeof(id), "%lld", attempt);
+	if (uid != NULL)
+		PQclear(api_exec(r, "UPDATE login_history SET success = true, user_id = "
+		    "$2::int WHERE id = $1::bigint", 2, params));
+	else
+		PQclear(api_exec(r, "DELETE FROM login_history WHERE id = $1::bigint", 1,
+		    params));
 }
 
 /* Argon2id under the semaphore: 1 match, 0 no match, -1 no turn in time. */
@@ -181,6 +182,7 @@ auth_login(struct api_req *r)
 	const char *ip = r->ri->remote_addr, *name, *password, *uid = NULL, *hash = dummy_hash;
 	PGresult *user = NULL;
 	json_t *body;
+	long long attempt;
 	int rc, retry, ok;
 
 	if ((rc = api_body_json(r, 4096, &body)) != 0)
@@ -196,10 +198,9 @@ auth_login(struct api_req *r)
 	name = api_strdup(r, valid_username(name) ? name : "(invalid)");
 	password = api_strdup(r, password);
 	json_decref(body);
-	if (throttle_wait(r, name, ip, &retry) != 0)
+	if (login_begin(r, name, ip, &attempt, &retry) != 0)
 		return api_db_error(r);
-	if (retry > 0) {
-		record_attempt(r, NULL, name, ip, 0, 1);
+	if (attempt == 0) {
 		log_warn("auth.throttled", "req=%s user=%s ip=%s retry_after=%d", r->req,
 		    name, ip, retry);
 		return api_error_details(r, ERR_RATE_LIMITED, json_pack("{s:i}",
@@ -216,10 +217,13 @@ auth_login(struct api_req *r)
 		PQclear(user);
 	}
 	ok = verify_password(hash, password);
-	if (ok < 0)
+	if (ok < 0) {
+		login_end(r, attempt, NULL);
 		return api_error(r, ERR_UNAVAILABLE, "too many logins at once; retry");
+	}
 	ok = ok && uid != NULL;
-	record_attempt(r, uid, name, ip, ok, 0);
+	if (ok)
+		login_end(r, attempt, uid);
 	if (!ok) {
 		log_warn("auth.login_failed", "req=%s user=%s ip=%s", r->req, name, ip);
 		rc = api_error(r, ERR_UNAUTHORIZED, "wrong user name or password");

@@ -11,8 +11,9 @@
  *
  * The token is "<user id>.<slot id or all>.<expiry, Unix s>.<mac>", mac =
  * base64url HMAC-SHA256 under the media_link key of
- * "gallery|<user>|<slot>|<expiry>", checked in constant time.  Unknown,
- * expired and forged tokens get the same 404, and a share shows only
+ * "gallery|<user>|<slot>|<expiry>", checked in constant time.  Only the
+ * canonical spelling is accepted (the token re-rendered must be the same
+ * bytes).  Unknown, expired, forged and re-spelled tokens get the same 404, and a share shows only
  * results that are still stored (results expire on their own).
  */
 #include <stdio.h>
@@ -82,6 +83,15 @@ share_parse(const char *token, struct share *s)
 		data = share_data(s);
 		ok = jwt_hmac_check(api_secrets.media_link, data, strlen(data), f[3]);
 		free(data);
+	}
+	if (ok) {
+		/* Only the spelling we issue: no padding, zeros, signs or empty fields. */
+		char *mac = share_mac(s), *canon = xasprintf("%s.%s.%lld.%s", s->uid, s->slot,
+		    s->exp, mac);
+
+		ok = strcmp(canon, token) == 0;
+		free(canon);
+		free(mac);
 	}
 	free(copy);
 	return ok ? 0 : -1;

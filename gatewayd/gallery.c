@@ -55,14 +55,23 @@ share_mac(const struct share *s)
 	return mac;
 }
 
-/* Parses and checks a token; 0 when valid and unexpired. */
+/*
+ * Parses and checks the token of the request's path; 0 when valid and
+ * unexpired.  The path must be as the client sent it: civetweb's cleaning
+ * (trailing dots, "./" segments) would otherwise turn other spellings into
+ * the canonical one.
+ */
 static int
-share_parse(const char *token, struct share *s)
+share_parse(struct api_req *r, struct share *s)
 {
-	char *copy = xstrdup(token), *f[4], *save = NULL, *data;
+	const char *token = r->param[0];
+	char *copy, *f[4], *save = NULL, *data;
 	int n = 0, ok;
 	long uid;
 
+	if (r->ri->local_uri_raw == NULL || strcmp(r->ri->local_uri_raw, r->ri->local_uri) != 0)
+		return -1;
+	copy = xstrdup(token);
 	for (char *p = strtok_r(copy, ".", &save); p != NULL && n < 5;
 	    p = strtok_r(NULL, ".", &save)) {
 		if (n < 4)
@@ -225,7 +234,7 @@ public_gallery(struct api_req *r)
 	json_t *data;
 	int rc;
 
-	if (share_parse(r->param[0], &s) != 0)
+	if (share_parse(r, &s) != 0)
 		return public_refuse(r);
 	if ((res = gallery_rows(r, s.uid, strcmp(s.slot, "all") == 0 ? NULL : s.slot,
 	    GALLERY_MAX)) == NULL)
@@ -256,7 +265,7 @@ public_image(struct api_req *r)
 	PGresult *res;
 	int rc;
 
-	if (share_parse(r->param[0], &s) != 0 || !uuid_valid(r->param[1]))
+	if (share_parse(r, &s) != 0 || !uuid_valid(r->param[1]))
 		return public_refuse(r);
 	params[0] = r->param[1];
 	params[1] = s.uid;

@@ -385,7 +385,7 @@ const struct verb providerd_verbs[] = {
 	{ "fallback", "the slot's fallback image of a failed or late job: "
 	    "fallback job=UUID mode=original|local [req=ID]", VERB_MUTATING, fallback_verb },
 	{ "webhook", "a provider's result by webhook: {\"op\":\"webhook\",\"provider\":"
-	    "\"turbotext\",\"token\":T,\"payload\":{...}}", VERB_MUTATING,
+	    "\"turbotext\",\"token\":T,\"payload\":{...}}", VERB_MUTATING | VERB_GATEWAY,
 	    turbotext_verb_webhook },
 	{ NULL, NULL, 0, NULL }
 };

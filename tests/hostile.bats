@@ -80,7 +80,7 @@ priv_template() {
 	jq -r .id "$O"
 }
 
-@test "media scope: igor's settings naming serg's template, nested or in an array, are 422 with the field's path" {
+@test "media scope: igor's settings naming serg's template, at the top or nested, are 422 with the field's path" {
 	serg=$(priv_login serg) igor=$(priv_login igor)
 	sslot=$(priv_slot serg) islot=$(priv_slot igor)
 	theirs=$(priv_template "$serg" "$sslot")
@@ -225,6 +225,99 @@ priv_template() {
 	run grep -rlF "$mac" "$PB_STATE_DIR/log/"
 	assert_output ''
 	grep -q 'path=/public/gallery/\[redacted\]' "$PB_STATE_DIR/log/gatewayd/current"
+}
+
+@test "least privilege: no daemon runs as root; gatewayd as photobridge-gw, the others as photobridge" {
+	[ "$(id -u)" -eq 0 ] || skip "the service users are made when started as root"
+	for d in $DAEMONS; do
+		pid=$(daemon_pid "$d")
+		want=photobridge
+		[ "$d" != gatewayd ] || want=photobridge-gw
+		assert_equal "$d $(ps -o user= -p "$pid" | tr -d ' ')" "$d $want"
+		# No way back: real, effective, saved and filesystem uids are all the user's.
+		assert_equal "$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$pid/status")" \
+		    "$(id -u "$want") $(id -u "$want") $(id -u "$want") $(id -u "$want")"
+	done
+	assert_equal "$(ps -o user= -p "$(head -n 1 "$PB_STATE_DIR/pg/data/postmaster.pid")" | tr -d ' ')" postgres
+}
+
+@test "least privilege: the application's role is no superuser, owns its database, and no one gets in by trust" {
+	assert_equal "$(psql_pb "SELECT current_user, rolsuper, rolcreaterole, rolcreatedb, rolreplication,
+	    rolbypassrls FROM pg_roles WHERE rolname = current_user")" "photobridge|f|f|f|f|f"
+	assert_equal "$(psql_pb "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()")" photobridge
+	run psql_pb "ALTER ROLE photobridge SUPERUSER"
+	assert_failure
+	run psql_pb "CREATE ROLE intruder LOGIN"
+	assert_failure
+	# pg_hba.conf: no trust line at all, the socket only, peer with a map.
+	run grep -vE '^[[:space:]]*(#|$)' "$PB_STATE_DIR/pg/data/pg_hba.conf"
+	assert_output 'local all all peer map=photobridge'
+	# An OS user the map does not name cannot log in as the application,
+	# even from the service group that reaches the socket.
+	pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+	run setpriv --reuid nobody --regid "$(id -g photobridge)" --clear-groups \
+	    "$pgbin/psql" -X -Atq -h "$PB_STATE_DIR/pg/run" -U photobridge -d photobridge -c 'SELECT 1'
+	assert_failure
+	assert_output --partial 'Peer authentication failed'
+	run setpriv --reuid photobridge --regid photobridge --clear-groups \
+	    "$pgbin/psql" -X -Atq -h "$PB_STATE_DIR/pg/run" -U postgres -d photobridge -c 'SELECT 1'
+	assert_failure
+}
+
+@test "least privilege: socket verbs that change state check the caller against their allow-list" {
+	gid=$(id -g photobridge)
+	as() { local u=$1; shift; printf '%s\n' "$2" | setpriv --reuid "$u" --regid "$gid" \
+	    --clear-groups socat -t 5 - "UNIX-CONNECT:$PB_RUN_DIR/$1.sock"; }
+	job=0190e0a8-0000-7000-8000-000000000000
+	# nobody, even in the group that reaches the sockets: no mutating verb.
+	for call in "jobd|cancel id=$job" "janitor|purge kind=results" "ingestd|log level=debug" \
+	    "providerd|run job=$job attempt=1"; do
+		run as nobody "${call%%|*}" "${call#*|}"
+		echo "$output" | jassert ".ok == false and .error.code == \"forbidden\" and
+		    (.error.message | test(\"not allowed for uid $(id -u nobody)\"))"
+		verb=${call#*|}
+		wait_for 3 grep -q "event=sock.refused .*verb=${verb%% *} peer_uid=$(id -u nobody) " \
+		    "$PB_STATE_DIR/log/${call%%|*}/current"
+	done
+	# Read-only verbs answer anyone who reaches the socket.
+	as nobody jobd status | jassert '.ok'
+	# gatewayd's user: only what the HTTP front needs.
+	for call in "jobd|cancel id=$job" "jobd|retry id=$job" "janitor|sweep" "ingestd|log level=debug" \
+	    "providerd|run job=$job attempt=1" "providerd|fallback job=$job mode=original"; do
+		as photobridge-gw "${call%%|*}" "${call#*|}" | jassert '.error.code == "forbidden"'
+	done
+	as photobridge-gw providerd '{"op":"webhook"}' | jassert '.ok == false and .error.code != "forbidden"'
+	as photobridge-gw ingestd '{"op":"test"}' | jassert '.ok == false and .error.code != "forbidden"'
+	as photobridge-gw ingestd '{"op":"ingest"}' | jassert '.ok == false and .error.code != "forbidden"'
+	# The service user and root (pbctl) may call every verb.
+	as photobridge jobd "cancel id=$job" | jassert '.error.code == "not_found"'
+	sock jobd "retry id=$job" | jassert '.error.code == "not_found"'
+	# help tells which verbs gatewayd may call.
+	sock jobd help | jassert '[.verbs[] | select(.gateway) | .name] == ["ping", "status", "help", "jobs", "job"]'
+	sock ingestd help | jassert '[.verbs[] | select(.mutating and .gateway) | .name] == ["refused", "ingest", "test"]'
+}
+
+@test "least privilege: logs, secrets, sockets, media and env/ are closed to other users" {
+	gid=$(id -g photobridge)
+	for d in $DAEMONS; do
+		assert_equal "$d $(stat -c '%a %U %G' "$PB_STATE_DIR/log/$d")" "$d 750 root photobridge"
+		run runuser -u nobody -- cat "$PB_STATE_DIR/log/$d/current"
+		assert_failure
+		assert_equal "$(stat -c '%a' "$PB_RUN_DIR/$d.sock")" 660
+		assert_equal "$(stat -c '%a %G' "$PB_STATE_DIR/service/$d/env")" "750 photobridge"
+		[ -z "$(find "$PB_STATE_DIR/service/$d/env" -type f -perm /0007)" ]
+	done
+	assert_equal "$(stat -c '%a %U %G' "$PB_STATE_DIR/log/postgresql.log")" "640 postgres photobridge"
+	assert_equal "$(stat -c '%a %U %G' "$PB_STATE_DIR/secrets/runtime_credentials.json")" "640 root photobridge"
+	assert_equal "$(stat -c '%a %G' "$PB_STATE_DIR/secrets")" "750 photobridge"
+	assert_equal "$(stat -c '%a %G' "$PB_RUN_DIR")" "2770 photobridge"
+	run runuser -u nobody -- cat "$PB_STATE_DIR/secrets/runtime_credentials.json"
+	assert_failure
+	run runuser -u nobody -- ls "$PB_STATE_DIR/media/results"
+	assert_failure
+	# Stored files are the group's: a result written by providerd, readable by gatewayd.
+	[ -z "$(find "$PB_STATE_DIR/media" -type f \( -perm /0007 -o ! -group photobridge \))" ]
+	[ -z "$(find "$PB_STATE_DIR/media" -user root)" ]
 }
 
 

@@ -253,15 +253,27 @@ priv_template() {
 	run grep -vE '^[[:space:]]*(#|$)' "$PB_STATE_DIR/pg/data/pg_hba.conf"
 	assert_output 'local all all peer map=photobridge'
 	# An OS user the map does not name cannot log in as the application,
-	# even from the service group that reaches the socket.
+	# even from the group that reaches the socket.
 	pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-	run setpriv --reuid nobody --regid "$(id -g photobridge)" --clear-groups \
+	dbgid=$(getent group photobridge-db | cut -d: -f3)
+	assert_equal "$(stat -c '%a %G' "$PB_STATE_DIR/pg/run/.s.PGSQL.5432")" "770 photobridge-db"
+	run setpriv --reuid nobody --regid "$dbgid" --clear-groups \
 	    "$pgbin/psql" -X -Atq -h "$PB_STATE_DIR/pg/run" -U photobridge -d photobridge -c 'SELECT 1'
 	assert_failure
 	assert_output --partial 'Peer authentication failed'
-	run setpriv --reuid photobridge --regid photobridge --clear-groups \
+	run setpriv --reuid photobridge --regid "$dbgid" --clear-groups \
 	    "$pgbin/psql" -X -Atq -h "$PB_STATE_DIR/pg/run" -U postgres -d photobridge -c 'SELECT 1'
 	assert_failure
+	assert_output --partial 'Peer authentication failed'
+	# Outside that group the socket itself is closed.
+	run setpriv --reuid nobody --regid "$(id -g photobridge)" --clear-groups \
+	    "$pgbin/psql" -X -Atq -h "$PB_STATE_DIR/pg/run" -U photobridge -d photobridge -c 'SELECT 1'
+	assert_failure
+	assert_output --partial 'Permission denied'
+	# The daemons hold the database group as a supplementary group, nothing more.
+	pid=$(daemon_pid jobd)
+	assert_equal "$(awk '/^Groups:/ {$1 = ""; print}' "/proc/$pid/status" | xargs -n1 | sort -n | xargs)" \
+	    "$(printf '%s\n' "$(id -g photobridge)" "$dbgid" | sort -n | xargs)"
 }
 
 @test "least privilege: socket verbs that change state check the caller against their allow-list" {
@@ -318,6 +330,44 @@ priv_template() {
 	# Stored files are the group's: a result written by providerd, readable by gatewayd.
 	[ -z "$(find "$PB_STATE_DIR/media" -type f \( -perm /0007 -o ! -group photobridge \))" ]
 	[ -z "$(find "$PB_STATE_DIR/media" -user root)" ]
+}
+
+@test "least privilege: started by a normal user, everything runs as that user and peer auth maps to it" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to make the normal user"
+	u=pbnormal
+	id "$u" >/dev/null 2>&1 || useradd --system --user-group --home-dir /nonexistent \
+	    --no-create-home --shell /usr/sbin/nologin "$u"
+	st=$(mktemp -d /tmp/pbnormal.XXXXXX)
+	chown "$u:" "$st"
+	port=$(free_port)
+	pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+	as_u() {
+		runuser -u "$u" -- env -i PATH="$PATH" HOME=/nonexistent PB_STATE_DIR="$st" \
+		    PB_HTTP_PORT="$port" PB_BUILD_DIR="$BUILD" "$@"
+	}
+	run as_u "$REPO/runit/photobridge-up"
+	if [ "$status" -ne 0 ]; then
+		cat "$st"/log/*/current "$st"/log/*.log >&3 2>/dev/null
+	fi
+	assert_success
+	for d in $DAEMONS; do
+		pid=$(printf 'status\n' | socat -t 5 - "UNIX-CONNECT:$st/run/$d.sock" | jq -r .pid)
+		assert_equal "$d $(ps -o user= -p "$pid" | tr -d ' ')" "$d $u"
+	done
+	assert_equal "$(ps -o user= -p "$(head -n 1 "$st/pg/data/postmaster.pid")" | tr -d ' ')" "$u"
+	# Peer authentication maps the user to the application's role, no trust.
+	assert_equal "$(as_u "$pgbin/psql" -X -Atq -h "$st/pg/run" -U photobridge -d photobridge \
+	    -c 'SELECT rolsuper FROM pg_roles WHERE rolname = current_user')" f
+	run grep -c trust "$st/pg/data/pg_hba.conf"
+	assert_output 0
+	# Every verb is open to the one user: pbctl as that user changes the log level.
+	as_u "$BUILD/bin/pbctl" jobd log level=info | jassert '.ok'
+	assert_equal "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")" 200
+	as_u "$REPO/runit/photobridge-down" >/dev/null
+	# Nothing of that user is left once runsv and svlogd have gone.
+	no_process() { [ -z "$(ps -u "$u" -o pid=)" ]; }
+	wait_for 10 no_process
+	rm -rf "$st"
 }
 
 

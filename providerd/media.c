@@ -1,7 +1,7 @@
 /*
  * media.c - the only way providerd reads a stored image: a job may use
- * its own inputs (the originals inserted with it) and the template images
- * of its own slot, nothing else.  The scope is checked against the row,
+ * its own inputs (originals inserted with it, or of its slot) and the
+ * template images of its own slot, nothing else.  The scope is checked against the row,
  * not trusted from the job's settings, so a settings_json written behind
  * the API's back (or a bug upstream) still cannot send another operator's
  * image to a provider.  A refusal is logged once, here.
@@ -29,7 +29,7 @@ media_load(const struct media_scope *s, const char *id, size_t max,
 	if (id == NULL || !uuid_valid(id))
 		return MEDIA_MISSING;
 	res = db_exec(daemon_db, "SELECT path, mime, (kind = 'template' AND slot_id = $2) "
-	    "OR (kind IN ('original', 'test') AND job_id = $3::uuid), kind, "
+	    "OR (kind IN ('original', 'test') AND (job_id = $3::uuid OR slot_id = $2)), kind, "
 	    "coalesce(slot_id, '') FROM media_object WHERE id = $1::uuid", 3, params);
 	if (res == NULL || PQntuples(res) != 1) {
 		PQclear(res);

@@ -10,12 +10,13 @@
  * login_begin), and the row counts as a failure while its password is
  * being checked, so parallel guesses cannot all slip past the count; a
  * login that finds the limit reached only by checks in progress waits
- * for their outcome instead of being refused.  An unknown or malformed user name is
- * checked against a dummy hash of the same parameters, so it costs the
- * same time and gets the same 401 as a wrong password.  Argon2id takes
- * 64 MiB and ~0.1 s per check, so at most PB_LOGIN_CONCURRENCY run at
- * once; a login that cannot get a turn within 5 s gets 503.  Every
- * attempt, throttled ones too, is a login_history row.
+ * for their outcome instead of being refused.  An unknown or malformed
+ * user name is checked against a dummy hash of the same parameters, so it
+ * costs the same time and gets the same 401 as a wrong password.
+ * Argon2id takes 64 MiB and ~0.1 s per check, so at most
+ * PB_LOGIN_CONCURRENCY run at once; a login that cannot get a turn (or
+ * whose outcome still waits on others' checks) within 5 s gets 503.
+ * Every attempt that was checked or throttled is a login_history row.
  *
  * The token is an HS256 JWT (common/jwt.c) valid 60 minutes: sub = user
  * id, name, iat, exp, jti.  Logout stores the jti in revoked_token until

@@ -72,6 +72,7 @@ UNIT_SRC  = $(wildcard tests/unit/*_test.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/bin/%)
 gemini_test_OBJS = $(BUILD)/providerd/gemini.o $(BUILD)/providerd/prompt.o
 local_test_OBJS  = $(BUILD)/providerd/local_ops.o
+mediarefs_test_OBJS = $(BUILD)/gatewayd/mediarefs.o
 providers_test_OBJS = $(BUILD)/providerd/turbotext.o $(BUILD)/providerd/openai.o \
 	$(BUILD)/providerd/prompt.o
 .SECONDEXPANSION:

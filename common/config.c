@@ -30,6 +30,9 @@ const struct config_var config_common[] = {
 	{ "PB_PUBLIC_BASE_URL", "http://localhost:${PB_HTTP_PORT}", 0, 0, 0,
 	    "base of ingest URLs, public media links and provider webhooks" },
 	{ "PB_LOG_LEVEL", "info", 0, 0, 0, "debug, info, warn or error" },
+	{ "PB_GATEWAY_USER", "", 0, 0, 0,
+	    "the user gatewayd runs as: admitted to the socket verbs it needs only "
+	    "(empty: gatewayd runs as the service user)" },
 	{ "PB_ENV_DIR", NULL, CONFIG_PATH, 0, 0,
 	    "runit env/ directory re-read on HUP" },
 	{ NULL, NULL, 0, 0, 0, NULL }

@@ -1,6 +1,7 @@
 /* daemon.c - the daemon skeleton; see daemon.h. */
 #include <sys/signalfd.h>
 #include <errno.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -171,6 +172,24 @@ signals_setup(void)
 	return fd;
 }
 
+/* PB_GATEWAY_USER's uid for the verbs' allow-lists; an unknown name is fatal. */
+static void
+gateway_uid_set(void)
+{
+	const char *name = config_get("PB_GATEWAY_USER");
+	struct passwd *pw;
+
+	if (name == NULL || name[0] == '\0') {
+		sockserver_set_gateway_uid((uid_t)-1);
+		return;
+	}
+	errno = 0;
+	if ((pw = getpwnam(name)) == NULL)
+		fatal("config.gateway_user", "user=%s err=%s", name,
+		    errno != 0 ? strerror(errno) : "no such user");
+	sockserver_set_gateway_uid(pw->pw_uid);
+}
+
 int
 daemon_main(int argc, char **argv, const struct daemon_def *d)
 {
@@ -214,6 +233,7 @@ daemon_main(int argc, char **argv, const struct daemon_def *d)
 	tables[1] = def->verbs;
 	tables[2] = NULL;
 	sockserver_start(daemon_loop, config_get("PB_RUN_DIR"), def->name, tables);
+	gateway_uid_set();
 	daemon_db = db_open(daemon_loop, config_get("PB_DATABASE_URL"), def->name);
 	if (def->init != NULL)
 		def->init();

@@ -40,6 +40,7 @@ static const struct verb *const *verb_tables;
 static int listen_fd = -1, lock_fd = -1;
 static char *sock_path;
 static struct sockserver_stats stats;
+static uid_t gateway_uid = (uid_t)-1;
 
 static void conn_io(int, short, void *);
 static void conn_process(struct sock_conn *);
@@ -156,10 +157,31 @@ sockserver_verbs_json(void)
 
 	for (size_t t = 0; verb_tables[t] != NULL; t++)
 		for (const struct verb *v = verb_tables[t]; v->name != NULL; v++)
-			json_array_append_new(list, json_pack("{s:s, s:s, s:b}",
+			json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:b}",
 			    "name", v->name, "help", v->help,
-			    "mutating", (v->flags & VERB_MUTATING) != 0));
+			    "mutating", (v->flags & VERB_MUTATING) != 0,
+			    "gateway", !(v->flags & VERB_MUTATING) ||
+			    (v->flags & VERB_GATEWAY) != 0));
 	return list;
+}
+
+void
+sockserver_set_gateway_uid(uid_t uid)
+{
+	gateway_uid = uid;
+}
+
+/* The verb's allow-list against the peer's uid (unknown peer: -1, never allowed). */
+static int
+verb_allowed(const struct verb *v, uid_t uid)
+{
+	if (!(v->flags & VERB_MUTATING))
+		return 1;
+	if (uid == (uid_t)-1)
+		return 0;
+	if (uid == 0 || uid == geteuid())
+		return 1;
+	return (v->flags & VERB_GATEWAY) && gateway_uid != (uid_t)-1 && uid == gateway_uid;
 }
 
 static json_t *
@@ -173,10 +195,16 @@ conn_dispatch(struct sock_conn *c, json_t *req)
 	if (v == NULL)
 		return proto_error(ERR_UNKNOWN_VERB,
 		    "unknown verb \"%s\"; try help", op);
-	if ((v->flags & VERB_MUTATING) && c->uid != 0 && c->uid != geteuid())
+	if (!verb_allowed(v, c->uid)) {
+		const char *req_id = json_string_value(json_object_get(req, "req"));
+
+		log_warn("sock.refused", "req=%s verb=%s peer_uid=%ld peer_pid=%ld",
+		    req_id != NULL ? req_id : "", op,
+		    c->uid == (uid_t)-1 ? -1L : (long)c->uid, (long)c->pid);
 		return proto_error(ERR_FORBIDDEN,
-		    "verb \"%s\" needs uid 0 or %u; peer is uid %u", op,
-		    (unsigned)geteuid(), (unsigned)c->uid);
+		    "verb \"%s\" is not allowed for uid %ld", op,
+		    c->uid == (uid_t)-1 ? -1L : (long)c->uid);
+	}
 	c->in_verb = 1;
 	reply = v->fn(&sr);
 	c->in_verb = 0;

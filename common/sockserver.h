@@ -4,8 +4,12 @@
  * Accepts connections, reads request lines (capped at PROTO_LINE_MAX),
  * dispatches them to a verb table, writes one reply line per request.
  * A bad line gets an error reply and the connection is closed; the daemon
- * carries on.  Verbs flagged VERB_MUTATING are refused unless the peer
- * (SO_PEERCRED) is root or our own uid.
+ * carries on.  Verbs that change state carry an allow-list of callers,
+ * checked against the peer's credentials (SO_PEERCRED): VERB_MUTATING
+ * alone admits root and our own uid (the service user: the other daemons,
+ * pbctl run by an operator); VERB_GATEWAY adds the uid gatewayd runs as
+ * (PB_GATEWAY_USER), for the few verbs the HTTP front needs.  Read-only
+ * verbs answer whoever can reach the socket (0660 in a 0750 directory).
  *
  * A verb may answer later: it calls sockserver_defer() and returns NULL,
  * then hands the reply to sockserver_reply() when it has one.  The
@@ -19,7 +23,8 @@
 
 #include "evloop.h"
 
-#define VERB_MUTATING	0x1
+#define VERB_MUTATING	0x1	/* root and our own uid only ... */
+#define VERB_GATEWAY	0x2	/* ... and gatewayd's uid */
 
 struct sock_conn;
 
@@ -46,6 +51,8 @@ struct sockserver_stats {
 /* Locks, removes a stale socket, binds 0660 in a 0750 directory; fatal on error. */
 void	sockserver_start(struct evloop *, const char *run_dir, const char *name,
 	    const struct verb *const *tables);
+/* The uid gatewayd runs as, admitted to VERB_GATEWAY verbs; (uid_t)-1: none. */
+void	sockserver_set_gateway_uid(uid_t);
 void	sockserver_stop(void);	/* stops accepting, unlinks the socket */
 void	sockserver_stats(struct sockserver_stats *);
 json_t	*sockserver_verbs_json(void);

@@ -10,6 +10,7 @@
 #include "api.h"
 #include "auth.h"
 #include "config.h"
+#include "http.h"
 #include "jwt.h"
 #include "log.h"
 #include "pool.h"
@@ -183,6 +184,7 @@ api_handle(struct mg_connection *conn, void *arg)
 	const struct api_route *rt;
 	int64_t start = now_ms();
 	int known, status;
+	char *path;
 
 	(void)arg;
 	mg_set_user_connection_data(conn, NULL);
@@ -198,14 +200,16 @@ api_handle(struct mg_connection *conn, void *arg)
 	} else if ((rt->flags & API_PUBLIC) || api_authenticate(r) == 0) {
 		rt->fn(r);
 	}
+	path = http_redact(r->ri->local_uri);
 	if (r->status == 0) {
-		log_error("api.no_answer", "req=%s path=%s", r->req, r->ri->local_uri);
+		log_error("api.no_answer", "req=%s path=%s", r->req, path);
 		api_error(r, ERR_INTERNAL, "the handler gave no answer");
 	}
 	log_info("api.request", "req=%s method=%s path=%s slot=%s status=%d user=%s ms=%lld",
-	    r->req, r->ri->request_method, r->ri->local_uri,
+	    r->req, r->ri->request_method, path,
 	    r->param[0] != NULL && strncmp(r->param[0], "slot-", 5) == 0 ? r->param[0] : "",
 	    r->status, r->username, (long long)(now_ms() - start));
+	free(path);
 	status = r->status;
 	pool_put(r->db);
 	for (size_t i = 0; i < r->nowned; i++)

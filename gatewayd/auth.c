@@ -5,12 +5,18 @@
  * PB_LOGIN_WINDOW_SEC per user name and per client address, counted from
  * login_history so that every gateway instance sees the same numbers;
  * 429 with Retry-After = when the oldest counted failure leaves the
- * window), then the Argon2id check.  An unknown or malformed user name is
- * checked against a dummy hash of the same parameters, so it costs the
- * same time and gets the same 401 as a wrong password.  Argon2id takes
- * 64 MiB and ~0.1 s per check, so at most PB_LOGIN_CONCURRENCY run at
- * once; a login that cannot get a turn within 5 s gets 503.  Every
- * attempt, throttled ones too, is a login_history row.
+ * window), then the Argon2id check.  The check and the attempt's row are
+ * one statement under per-name and per-address locks (sql/006
+ * login_begin), and the row counts as a failure while its password is
+ * being checked, so parallel guesses cannot all slip past the count; a
+ * login that finds the limit reached only by checks in progress waits
+ * for their outcome instead of being refused.  An unknown or malformed
+ * user name is checked against a dummy hash of the same parameters, so it
+ * costs the same time and gets the same 401 as a wrong password.
+ * Argon2id takes 64 MiB and ~0.1 s per check, so at most
+ * PB_LOGIN_CONCURRENCY run at once; a login that cannot get a turn (or
+ * whose outcome still waits on others' checks) within 5 s gets 503.
+ * Every attempt that was checked or throttled is a login_history row.
  *
  * The token is an HS256 JWT (common/jwt.c) valid 60 minutes: sub = user
  * id, name, iat, exp, jti.  Logout stores the jti in revoked_token until
@@ -29,12 +35,14 @@
 #include "config.h"
 #include "jwt.h"
 #include "log.h"
+#include "pool.h"
 #include "proto.h"
 #include "util.h"
 
 #define TOKEN_TTL_SEC	3600
 #define VERIFY_WAIT_SEC	5
 #define UA_MAX		512
+#define BUSY_POLL_MS	50
 
 static sem_t	 verify_slots;
 static char	 dummy_hash[crypto_pwhash_STRBYTES];
@@ -77,48 +85,70 @@ user_agent(struct api_req *r)
 	return out;
 }
 
-/* Seconds until this user name or address may try again; 0 when it may now. */
+/* Gives the pooled connection back while this login waits (api_db() takes one again). */
+static void
+db_release(struct api_req *r)
+{
+	pool_put(r->db);
+	r->db = NULL;
+}
+
+/*
+ * The throttle check and the attempt's row, atomically (sql/006
+ * login_begin): *attempt is the row to end with login_end(), or 0 when
+ * the attempt is throttled and *retry says for how many seconds.  While
+ * the limit is reached only by checks in progress, it asks again every
+ * BUSY_POLL_MS: their outcome decides this one.  1 when still busy after
+ * VERIFY_WAIT_SEC (503).
+ */
 static int
-throttle_wait(struct api_req *r, const char *name, const char *ip, int *retry)
+login_begin(struct api_req *r, const char *name, const char *ip, long long *attempt,
+    int *retry)
 {
 	char window[16], user_max[16], ip_max[16];
-	const char *params[5] = { name, ip, window, user_max, ip_max };
+	const char *params[6] = { name, ip, user_agent(r), window, user_max, ip_max };
+	int64_t until = now_ms() + VERIFY_WAIT_SEC * 1000;
 	PGresult *res;
+	int busy;
 
 	snprintf(window, sizeof(window), "%ld", config_int("PB_LOGIN_WINDOW_SEC"));
 	snprintf(user_max, sizeof(user_max), "%ld", config_int("PB_LOGIN_MAX_FAILURES"));
 	snprintf(ip_max, sizeof(ip_max), "%ld", config_int("PB_LOGIN_MAX_FAILURES_IP"));
-	res = api_exec(r,
-	    "WITH uf AS (SELECT created_at FROM login_history WHERE username = $1 "
-	    "  AND NOT success AND NOT throttled AND created_at > now() - "
-	    "  make_interval(secs => $3::int) ORDER BY created_at DESC LIMIT $4::int), "
-	    "ipf AS (SELECT created_at FROM login_history WHERE ip = $2::inet "
-	    "  AND NOT success AND NOT throttled AND created_at > now() - "
-	    "  make_interval(secs => $3::int) ORDER BY created_at DESC LIMIT $5::int) "
-	    "SELECT greatest("
-	    " CASE WHEN (SELECT count(*) FROM uf) >= $4::int THEN ceil(extract(epoch FROM "
-	    "  (SELECT min(created_at) FROM uf) + make_interval(secs => $3::int) - now())) END,"
-	    " CASE WHEN (SELECT count(*) FROM ipf) >= $5::int THEN ceil(extract(epoch FROM "
-	    "  (SELECT min(created_at) FROM ipf) + make_interval(secs => $3::int) - now())) END,"
-	    " 0)::int", 5, params);
-	if (res == NULL)
-		return -1;
-	*retry = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return 0;
+	for (;;) {
+		res = api_exec(r, "SELECT coalesce(attempt_id, 0), retry_after, busy FROM "
+		    "login_begin($1, $2::inet, $3, $4::int, $5::int, $6::int)", 6, params);
+		if (res == NULL)
+			return -1;
+		*attempt = atoll(PQgetvalue(res, 0, 0));
+		*retry = atoi(PQgetvalue(res, 0, 1));
+		busy = PQgetvalue(res, 0, 2)[0] == 't';
+		PQclear(res);
+		if (!busy)
+			return 0;
+		if (now_ms() >= until)
+			return 1;
+		db_release(r);
+		nanosleep(&(struct timespec){ .tv_nsec = BUSY_POLL_MS * 1000000L }, NULL);
+	}
 }
 
+/* How the attempt ended: success (uid), failure, or never checked (no turn: 503). */
 static void
-record_attempt(struct api_req *r, const char *uid, const char *name, const char *ip,
-    int success, int throttled)
+login_end(struct api_req *r, long long attempt, const char *uid, int checked)
 {
-	const char *params[6] = { uid, name, ip, user_agent(r), success ? "t" : "f",
-	    throttled ? "t" : "f" };
-	PGresult *res = api_exec(r, "INSERT INTO login_history (user_id, username, ip, "
-	    "user_agent, success, throttled) VALUES ($1::int, $2, $3::inet, $4, $5::bool, "
-	    "$6::bool)", 6, params);
+	char id[24];
+	const char *params[2] = { id, uid };
 
-	PQclear(res);
+	snprintf(id, sizeof(id), "%lld", attempt);
+	if (!checked)
+		PQclear(api_exec(r, "DELETE FROM login_history WHERE id = $1::bigint", 1,
+		    params));
+	else if (uid != NULL)
+		PQclear(api_exec(r, "UPDATE login_history SET success = true, checking = false, "
+		    "user_id = $2::int WHERE id = $1::bigint", 2, params));
+	else
+		PQclear(api_exec(r, "UPDATE login_history SET checking = false WHERE id = "
+		    "$1::bigint", 1, params));
 }
 
 /* Argon2id under the semaphore: 1 match, 0 no match, -1 no turn in time. */
@@ -181,6 +211,7 @@ auth_login(struct api_req *r)
 	const char *ip = r->ri->remote_addr, *name, *password, *uid = NULL, *hash = dummy_hash;
 	PGresult *user = NULL;
 	json_t *body;
+	long long attempt;
 	int rc, retry, ok;
 
 	if ((rc = api_body_json(r, 4096, &body)) != 0)
@@ -196,10 +227,10 @@ auth_login(struct api_req *r)
 	name = api_strdup(r, valid_username(name) ? name : "(invalid)");
 	password = api_strdup(r, password);
 	json_decref(body);
-	if (throttle_wait(r, name, ip, &retry) != 0)
-		return api_db_error(r);
-	if (retry > 0) {
-		record_attempt(r, NULL, name, ip, 0, 1);
+	if ((rc = login_begin(r, name, ip, &attempt, &retry)) != 0)
+		return rc < 0 ? api_db_error(r) : api_error(r, ERR_UNAVAILABLE,
+		    "too many logins at once; retry");
+	if (attempt == 0) {
 		log_warn("auth.throttled", "req=%s user=%s ip=%s retry_after=%d", r->req,
 		    name, ip, retry);
 		return api_error_details(r, ERR_RATE_LIMITED, json_pack("{s:i}",
@@ -215,11 +246,14 @@ auth_login(struct api_req *r)
 		}
 		PQclear(user);
 	}
+	db_release(r);
 	ok = verify_password(hash, password);
-	if (ok < 0)
+	if (ok < 0) {
+		login_end(r, attempt, NULL, 0);
 		return api_error(r, ERR_UNAVAILABLE, "too many logins at once; retry");
+	}
 	ok = ok && uid != NULL;
-	record_attempt(r, uid, name, ip, ok, 0);
+	login_end(r, attempt, ok ? uid : NULL, 1);
 	if (!ok) {
 		log_warn("auth.login_failed", "req=%s user=%s ip=%s", r->req, name, ip);
 		rc = api_error(r, ERR_UNAUTHORIZED, "wrong user name or password");

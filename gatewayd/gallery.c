@@ -11,8 +11,9 @@
  *
  * The token is "<user id>.<slot id or all>.<expiry, Unix s>.<mac>", mac =
  * base64url HMAC-SHA256 under the media_link key of
- * "gallery|<user>|<slot>|<expiry>", checked in constant time.  Unknown,
- * expired and forged tokens get the same 404, and a share shows only
+ * "gallery|<user>|<slot>|<expiry>", checked in constant time.  Only the
+ * canonical spelling is accepted (the token re-rendered must be the same
+ * bytes).  Unknown, expired, forged and re-spelled tokens get the same 404, and a share shows only
  * results that are still stored (results expire on their own).
  */
 #include <stdio.h>
@@ -54,14 +55,23 @@ share_mac(const struct share *s)
 	return mac;
 }
 
-/* Parses and checks a token; 0 when valid and unexpired. */
+/*
+ * Parses and checks the token of the request's path; 0 when valid and
+ * unexpired.  The path must be as the client sent it: civetweb's cleaning
+ * (trailing dots, "./" segments) would otherwise turn other spellings into
+ * the canonical one.
+ */
 static int
-share_parse(const char *token, struct share *s)
+share_parse(struct api_req *r, struct share *s)
 {
-	char *copy = xstrdup(token), *f[4], *save = NULL, *data;
+	const char *token = r->param[0];
+	char *copy, *f[4], *save = NULL, *data;
 	int n = 0, ok;
 	long uid;
 
+	if (r->ri->local_uri_raw == NULL || strcmp(r->ri->local_uri_raw, r->ri->local_uri) != 0)
+		return -1;
+	copy = xstrdup(token);
 	for (char *p = strtok_r(copy, ".", &save); p != NULL && n < 5;
 	    p = strtok_r(NULL, ".", &save)) {
 		if (n < 4)
@@ -82,6 +92,15 @@ share_parse(const char *token, struct share *s)
 		data = share_data(s);
 		ok = jwt_hmac_check(api_secrets.media_link, data, strlen(data), f[3]);
 		free(data);
+	}
+	if (ok) {
+		/* Only the spelling we issue: no padding, zeros, signs or empty fields. */
+		char *mac = share_mac(s), *canon = xasprintf("%s.%s.%lld.%s", s->uid, s->slot,
+		    s->exp, mac);
+
+		ok = strcmp(canon, token) == 0;
+		free(canon);
+		free(mac);
 	}
 	free(copy);
 	return ok ? 0 : -1;
@@ -215,7 +234,7 @@ public_gallery(struct api_req *r)
 	json_t *data;
 	int rc;
 
-	if (share_parse(r->param[0], &s) != 0)
+	if (share_parse(r, &s) != 0)
 		return public_refuse(r);
 	if ((res = gallery_rows(r, s.uid, strcmp(s.slot, "all") == 0 ? NULL : s.slot,
 	    GALLERY_MAX)) == NULL)
@@ -246,7 +265,7 @@ public_image(struct api_req *r)
 	PGresult *res;
 	int rc;
 
-	if (share_parse(r->param[0], &s) != 0 || !uuid_valid(r->param[1]))
+	if (share_parse(r, &s) != 0 || !uuid_valid(r->param[1]))
 		return public_refuse(r);
 	params[0] = r->param[1];
 	params[1] = s.uid;

@@ -170,8 +170,11 @@ on_http_error(struct mg_connection *conn, int status, const char *msg)
 static int
 on_log_message(const struct mg_connection *conn, const char *message)
 {
+	char *safe = http_redact(message);
+
 	(void)conn;
-	log_warn("http.engine", "msg=%s", message);
+	log_warn("http.engine", "msg=%s", safe);
+	free(safe);
 	return 1;
 }
 

@@ -36,5 +36,8 @@ int	http_begin_cache(struct mg_connection *, int status,
 int	http_send_continue(struct mg_connection *);
 int	http_send_error(struct mg_connection *, const char *code,
 	    const char *message);
+/* text for a log line: the secret path segments of share and webhook URLs
+ * replaced by "[redacted]" (redact.c).  Free it. */
+char	*http_redact(const char *text);
 
 #endif

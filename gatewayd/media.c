@@ -13,7 +13,9 @@
  * that is gone, all get the one identical 404, so the store can be neither
  * enumerated nor probed.  A link works while both its own exp and the
  * row's expires_at are in the future: extend makes a new link, and a job
- * that ends revokes its links (sql/004) whatever exp they carry.
+ * that ends revokes its links (sql/004) whatever exp they carry.  Only
+ * the item's owner (owner_user_id, sql/006: who registered it, or the
+ * owner of the slot whose job published it) may extend it.
  * Rows are media_object kind 'public' with files in $PB_MEDIA_ROOT/public;
  * the janitor deletes them once expired.  gatewayd reads and writes them
  * itself, as it does template images (gatewayd/README.md).
@@ -157,8 +159,8 @@ media_register(struct api_req *r)
 {
 	long long exp = wall_ms() / 1000 + config_int("PB_MEDIA_DEFAULT_TTL_SEC");
 	long long max = config_int("PB_MEDIA_MAX_FILE_SIZE_MB") * 1024LL * 1024;
-	char size[24], exp_s[24];
-	const char *params[5];
+	char size[24], exp_s[24], uid[16];
+	const char *params[6];
 	struct upload_file up;
 	PGresult *res;
 	int rc;
@@ -178,9 +180,11 @@ media_register(struct api_req *r)
 	params[2] = up.image.mime;
 	params[3] = size;
 	params[4] = exp_s;
+	params[5] = uid;
+	snprintf(uid, sizeof(uid), "%d", r->user_id);
 	res = api_exec(r, "INSERT INTO media_object (id, kind, path, mime, size_bytes, "
-	    "expires_at) VALUES ($1::uuid, 'public', $2, $3, $4::bigint, "
-	    "to_timestamp($5::double precision))", 5, params);
+	    "expires_at, owner_user_id) VALUES ($1::uuid, 'public', $2, $3, $4::bigint, "
+	    "to_timestamp($5::double precision), $6::int)", 6, params);
 	if (res == NULL) {
 		upload_discard(&up);
 		return api_db_error(r);
@@ -195,8 +199,8 @@ static int
 media_extend(struct api_req *r)
 {
 	json_t *body, *ttl;
-	const char *id, *params[2];
-	char exp_s[24];
+	const char *id, *params[3];
+	char exp_s[24], uid[16];
 	long long exp;
 	PGresult *res;
 	int rc;
@@ -219,11 +223,17 @@ media_extend(struct api_req *r)
 	snprintf(exp_s, sizeof(exp_s), "%lld", exp);
 	params[0] = api_strdup(r, id);
 	params[1] = exp_s;
+	params[2] = uid;
+	snprintf(uid, sizeof(uid), "%d", r->user_id);
 	json_decref(body);
-	/* Only a live item: an expired or revoked link stays dead. */
+	/*
+	 * Only a live item of this operator: an expired or revoked link stays
+	 * dead, and another operator's is the same 404 as an unknown one.
+	 */
 	res = api_exec(r, "UPDATE media_object SET expires_at = greatest(expires_at, "
 	    "to_timestamp($2::double precision)) WHERE id = $1::uuid AND kind = 'public' "
-	    "AND expires_at > now() RETURNING extract(epoch FROM expires_at)::bigint", 2, params);
+	    "AND owner_user_id = $3::int AND expires_at > now() "
+	    "RETURNING extract(epoch FROM expires_at)::bigint", 3, params);
 	if (res == NULL)
 		return api_db_error(r);
 	if (PQntuples(res) != 1) {

@@ -6,8 +6,8 @@
  * (common/jschema.c): a body of the wrong shape is 400, settings the
  * schema refuses or an unknown provider/operation are 422, each with
  * details.field naming the offender ("settings_json.output.format").
- * Settings that name media ("..._media_id") must name a template image
- * of this slot.  PUT with "version" is optimistic: a stale version is 409
+ * Settings that name media ("..._media_id", at any depth, in arrays
+ * too: mediarefs.c) must name a template image of this slot.  PUT with "version" is optimistic: a stale version is 409
  * with the current one in details.  Saving makes the referenced templates
  * permanent and deletes the ones the new settings no longer use.
  * provider_id null resets the slot: it shows as free and keeps its id.
@@ -132,33 +132,45 @@ slot_get(struct api_req *r)
 	return slot_answer(r, r->param[0], 200);
 }
 
-/* Every "..._media_id" string names a template image of this slot. */
+/*
+ * Every "..._media_id", nested or in an array, names a template image of
+ * this slot: another slot's template (another operator's photo) is 422
+ * like an unknown id, with the path of the offending field.
+ */
 static int
 check_media_refs(struct api_req *r, const char *slot, json_t *settings)
 {
-	const char *key;
-	json_t *v;
+	json_t *refs = mediarefs_collect(settings), *ref;
+	size_t i;
+	int rc = 0;
 
-	json_object_foreach(settings, key, v) {
-		size_t n = strlen(key);
-		const char *params[2] = { json_string_value(v), slot };
-		PGresult *res;
-		int found;
+	if (refs == NULL)
+		return api_field_error(r, ERR_UNPROCESSABLE, "settings_json", "%s",
+		    "settings_json is nested too deeply");
+	json_array_foreach(refs, i, ref) {
+		const char *path = json_string_value(json_object_get(ref, "path"));
+		const char *params[2] = { json_string_value(json_object_get(ref, "id")), slot };
+		PGresult *res = NULL;
+		int found = 0;
 
-		if (n < 9 || strcmp(key + n - 9, "_media_id") != 0 || !json_is_string(v))
-			continue;
-		res = api_exec(r, "SELECT 1 FROM media_object WHERE id = $1::uuid AND "
-		    "slot_id = $2 AND kind = 'template'", 2, params);
-		if (res == NULL)
-			return api_db_error(r);
-		found = PQntuples(res) == 1;
-		PQclear(res);
-		if (!found)
-			return api_error_details(r, ERR_UNPROCESSABLE, json_pack("{s:s+}",
-			    "field", "settings_json.", key), "%s is not a template image of "
-			    "this slot (upload it first)", key);
+		if (params[0] != NULL) {
+			res = api_exec(r, "SELECT 1 FROM media_object WHERE id = $1::uuid AND "
+			    "slot_id = $2 AND kind = 'template'", 2, params);
+			if (res == NULL) {
+				rc = api_db_error(r);
+				break;
+			}
+			found = PQntuples(res) == 1;
+			PQclear(res);
+		}
+		if (!found) {
+			rc = api_field_error(r, ERR_UNPROCESSABLE, path, "%s is not a template "
+			    "image of this slot (upload it first)", path);
+			break;
+		}
 	}
-	return 0;
+	json_decref(refs);
+	return rc;
 }
 
 int
@@ -247,20 +259,27 @@ check_put_shape(struct api_req *r, json_t *body)
 static void
 drop_unused_templates(struct api_req *r, const char *slot, json_t *settings)
 {
-	char *text = json_dumps(settings, JSON_COMPACT);
-	const char *params[2] = { slot, text };
+	json_t *refs = mediarefs_collect(settings), *ids = json_array(), *ref;
+	const char *params[2] = { slot, NULL };
 	PGresult *res;
+	char *text;
+	size_t i;
 
+	json_array_foreach(refs, i, ref)
+		json_array_append(ids, json_object_get(ref, "id"));
+	json_decref(refs);
+	text = json_dumps(ids, JSON_COMPACT);
+	json_decref(ids);
+	params[1] = text;
 	res = api_exec(r, "SELECT m.id FROM media_object m WHERE m.slot_id = $1 AND "
 	    "m.kind = 'template' AND m.expires_at IS NULL AND m.id::text NOT IN "
-	    "(SELECT value FROM jsonb_each_text($2::jsonb) WHERE key LIKE '%\\_media\\_id' AND value IS NOT NULL)",
-	    2, params);
-	for (int i = 0; res != NULL && i < PQntuples(res); i++)
-		template_delete(r, slot, PQgetvalue(res, i, 0));
+	    "(SELECT jsonb_array_elements_text($2::jsonb))", 2, params);
+	for (int k = 0; res != NULL && k < PQntuples(res); k++)
+		template_delete(r, slot, PQgetvalue(res, k, 0));
 	PQclear(res);
 	PQclear(api_exec(r, "UPDATE media_object SET expires_at = NULL WHERE slot_id = $1 "
-	    "AND kind = 'template' AND id::text IN (SELECT value FROM "
-	    "jsonb_each_text($2::jsonb) WHERE key LIKE '%\\_media\\_id')", 2, params));
+	    "AND kind = 'template' AND id::text IN (SELECT jsonb_array_elements_text("
+	    "$2::jsonb))", 2, params));
 	free(text);
 }
 

@@ -17,6 +17,13 @@
 int	slot_check_config(struct api_req *, const char *slot, json_t *provider,
 	    json_t *operation, json_t *settings_in, json_t **settings);
 
+/*
+ * Every "..._media_id" of the settings, at any depth: an array of
+ * {path: "settings_json.fallback_local.overlay_media_id", id: uuid or null
+ * when the value is not a media id}.  NULL when nested too deep.
+ */
+json_t	*mediarefs_collect(json_t *settings);
+
 /* Deletes a template's row and file; 1 deleted, 0 none such, -1 error. */
 int	template_delete(struct api_req *, const char *slot, const char *media_id);
 

@@ -263,13 +263,13 @@ static const struct verb ingestd_verbs[] = {
 	{ "auth", "check a booth's ingest password before its photo is spooled "
 	    "(throttled): auth req= slot= addr= password=", VERB_MUTATING, auth_verb },
 	{ "refused", "record an ingest gatewayd refused: refused req= slot= status= "
-	    "code= message= received_ms=", VERB_MUTATING, verb_refused },
+	    "code= message= received_ms=", VERB_MUTATING | VERB_GATEWAY, verb_refused },
 	{ "slot", "may this slot take a photo, and how large: slot id=slot-NNN", 0,
 	    verb_slot },
 	{ "ingest", "validate a spooled booth photo, queue it, wait for the result",
-	    VERB_MUTATING, verb_ingest },
+	    VERB_MUTATING | VERB_GATEWAY, verb_ingest },
 	{ "test", "queue an operator's test run of a slot; answers the job id at once",
-	    VERB_MUTATING, testrun_verb },
+	    VERB_MUTATING | VERB_GATEWAY, testrun_verb },
 	{ NULL, NULL, 0, NULL }
 };
 

@@ -155,7 +155,7 @@ static const struct verb janitor_verbs[] = {
 	{ "sweep", "delete what has expired now; reply: counts per kind "
 	    "and reason", VERB_MUTATING, sweep_verb },
 	{ "purge", "purge kind=results: delete every stored result now",
-	    VERB_MUTATING, purge_verb },
+	    VERB_MUTATING | VERB_GATEWAY, purge_verb },
 	{ NULL, NULL, 0, NULL }
 };
 

@@ -171,6 +171,30 @@ init_demo_slot(PGconn *conn)
 	    0, NULL);
 }
 
+/*
+ * A new file 0600; a rotated one keeps the group and the group's read bit
+ * of the one it replaces (photobridge-up makes it 0640 root:<service
+ * group> so that the daemons, not running as root, can load it), set on
+ * the temporary file so that the daemons never see it unreadable.
+ */
+static int
+secrets_replace(const char *path, const char *text, size_t len)
+{
+	struct atomic_file af;
+	struct stat old;
+	int keep = stat(path, &old) == 0;
+
+	if (atomic_begin(&af, path, 0600) != 0)
+		return -1;
+	if ((keep && (fchown(af.fd, (uid_t)-1, old.st_gid) != 0 ||
+	    fchmod(af.fd, 0600 | (old.st_mode & 0040)) != 0)) ||
+	    write_all(af.fd, text, len) != 0) {
+		atomic_abort(&af);
+		return -1;
+	}
+	return atomic_commit(&af);
+}
+
 static int
 write_secrets(const char *path, json_t *doc)
 {
@@ -190,7 +214,7 @@ write_secrets(const char *path, json_t *doc)
 		}
 	}
 	free(dir);
-	rc = atomic_write(path, text, strlen(text), 0600);
+	rc = secrets_replace(path, text, strlen(text));
 	if (rc != 0)
 		fprintf(stderr, "pbctl: %s: %s\n", path, strerror(errno));
 	sodium_memzero(text, strlen(text));

@@ -131,20 +131,18 @@ fallback_done(void *arg)
 	fallback_free(f);
 }
 
+/* A stored image within the job's scope (media.c); NULL when missing or refused. */
 static char *
-media_read(const char *media_id, size_t *len)
+fallback_read(const struct fallback *f, const char *media_id, size_t *len)
 {
-	PGresult *res = db_exec(daemon_db, "SELECT path FROM media_object WHERE id = $1::uuid",
-	    1, &media_id);
-	char *abs, *data = NULL;
+	struct media_scope scope = { f->req, f->job, f->slot };
+	struct media_blob blob;
 
-	if (res != NULL && PQntuples(res) == 1) {
-		abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), PQgetvalue(res, 0, 0));
-		data = read_file(abs, PHOTO_MAX_BYTES, len);
-		free(abs);
-	}
-	PQclear(res);
-	return data;
+	if (media_load(&scope, media_id, PHOTO_MAX_BYTES, &blob) != MEDIA_OK)
+		return NULL;
+	free(blob.mime);
+	*len = blob.len;
+	return blob.data;
 }
 
 /* The operation and its settings: passthrough with the slot's output, or fallback_local. */
@@ -171,7 +169,7 @@ fallback_plan(struct fallback *f, json_t *slot_settings)
 		json_object_set(f->settings, "output", output);
 	tmpl_id = json_string_value(json_object_get(fl, "overlay_media_id"));
 	if (strcmp(op, "overlay") == 0 && (tmpl_id == NULL || !uuid_valid(tmpl_id) ||
-	    (f->tmpl = media_read(tmpl_id, &f->tmpl_len)) == NULL))
+	    (f->tmpl = fallback_read(f, tmpl_id, &f->tmpl_len)) == NULL))
 		return "the overlay image of fallback_local is missing";
 	return NULL;
 }
@@ -207,7 +205,7 @@ fallback_verb(struct sock_request *sr)
 	f->started_ms = now_ms();
 	settings = jsonsafe_loads(PQgetvalue(res, 0, 1), JSONSAFE_STORED_MAX, 0, NULL);
 	if (PQgetisnull(res, 0, 2) ||
-	    (f->photo = media_read(PQgetvalue(res, 0, 2), &f->photo_len)) == NULL)
+	    (f->photo = fallback_read(f, PQgetvalue(res, 0, 2), &f->photo_len)) == NULL)
 		why = "the job's photo is gone";
 	else if (settings == NULL)
 		why = "the job's settings are unreadable";

@@ -58,6 +58,19 @@ void	run_dispatch(struct run *);
 /* Milliseconds left before the job's deadline (at least 1). */
 long	run_time_left_ms(const struct run *);
 
+/* media.c: a stored image, only if it is the job's own input or its slot's template. */
+struct media_scope {
+	const char	*req, *job, *slot;
+};
+struct media_blob {
+	char		*data;
+	char		*mime;
+	size_t		 len;
+};
+enum { MEDIA_OK = 0, MEDIA_MISSING = -1, MEDIA_REFUSED = -2 };
+int	media_load(const struct media_scope *, const char *id, size_t max,
+	    struct media_blob *);
+
 /* gemini_call.c: the Gemini attempt (Files API uploads, generateContent). */
 void	gemini_run(struct run *);
 

@@ -58,9 +58,10 @@ publish_one(struct run *r, const struct run_input *in, long long exp, char **url
 	params[6] = attempt_s;
 	res = db_exec(daemon_db,
 	    "INSERT INTO media_object (id, kind, path, mime, size_bytes, expires_at, job_id, "
-	    "  slot_id) SELECT $1::uuid, 'public', $2, $3, $4::bigint, "
-	    "  to_timestamp($5::double precision), id, slot_id FROM job "
-	    "  WHERE id = $6 AND attempt = $7::int AND state = 'running'", 7, params);
+	    "  slot_id, owner_user_id) SELECT $1::uuid, 'public', $2, $3, $4::bigint, "
+	    "  to_timestamp($5::double precision), j.id, j.slot_id, s.user_id FROM job j "
+	    "  JOIN slots s ON s.id = j.slot_id "
+	    "  WHERE j.id = $6 AND j.attempt = $7::int AND j.state = 'running'", 7, params);
 	ok = res != NULL && strcmp(PQcmdTuples(res), "1") == 0;
 	PQclear(res);
 	if (!ok) {

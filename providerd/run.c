@@ -243,28 +243,19 @@ run_api_key(const char *provider)
 static int
 run_add_input(struct run *r, const char *media_id)
 {
-	PGresult *res = db_exec(daemon_db, "SELECT path, mime FROM media_object WHERE id = $1",
-	    1, &media_id);
-	struct run_input *in;
-	char *abs;
+	struct media_scope scope = { r->req, r->job, r->slot };
+	struct media_blob blob;
+	int rc;
 
-	if (res == NULL || PQntuples(res) != 1 || r->ninputs == RUN_MAX_INPUTS) {
-		PQclear(res);
-		return -1;
-	}
-	in = &r->inputs[r->ninputs];
-	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), PQgetvalue(res, 0, 0));
-	in->mime = xstrdup(PQgetvalue(res, 0, 1));
-	PQclear(res);
-	in->data = (unsigned char *)read_file(abs, INPUT_MAX_BYTES, &in->len);
-	free(abs);
-	if (in->data == NULL) {
-		free(in->mime);
-		in->mime = NULL;
-		return -1;
-	}
+	if (r->ninputs == RUN_MAX_INPUTS)
+		return MEDIA_MISSING;
+	if ((rc = media_load(&scope, media_id, INPUT_MAX_BYTES, &blob)) != MEDIA_OK)
+		return rc;
+	r->inputs[r->ninputs].mime = blob.mime;
+	r->inputs[r->ninputs].data = (unsigned char *)blob.data;
+	r->inputs[r->ninputs].len = blob.len;
 	r->ninputs++;
-	return 0;
+	return MEDIA_OK;
 }
 
 /* The ingest photo first, then the slot's template images in schema order. */
@@ -300,6 +291,7 @@ verb_run(struct sock_request *sr)
 	const char *job = json_string_value(json_object_get(sr->req, "job"));
 	const char *req = json_string_value(json_object_get(sr->req, "req"));
 	long attempt;
+	int rc;
 	struct run *r;
 	PGresult *res;
 
@@ -348,12 +340,17 @@ verb_run(struct sock_request *sr)
 		run_fail(r, 0, -1, "unknown_provider", "provider %s is not in the catalogue", pid);
 		return NULL;
 	}
-	if (r->settings == NULL || run_load_inputs(r, PQgetvalue(res, 0, 4)) != 0) {
-		PQclear(res);
+	rc = r->settings == NULL ? MEDIA_MISSING : run_load_inputs(r, PQgetvalue(res, 0, 4));
+	PQclear(res);
+	if (rc == MEDIA_REFUSED) {
+		run_fail(r, 0, -1, "media_out_of_scope", "the job names an image that is "
+		    "neither its own input nor a template of its slot");
+		return NULL;
+	}
+	if (rc != MEDIA_OK) {
 		run_fail(r, 0, -1, "missing_input", "an input image of the job is missing");
 		return NULL;
 	}
-	PQclear(res);
 	/* The local provider calls nobody. */
 	if (strcmp(r->provider->id, "local") != 0 &&
 	    (r->api_key = run_api_key(r->provider->id)) == NULL) {
@@ -388,7 +385,7 @@ const struct verb providerd_verbs[] = {
 	{ "fallback", "the slot's fallback image of a failed or late job: "
 	    "fallback job=UUID mode=original|local [req=ID]", VERB_MUTATING, fallback_verb },
 	{ "webhook", "a provider's result by webhook: {\"op\":\"webhook\",\"provider\":"
-	    "\"turbotext\",\"token\":T,\"payload\":{...}}", VERB_MUTATING,
+	    "\"turbotext\",\"token\":T,\"payload\":{...}}", VERB_MUTATING | VERB_GATEWAY,
 	    turbotext_verb_webhook },
 	{ NULL, NULL, 0, NULL }
 };

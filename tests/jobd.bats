@@ -21,7 +21,8 @@ setup_file() {
 	export PROVIDERD_LOG=$PB_STATE_DIR/log/providerd/current
 	# pb_up points every daemon at configs/providers.json: jobd gets a copy
 	# whose limits the tests change, through its env/ and a HUP.
-	export PROVIDERS=$BATS_FILE_TMPDIR/providers.json
+	# In the state directory: jobd, not root, must read it (bats' own is 0700).
+	export PROVIDERS=$PB_STATE_DIR/jobd-providers.json
 	limits 500 2000 2 >"$PROVIDERS"
 	printf '%s\n' "$PROVIDERS" >"$PB_STATE_DIR/service/jobd/env/PB_PROVIDERS_FILE"
 	reload_jobd
@@ -32,9 +33,10 @@ setup_file() {
 	export INPUT=$(cat /proc/sys/kernel/random/uuid)
 	mkdir -p "$PB_STATE_DIR/media/originals"
 	cp "$PB_TESTDATA/orientation/Landscape_1.jpg" "$PB_STATE_DIR/media/originals/$INPUT"
-	psql_pb "INSERT INTO media_object (id, kind, path, mime, size_bytes)
+	# (of slot-001, like every job here: providerd reads only a slot's own media)
+	psql_pb "INSERT INTO media_object (id, kind, path, mime, size_bytes, slot_id)
 	    VALUES ('$INPUT', 'original', 'originals/$INPUT', 'image/jpeg',
-	    $(stat -c %s "$PB_STATE_DIR/media/originals/$INPUT"))"
+	    $(stat -c %s "$PB_STATE_DIR/media/originals/$INPUT"), 'slot-001')"
 }
 
 teardown_file() {

@@ -25,11 +25,12 @@ setup_file() {
 	export PW=$(jq -r .ingest_password "$PB_STATE_DIR/secrets/runtime_credentials.json")
 	export KEY_HEX=$(jq -r .keys.media_link "$PB_STATE_DIR/secrets/runtime_credentials.json" |
 	    tr -- '-_' '+/' | sed 's/$/=/' | base64 -d | od -An -tx1 | tr -d ' \n')
-	tpl=$(template "$P/Portrait_5.jpg")
+	tpl=$(template "$P/Portrait_5.jpg" slot-001)
+	tpl2=$(template "$P/Portrait_5.jpg" slot-002)
 	psql_pb "UPDATE slots SET provider_id = 'turbotext', operation_id = 'style_transfer',
 	    settings_json = '{\"prompt\":\"oil painting\",\"reference_media_id\":\"$tpl\"}' WHERE id = 'slot-001';
 	  UPDATE slots SET provider_id = 'turbotext', operation_id = 'face_swap',
-	    settings_json = '{\"template_media_id\":\"$tpl\"}' WHERE id = 'slot-002';
+	    settings_json = '{\"template_media_id\":\"$tpl2\"}' WHERE id = 'slot-002';
 	  UPDATE slots SET provider_id = 'turbotext', operation_id = 'change_image',
 	    settings_json = '{\"prompt\":\"add a party hat\",\"seed\":42}' WHERE id = 'slot-003';
 	  UPDATE slots SET provider_id = 'openai', operation_id = 'change_image',
@@ -59,13 +60,14 @@ teardown() {
 	fi
 }
 
-# template FILE: a slot template image (media_object kind template); prints its id.
+# template FILE SLOT: a template image of that slot (media_object kind
+# template: providerd reads only its own slot's); prints its id.
 template() {
 	local id
 	id=$(cat /proc/sys/kernel/random/uuid)
 	cp "$1" "$PB_STATE_DIR/media/templates/$id"
-	psql_pb "INSERT INTO media_object (id, kind, path, mime, size_bytes)
-	    VALUES ('$id', 'template', 'templates/$id', 'image/jpeg', $(stat -c %s "$1"))"
+	psql_pb "INSERT INTO media_object (id, kind, path, mime, size_bytes, slot_id)
+	    VALUES ('$id', 'template', 'templates/$id', 'image/jpeg', $(stat -c %s "$1"), '$2')"
 	echo "$id"
 }
 

@@ -155,6 +155,28 @@ pg_fault_under_load() {
 	pg_fault_under_load outage
 }
 
+@test "7.1 provider errors answered while PostgreSQL is away are recorded when it is back, not after the lease" {
+	curl -fsS -X POST "$FAKE_URL/_fake/reset" >/dev/null
+	curl -fsS -X POST -d '{"behaviours":["503 latency=3000 times=4"]}' "$FAKE_URL/_fake/script" >/dev/null
+	for i in 1 2 3 4; do fault_body "pgerr-$i" "$i"; done
+	start=$(date +%s)
+	for i in 1 2 3 4; do fault_booth "pgerr-$i" & done
+	sleep 1.5
+	pg_ctl_as_owner -w -m fast stop >/dev/null
+	sleep 4
+	pg_start
+	wait
+	elapsed=$(( $(date +%s) - start ))
+	echo "# 4 booths, 503s during the outage: done in ${elapsed}s" >&3
+	fault_check_jobs pgerr 4
+	# One failed call and one good call per photo; the lease (63 s) was not waited for.
+	assert_equal "$(fake_stat .generate)" 8
+	assert_equal "$(psql_pb "SELECT string_agg(DISTINCT attempt::text, ',') FROM job
+	    WHERE idempotency_key LIKE 'pgerr-%'")" 2
+	[ "$elapsed" -lt 40 ]
+	grep -q 'event=job.failure_pending' "$PB_STATE_DIR/log/jobd/current"
+}
+
 
 
 # ---------------------------------------------------------------------

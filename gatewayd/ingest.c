@@ -45,6 +45,7 @@ struct upload {
 	int		 files;
 	long long	 bytes;
 	json_t		*fields;
+	int		 write_errno;	/* why the spool write failed, or 0 */
 };
 
 static int
@@ -76,7 +77,11 @@ on_file_data(void *arg, const char *data, size_t len)
 	struct upload *u = arg;
 
 	u->bytes += (long long)len;
-	return write_all(u->fd, data, len);
+	if (write_all(u->fd, data, len) != 0) {
+		u->write_errno = errno;
+		return -1;
+	}
+	return 0;
 }
 
 /* One booth request. */
@@ -114,6 +119,16 @@ refuse(const struct booth *b, int status, const char *code, const char *message)
 		report_refusal(b, status, code, message);
 	return http_send_json(b->conn, status, json_pack("{s:{s:s, s:s, s:{s:s}}}",
 	    "error", "code", code, "message", message, "details", "request_id", b->req));
+}
+
+/* The spool could not take the photo: 507 when the disk is full, else 503. */
+static int
+refuse_storage(const struct booth *b, int err)
+{
+	if (errno_disk_full(err))
+		return refuse(b, 507, ERR_INSUFFICIENT_STORAGE,
+		    "the server's media disk is full; please retry later");
+	return refuse(b, 503, ERR_UNAVAILABLE, "cannot store the upload");
 }
 
 /* Asks ingestd whether the slot takes photos; returns its max size or answers. */
@@ -274,6 +289,13 @@ ingest_read_body(struct booth *b, const char *boundary, long long max, struct up
 		if (multipart_feed(mp, buf, (size_t)n) != 0) {
 			int big = multipart_too_large(mp);
 
+			if (u->write_errno != 0) {
+				log_error("ingest.spool_failed", "req=%s err=%s", b->req,
+				    strerror(u->write_errno));
+				refuse_storage(b, u->write_errno);
+				rc = -1;
+				break;
+			}
 			refuse(b, big ? 413 : 400,
 			    big ? ERR_TOO_LARGE : ERR_BAD_REQUEST, multipart_error(mp));
 			rc = -1;
@@ -304,7 +326,7 @@ ingest_handle(struct mg_connection *conn, void *arg)
 	char *spool = NULL, *abs = NULL;
 	struct booth booth = { conn, "", ri->local_uri + strlen("/ingest/"), wall_ms(), 0 };
 	struct booth *b = &booth;
-	struct upload u = { -1, 0, 0, NULL };
+	struct upload u = { -1, 0, 0, NULL, 0 };
 	long long max;
 	int done, status = 0;
 
@@ -342,7 +364,7 @@ ingest_handle(struct mg_connection *conn, void *arg)
 	if (u.fd < 0) {
 		log_error("ingest.spool_failed", "req=%s path=%s err=%s", b->req, abs,
 		    strerror(errno));
-		status = refuse(b, 503, ERR_UNAVAILABLE, "cannot store the upload");
+		status = refuse_storage(b, errno);
 	} else if (ingest_read_body(b, boundary, max, &u) == 0) {
 		close(u.fd);
 		u.fd = -1;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "config.h"
 #include "daemon.h"
 #include "ingestd.h"
@@ -121,11 +122,17 @@ create_job(struct ingest *in, int64_t wait_until_wall)
 	src = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), in->spool_path);
 	dst = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), in->original_path);
 	if (rename(src, dst) != 0) {
+		int full = errno_disk_full(errno);
+
 		log_error("ingest.store_failed", "req=%s err=%s", in->req, strerror(errno));
 		free(src);
 		free(dst);
 		json_decref(meta);
-		ingest_fail(in, ERR_INTERNAL, "cannot store the photo");
+		if (full)
+			ingest_fail(in, ERR_INSUFFICIENT_STORAGE,
+			    "the server's media disk is full; please retry later");
+		else
+			ingest_fail(in, ERR_INTERNAL, "cannot store the photo");
 		return -1;
 	}
 	json_object_del(meta, "password");

@@ -204,7 +204,7 @@ run_store(struct run *r, const struct image_buf *img, const struct image_buf *th
 	s->height = img->height;
 	s->cost = cost_usd;
 	if (atomic_write(s->abs, img->data, img->len, 0640) != 0) {
-		int full = errno == ENOSPC || errno == EDQUOT;
+		int full = errno_disk_full(errno);
 
 		log_error("result.write_failed", "req=%s job=%s path=%s err=%s", r->req,
 		    r->job, s->abs, strerror(errno));

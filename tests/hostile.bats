@@ -63,14 +63,18 @@ fault_body() {
 	    >"$BATS_TEST_TMPDIR/body-$1"
 }
 
-# fault_booth KEY: sends, retries (at most 6 sends) until 200; the last status
-# and the statuses seen go to $BATS_TEST_TMPDIR/codes-KEY, the photo to out-KEY.
+# fault_booth KEY [nokey]: sends, retries (at most 6 sends) until 200; the
+# statuses seen go to $BATS_TEST_TMPDIR/codes-KEY, the photo to out-KEY, the
+# headers to hdr-KEY.  With "nokey" the booth sends no Idempotency-Key: its
+# retry is recognised by its booth id and file.
 fault_booth() {
-	local key=$1 code seen=
+	local key=$1 code seen= idem=()
+	[ "${2:-}" = nokey ] || idem=(-H "Idempotency-Key: $key")
 	for _ in 1 2 3 4 5 6; do
-		code=$(curl -sS -m 70 -o "$BATS_TEST_TMPDIR/out-$key" -w '%{http_code}' \
-		    -H 'Expect: 100-continue' -H "Content-Type: multipart/form-data; boundary=$B" \
-		    -H "Idempotency-Key: $key" --data-binary @"$BATS_TEST_TMPDIR/body-$key" \
+		code=$(curl -sS -m 70 -o "$BATS_TEST_TMPDIR/out-$key" -D "$BATS_TEST_TMPDIR/hdr-$key" \
+		    -w '%{http_code}' -H 'Expect: 100-continue' \
+		    -H "Content-Type: multipart/form-data; boundary=$B" "${idem[@]}" \
+		    --data-binary @"$BATS_TEST_TMPDIR/body-$key" \
 		    "$BASE_URL/ingest/slot-001" 2>/dev/null) || code=000
 		seen="$seen $code"
 		case $code in
@@ -106,6 +110,29 @@ fault_check_jobs() {
 	    GROUP BY j.id HAVING count(*) > 1) d")" 0
 	assert_equal "$(psql_pb "SELECT count(*) FROM processing_log l JOIN job j ON j.id = l.job_id
 	    WHERE j.idempotency_key LIKE '$prefix-%' AND l.status = 'SUCCESS' AND l.cost > 0")" "$n"
+}
+
+# fault_check_booths T0 BOOTH...: each booth's last answer is 200 and the
+# result of its own job (decoded); exactly one job per booth since T0 (an
+# epoch), each succeeded, each paid once in processing_log.
+fault_check_booths() {
+	local t0=$1 key job jobs=
+	shift
+	for key in "$@"; do
+		[[ "$(cat "$BATS_TEST_TMPDIR/codes-$key")" == *200 ]] || {
+			echo "booth $key got:$(cat "$BATS_TEST_TMPDIR/codes-$key")" >&2
+			return 1
+		}
+		job=$(grep -i '^x-photobridge-job:' "$BATS_TEST_TMPDIR/hdr-$key" | tr -d '\r' | cut -d' ' -f2)
+		cmp "$BATS_TEST_TMPDIR/out-$key" "$(pbctl jobd job id="$job" | jq -r .job.result_path)"
+		vipsheader "$BATS_TEST_TMPDIR/out-$key" >/dev/null
+		jobs="$jobs $job"
+	done
+	assert_equal "$(echo $jobs | tr ' ' '\n' | sort -u | wc -l)" "$#"
+	assert_equal "$(psql_pb "SELECT count(*) || ':' || count(*) FILTER (WHERE state = 'succeeded')
+	    FROM job WHERE created_at >= to_timestamp($t0)")" "$#:$#"
+	assert_equal "$(psql_pb "SELECT count(*) FROM processing_log l JOIN job j ON j.id = l.job_id
+	    WHERE j.created_at >= to_timestamp($t0) AND l.cost > 0")" "$#"
 }
 
 daemon_pids() {
@@ -178,6 +205,31 @@ pg_fault_under_load() {
 }
 
 
+
+gateway_pid() { sock gatewayd status | jq -r .pid; }
+
+@test "7.3 kill -9 of gatewayd under 8 booths: runit restarts it, retries reattach, each photo paid once" {
+	psql_pb "DELETE FROM settings WHERE key = 't_sync_response_sec'"
+	curl -fsS -X POST "$FAKE_URL/_fake/reset" >/dev/null
+	curl -fsS -X POST -d '{"latency_ms":3000}' "$FAKE_URL/_fake/script" >/dev/null
+	t0=$(date +%s)
+	sleep 1
+	# Four booths send an Idempotency-Key, four only their booth id and file.
+	for i in $(seq 8); do fault_body "gw-$i" "$i"; done
+	for i in 1 2 3 4; do fault_booth "gw-$i" & done
+	for i in 5 6 7 8; do fault_booth "gw-$i" nokey & done
+	sleep 1.5
+	old=$(gateway_pid)
+	kill -KILL "$old"
+	wait
+	for i in $(seq 8); do echo "# gw-$i:$(cat "$BATS_TEST_TMPDIR/codes-gw-$i")" >&3; done
+	[ "$(gateway_pid)" != "$old" ]
+	# Every booth lost its first answer with the gateway.
+	for i in $(seq 8); do [[ "$(cat "$BATS_TEST_TMPDIR/codes-gw-$i")" == " 000"* ]]; done
+	fault_check_booths "$t0" gw-1 gw-2 gw-3 gw-4 gw-5 gw-6 gw-7 gw-8
+	assert_equal "$(fake_stat .generate)" 8
+	assert_equal "$(psql_pb "SELECT count(*) FROM ingest_wait")" 0
+}
 
 # ---------------------------------------------------------------------
 # end

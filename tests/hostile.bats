@@ -231,6 +231,48 @@ gateway_pid() { sock gatewayd status | jq -r .pid; }
 	assert_equal "$(psql_pb "SELECT count(*) FROM ingest_wait")" 0
 }
 
+@test "7.4 a provider resetting the connection mid-response: the attempt is a retryable network error, the job succeeds, paid once" {
+	psql_pb "DELETE FROM settings WHERE key = 't_sync_response_sec'"
+	curl -fsS -X POST "$FAKE_URL/_fake/reset" >/dev/null
+	# Half of a 200's body, then a TCP RST, for the first three calls.
+	curl -fsS -X POST -d '{"behaviours":["reset latency=1000 times=3"],"latency_ms":1000}' \
+	    "$FAKE_URL/_fake/script" >/dev/null
+	pid=$(daemon_pid providerd)
+	t0=$(date +%s)
+	sleep 1
+	for i in $(seq 6); do fault_body "rs-$i" "$i"; done
+	for i in $(seq 6); do fault_booth "rs-$i" & done
+	wait
+	for i in $(seq 6); do echo "# rs-$i:$(cat "$BATS_TEST_TMPDIR/codes-rs-$i")" >&3; done
+	fault_check_booths "$t0" rs-1 rs-2 rs-3 rs-4 rs-5 rs-6
+	assert_equal "$(fake_stat .generate)" 9
+	assert_equal "$(psql_pb "SELECT count(*) FROM job WHERE created_at >= to_timestamp($t0)
+	    AND attempt = 2")" 3
+	assert_equal "$(grep -c 'event=provider.failed .*error=network retryable=1' \
+	    "$PB_STATE_DIR/log/providerd/current")" 3
+	assert_equal "$(daemon_pid providerd)" "$pid"
+}
+
+@test "7.4 resets on every attempt: the job fails with the network error after its attempts, nothing charged" {
+	psql_pb "DELETE FROM settings WHERE key = 't_sync_response_sec'"
+	curl -fsS -X POST "$FAKE_URL/_fake/reset" >/dev/null
+	curl -fsS -X POST -d '{"behaviours":["reset times=5"],"latency_ms":0}' "$FAKE_URL/_fake/script" >/dev/null
+	pid=$(daemon_pid providerd)
+	fault_body rs-final 2
+	run curl -sS -m 60 -o "$BATS_TEST_TMPDIR/out" -w '%{http_code}' \
+	    -H "Content-Type: multipart/form-data; boundary=$B" -H 'Idempotency-Key: rs-final' \
+	    --data-binary @"$BATS_TEST_TMPDIR/body-rs-final" "$BASE_URL/ingest/slot-001"
+	assert_output 502
+	jassert '.error.code == "provider_failed" and .error.details.job_error == "network"' \
+	    <"$BATS_TEST_TMPDIR/out"
+	job=$(jq -r .error.details.job "$BATS_TEST_TMPDIR/out")
+	pbctl jobd job id="$job" | jassert '.job.state == "failed" and .job.attempt == 5'
+	assert_equal "$(fake_stat .generate)" 5
+	assert_equal "$(psql_pb "SELECT status || ':' || coalesce(cost::text, 'none') FROM processing_log
+	    WHERE job_id = '$job'")" "ERROR:none"
+	assert_equal "$(daemon_pid providerd)" "$pid"
+}
+
 # ---------------------------------------------------------------------
 # end
 # ---------------------------------------------------------------------

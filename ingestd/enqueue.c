@@ -25,21 +25,28 @@
 #include "util.h"
 #include "uuid.h"
 
-/* T_sync_response from the settings (operators change it), else the default. */
+/*
+ * T_sync_response from the settings (operators change it), else the
+ * default; while the database is away, the value last read.
+ */
 long
 enqueue_t_sync_ms(void)
 {
+	static long last_sec;
 	PGresult *res = db_exec(daemon_db, "SELECT (value #>> '{}')::int FROM settings "
 	    "WHERE key = 't_sync_response_sec' AND jsonb_typeof(value) = 'number'", 0, NULL);
 	long sec = config_int("PB_T_SYNC_DEFAULT_SEC");
 
-	if (res != NULL && PQntuples(res) == 1) {
+	if (res == NULL)
+		return (last_sec > 0 ? last_sec : sec) * 1000;
+	if (PQntuples(res) == 1) {
 		long v = atol(PQgetvalue(res, 0, 0));
 
 		if (v >= 10 && v <= 60)
 			sec = v;
 	}
 	PQclear(res);
+	last_sec = sec;
 	return sec * 1000;
 }
 

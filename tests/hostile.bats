@@ -182,6 +182,29 @@ pg_fault_under_load() {
 	pg_fault_under_load outage
 }
 
+@test "7.1 booths arriving while PostgreSQL is away are held until it is back, not refused" {
+	psql_pb "INSERT INTO settings (key, value) VALUES ('t_sync_response_sec', '10')
+	    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+	curl -fsS -X POST "$FAKE_URL/_fake/reset" >/dev/null
+	curl -fsS -X POST -d '{"latency_ms":500}' "$FAKE_URL/_fake/script" >/dev/null
+	t0=$(date +%s)
+	sleep 1
+	for i in 1 2 3 4; do fault_body "pgdown-$i" "$i"; done
+	pg_ctl_as_owner -w -m fast stop >/dev/null
+	for i in 1 2 3 4; do fault_booth "pgdown-$i" & done
+	sleep 2
+	pg_start
+	wait
+	for i in 1 2 3 4; do
+		echo "# pgdown-$i:$(cat "$BATS_TEST_TMPDIR/codes-pgdown-$i")" >&3
+		# Never refused: the photo, or a 504 (the daemons' reconnect backoff)
+		# whose retry gets it.
+		[[ "$(cat "$BATS_TEST_TMPDIR/codes-pgdown-$i")" =~ ^( 504)?\ 200$ ]]
+	done
+	fault_check_booths "$t0" pgdown-1 pgdown-2 pgdown-3 pgdown-4
+	assert_equal "$(fake_stat .generate)" 4
+}
+
 @test "7.1 provider errors answered while PostgreSQL is away are recorded when it is back, not after the lease" {
 	curl -fsS -X POST "$FAKE_URL/_fake/reset" >/dev/null
 	curl -fsS -X POST -d '{"behaviours":["503 latency=3000 times=4"]}' "$FAKE_URL/_fake/script" >/dev/null

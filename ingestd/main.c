@@ -23,7 +23,8 @@
  *			"ingest":{"waiting","succeeded","failed","timed_out"}
  *	slot id=ID	{"ok":true,"slot":ID,"configured":B,"provider":P,
  *			"max_bytes":N} or not_found: gatewayd's check before it
- *			answers 100 Continue
+ *			answers 100 Continue (held up to 4 s while the database
+ *			is away: dbwait.c)
  *	refused		{"op":"refused","req":ID,"slot":S,"status":413,
  *			"code":C,"message":M,"received_ms":MS}: the log row of an
  *			ingest gatewayd refused itself (413 before the body, ...)
@@ -38,8 +39,10 @@
  *			with S 401 wrong password, 404 unknown slot, 409 slot
  *			not configured, 413 too large, 415 unsupported type,
  *			422 unreadable image, 502 provider failed, 503
- *			unavailable, 504 still running (the job goes on).
- *			The spool file is consumed whatever the outcome.
+ *			unavailable, 504 still running (the job goes on), 507
+ *			the media disk is full.  Held while the database is
+ *			away, up to T_sync - 2 s.  The spool file is consumed
+ *			whatever the outcome.
  *	test		{"op":"test","req":ID,"slot":S,"file":"spool/<uuid>",
  *			"provider_id":P,"operation_id":O,"settings":{...}}
  *			-> {"ok":true,"job":J} at once: an operator's test run

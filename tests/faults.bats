@@ -29,11 +29,14 @@ setup_file() {
 }
 
 teardown_file() {
+	local rc=0
 	fake_gemini_stop
-	pb_down
+	pb_down || rc=$?
+	# Even after a sanitizer report: no mount may outlive the suite.
 	if [ -n "${MEDIA_MNT:-}" ]; then
 		umount "$MEDIA_MNT" && rmdir "$MEDIA_MNT"
 	fi
+	return $rc
 }
 
 setup() {

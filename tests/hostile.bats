@@ -58,9 +58,11 @@ gateway_alive() {
 # Booth side of the fault cases: DSLR Remote Pro's form, one photo per
 # booth, its own Idempotency-Key; a 504 (or a 503 while a daemon is being
 # restarted) is retried with the same key, as a booth operator would.
+# fault_body KEY N: the booth's photo id is KEY, so that no earlier case's
+# job (same photo file) is taken for this booth's.
 fault_body() {
-	"$REPO/tests/dslr-body" "$PW" "$TESTDATA/orientation/Landscape_${2:-1}.jpg" \
-	    >"$BATS_TEST_TMPDIR/body-$1"
+	"$REPO/tests/dslr-body" "$PW" "$TESTDATA/orientation/Landscape_${2:-1}.jpg" |
+	    LC_ALL=C sed "s/^CY04N068111304S2L_00000001\.\r\$/$1\r/" >"$BATS_TEST_TMPDIR/body-$1"
 }
 
 # fault_booth KEY [nokey]: sends, retries (at most 6 sends) until 200; the

@@ -156,6 +156,7 @@ pg_fault_under_load() {
 	curl -fsS -X POST "$FAKE_URL/_fake/reset" >/dev/null
 	curl -fsS -X POST -d '{"latency_ms":3000}' "$FAKE_URL/_fake/script" >/dev/null
 	pids=$(daemon_pids)
+	t0=$(date +%s)
 	for i in $(seq 12); do fault_body "$1-$i" $(( i % 8 + 1 )); done
 	for i in $(seq 12); do fault_booth "$1-$i" & done
 	sleep 2
@@ -170,6 +171,15 @@ pg_fault_under_load() {
 	for i in $(seq 12); do echo "# $1-$i:$(cat "$BATS_TEST_TMPDIR/codes-$1-$i")" >&3; done
 	fault_check_jobs "$1" 12
 	assert_equal "$(fake_stat .generate)" 12
+	# One processing_log row per answer, saying what the booth got, even for
+	# answers given while the database was away (no "ingestd stopped" rows
+	# from the recovery of ingest_wait, which runs 10 s after a wait's end).
+	sleep $(( t0 + 25 - $(date +%s) > 0 ? t0 + 25 - $(date +%s) : 0 ))
+	assert_equal "$(psql_pb "SELECT count(*) FROM ingest_wait")" 0
+	assert_equal "$(psql_pb "SELECT string_agg(l.http_status::text, ' ' ORDER BY l.http_status)
+	    FROM processing_log l JOIN job j ON j.id = l.job_id
+	    WHERE j.idempotency_key LIKE '$1-%' AND l.http_status <> 200")" \
+	    "$(cat "$BATS_TEST_TMPDIR"/codes-"$1"-* | tr ' ' '\n' | grep -v '^200$' | grep . | sort -n | tr '\n' ' ' | sed 's/ $//')"
 	assert_equal "$(daemon_pids)" "$pids"
 	for d in ingestd jobd providerd janitor; do
 		sock "$d" status | jassert '.db.state == "up"'

@@ -47,6 +47,12 @@ fsync_dir_of(const char *path)
 }
 
 int
+errno_disk_full(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
+int
 atomic_begin(struct atomic_file *af, const char *path, mode_t mode)
 {
 	af->path = xstrdup(path);

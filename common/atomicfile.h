@@ -22,5 +22,7 @@ void	atomic_abort(struct atomic_file *);
 int	atomic_write(const char *path, const void *data, size_t len, mode_t mode);
 int	write_all(int fd, const void *data, size_t len);
 int	fsync_dir_of(const char *path);
+/* 1 when errno value e means the file system is full (ENOSPC, EDQUOT): 507. */
+int	errno_disk_full(int e);
 
 #endif

@@ -10,7 +10,8 @@
 #include "util.h"
 
 #define BACKOFF_MIN_MS	100
-#define BACKOFF_MAX_MS	5000
+/* A restart takes a second or two and booths wait meanwhile: retry often. */
+#define BACKOFF_MAX_MS	1000
 
 enum db_state { DB_DOWN, DB_CONNECTING, DB_UP };
 
@@ -233,6 +234,15 @@ db_close(struct db *db)
 	free(db->conninfo);
 	free(db->app);
 	free(db);
+}
+
+void
+db_retry_now(struct db *db)
+{
+	if (db->state != DB_DOWN)
+		return;
+	evloop_timer_cancel(db->loop, db_attempt, db);
+	db_attempt(db);
 }
 
 int

@@ -20,6 +20,9 @@ struct db;
 struct db *db_open(struct evloop *, const char *conninfo, const char *app);
 void	db_close(struct db *);
 int	db_is_up(const struct db *);
+/* While down: a connection attempt now, not at the next backoff step
+ * (a request is waiting for the database). */
+void	db_retry_now(struct db *);
 void	db_on_connect(struct db *, void (*)(struct db *, void *), void *);
 void	db_on_notify(struct db *, void (*)(struct db *, PGnotify *, void *),
 	    void *);

@@ -33,6 +33,7 @@
 #define ERR_PROVIDER_FAILED	"provider_failed"	/* 502 */
 #define ERR_UNAVAILABLE		"unavailable"		/* 503 */
 #define ERR_TIMEOUT		"timeout"		/* 504 */
+#define ERR_INSUFFICIENT_STORAGE "insufficient_storage"	/* 507: media disk full */
 
 /* Parses one request line; on failure returns NULL and an error reply in *err. */
 json_t	*proto_parse(const char *line, size_t len, json_t **err);

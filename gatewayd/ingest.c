@@ -71,6 +71,7 @@ struct upload {
 	long long	 bytes;
 	json_t		*fields;
 	char		*bad_field;	/* the first that is not UTF-8 text */
+	int		 write_errno;	/* why the spool write failed, or 0 */
 	/* the answer a callback decided on, sent once reading stopped */
 	int		 status;
 	char		 code[40];
@@ -98,6 +99,16 @@ bad_field_verdict(struct upload *u)
 	snprintf(msg, sizeof(msg), "field \"%.60s\" is not UTF-8 text (or holds a "
 	    "NUL byte)", u->bad_field);
 	return verdict(u, 400, ERR_BAD_REQUEST, msg, 0);
+}
+
+/* The spool could not take the photo: 507 when the disk is full, else 503. */
+static int
+storage_verdict(struct upload *u, int err)
+{
+	if (errno_disk_full(err))
+		return verdict(u, 507, ERR_INSUFFICIENT_STORAGE,
+		    "the server's media disk is full; please retry later", 0);
+	return verdict(u, 503, ERR_UNAVAILABLE, "cannot store the upload", 0);
 }
 
 /* ingestd's verdict on the password: 0 when right, else -1 with u's answer. */
@@ -176,7 +187,7 @@ on_file_begin(void *arg, const char *name, const char *filename, const char *cty
 	if (u->fd < 0) {
 		log_error("ingest.spool_failed", "req=%s path=%s err=%s", u->b->req,
 		    u->spool_abs, strerror(errno));
-		return verdict(u, 503, ERR_UNAVAILABLE, "cannot store the upload", 0);
+		return storage_verdict(u, errno);
 	}
 	return 0;
 }
@@ -187,7 +198,11 @@ on_file_data(void *arg, const char *data, size_t len)
 	struct upload *u = arg;
 
 	u->bytes += (long long)len;
-	return write_all(u->fd, data, len);
+	if (write_all(u->fd, data, len) != 0) {
+		u->write_errno = errno;
+		return -1;
+	}
+	return 0;
 }
 
 /* ingestd owns processing_log: it records what the gateway refused for a slot. */
@@ -399,6 +414,10 @@ ingest_read_body(struct booth *b, const char *boundary, long long max, struct up
 		else if (u->files == 0)
 			verdict(u, 400, ERR_BAD_REQUEST,
 			    "no photo: send it in the file field fileToUpload", 0);
+	} else if (u->status == 0 && u->write_errno != 0) {
+		log_error("ingest.spool_failed", "req=%s err=%s", b->req,
+		    strerror(u->write_errno));
+		storage_verdict(u, u->write_errno);
 	} else if (u->status == 0) {
 		verdict(u, res == BODY_TOO_LARGE ? 413 : 400, res == BODY_TOO_LARGE ?
 		    ERR_TOO_LARGE : ERR_BAD_REQUEST, res == BODY_CUT ?

@@ -76,11 +76,12 @@ template_prepare(struct api_req *r, struct upload_file *up)
 	size_t len;
 	char *data = read_file(abs, TEMPLATE_MAX_BYTES, &len);
 	int ok = data != NULL && image_prepare_input(data, len, TEMPLATE_MAX_PIXELS, 0, &out,
-	    err, sizeof(err)) == 0;
+	    err, sizeof(err)) == 0, full = 0;
 
 	if (data == NULL)
 		snprintf(err, sizeof(err), "%s", strerror(errno));
 	if (ok && atomic_write(abs, out.data, out.len, 0640) != 0) {
+		full = errno_disk_full(errno);
 		snprintf(err, sizeof(err), "cannot store it: %s", strerror(errno));
 		ok = 0;
 	}
@@ -99,6 +100,8 @@ template_prepare(struct api_req *r, struct upload_file *up)
 		return 0;
 	log_warn("template.prepare_failed", "req=%s media=%s err=%s", r->req, up->id, err);
 	upload_discard(up);
+	if (full)
+		return api_error(r, ERR_INSUFFICIENT_STORAGE, "the server's media disk is full");
 	return api_error(r, ERR_UNPROCESSABLE, "unreadable image: %s", err);
 }
 

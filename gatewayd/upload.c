@@ -23,6 +23,7 @@ struct receive {
 	struct upload_file	*up;
 	int			 fd, files;
 	long long		 max;
+	int			 write_errno;	/* why the file write failed, or 0 */
 };
 
 static int
@@ -54,7 +55,22 @@ on_file_data(void *arg, const char *data, size_t len)
 	struct receive *rc = arg;
 
 	rc->up->size += (long long)len;
-	return write_all(rc->fd, data, len);
+	if (write_all(rc->fd, data, len) != 0) {
+		rc->write_errno = errno;
+		return -1;
+	}
+	return 0;
+}
+
+/* The file could not be written: 507 when the disk is full, else 503. */
+static int
+upload_store_error(struct api_req *r, int err)
+{
+	log_error("upload.write_failed", "req=%s err=%s", r->req, strerror(err));
+	if (errno_disk_full(err))
+		return api_error(r, ERR_INSUFFICIENT_STORAGE,
+		    "the server's media disk is full");
+	return api_error(r, ERR_UNAVAILABLE, "cannot store the upload");
 }
 
 static int
@@ -83,7 +99,8 @@ upload_body(struct api_req *r, const char *boundary, struct receive *rc)
 		status = api_error(r, ERR_BAD_REQUEST, "the upload was interrupted");
 		break;
 	case BODY_BAD:
-		status = api_error(r, ERR_BAD_REQUEST, "%s", multipart_error(mp));
+		status = rc->write_errno != 0 ? upload_store_error(r, rc->write_errno) :
+		    api_error(r, ERR_BAD_REQUEST, "%s", multipart_error(mp));
 		break;
 	}
 	multipart_free(mp);
@@ -114,7 +131,7 @@ upload_receive(struct api_req *r, const char *dir, long long max, struct upload_
 {
 	const char *ctype = mg_get_header(r->conn, "Content-Type"), *expect;
 	char boundary[MULTIPART_BOUNDARY_MAX + 1], *abs;
-	struct receive rc = { up, -1, 0, max };
+	struct receive rc = { up, -1, 0, max, 0 };
 	int status;
 
 	memset(up, 0, sizeof(*up));
@@ -132,15 +149,17 @@ upload_receive(struct api_req *r, const char *dir, long long max, struct upload_
 	up->rel_path = api_printf(r, "%s/%s", dir, up->id);
 	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), up->rel_path);
 	if ((rc.fd = open(abs, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)) < 0) {
+		int err = errno;
+
 		log_error("upload.open_failed", "req=%s path=%s err=%s", r->req, abs,
-		    strerror(errno));
+		    strerror(err));
 		free(abs);
-		return api_error(r, ERR_UNAVAILABLE, "cannot store the upload");
+		return upload_store_error(r, err);
 	}
 	up->fields = json_object();
 	status = upload_body(r, boundary, &rc);
 	if (status == 0 && fsync(rc.fd) != 0)
-		status = api_error(r, ERR_UNAVAILABLE, "cannot store the upload");
+		status = upload_store_error(r, errno);
 	close(rc.fd);
 	if (status == 0)
 		status = upload_check_image(r, up);

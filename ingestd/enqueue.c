@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "config.h"
 #include "daemon.h"
 #include "ingestd.h"
@@ -24,21 +25,28 @@
 #include "util.h"
 #include "uuid.h"
 
-/* T_sync_response from the settings (operators change it), else the default. */
+/*
+ * T_sync_response from the settings (operators change it), else the
+ * default; while the database is away, the value last read.
+ */
 long
 enqueue_t_sync_ms(void)
 {
+	static long last_sec;
 	PGresult *res = db_exec(daemon_db, "SELECT (value #>> '{}')::int FROM settings "
 	    "WHERE key = 't_sync_response_sec' AND jsonb_typeof(value) = 'number'", 0, NULL);
 	long sec = config_int("PB_T_SYNC_DEFAULT_SEC");
 
-	if (res != NULL && PQntuples(res) == 1) {
+	if (res == NULL)
+		return (last_sec > 0 ? last_sec : sec) * 1000;
+	if (PQntuples(res) == 1) {
 		long v = atol(PQgetvalue(res, 0, 0));
 
 		if (v >= 10 && v <= 60)
 			sec = v;
 	}
 	PQclear(res);
+	last_sec = sec;
 	return sec * 1000;
 }
 
@@ -130,11 +138,17 @@ create_job(struct ingest *in, int64_t wait_until_wall)
 	src = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), in->spool_path);
 	dst = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), in->original_path);
 	if (rename(src, dst) != 0) {
+		int full = errno_disk_full(errno);
+
 		log_error("ingest.store_failed", "req=%s err=%s", in->req, strerror(errno));
 		free(src);
 		free(dst);
 		json_decref(meta);
-		ingest_fail(in, ERR_INTERNAL, "cannot store the photo");
+		if (full)
+			ingest_fail(in, ERR_INSUFFICIENT_STORAGE,
+			    "the server's media disk is full; please retry later");
+		else
+			ingest_fail(in, ERR_INTERNAL, "cannot store the photo");
 		return -1;
 	}
 	json_object_del(meta, "password");

@@ -42,6 +42,20 @@ void	ingest_fail(struct ingest *, const char *code, const char *fmt, ...)
 
 /* validate.c: 1 when given is the ingest password (constant time). */
 int	validate_password(const char *given);
+/* main.c: validates, queues and waits (the ingest verb once the database is up). */
+void	ingest_run(struct ingest *);
+/* gatewayd's slot check: the reply, or NULL when the database failed. */
+json_t	*slot_answer(const char *id);
+
+/*
+ * dbwait.c: requests that arrive while the database is away wait for it,
+ * until a bound, then get 503 as before.
+ */
+#define DBWAIT_SLOT_MS	4000
+void	dbwait_slot(struct sock_conn *, const char *id, int64_t until_mono_ms);
+void	dbwait_ingest(struct ingest *, int64_t until_mono_ms);
+int	dbwait_count(void);
+
 /* validate.c: 0 when the request may become a job, else it was answered. */
 int	validate_ingest(struct ingest *);
 /* The spooled file alone: size, type, pixels, sha256; 0 or answered. */

@@ -23,7 +23,8 @@
  *			"ingest":{"waiting","succeeded","failed","timed_out"}
  *	slot id=ID	{"ok":true,"slot":ID,"configured":B,"provider":P,
  *			"max_bytes":N} or not_found: gatewayd's check before it
- *			answers 100 Continue
+ *			answers 100 Continue (held up to 4 s while the database
+ *			is away: dbwait.c)
  *	auth		{"op":"auth","req":ID,"slot":S,"addr":IP,"password":P}
  *			{"ok":true} or unauthorized, or rate_limited with
  *			details.retry_after_sec once PB_INGEST_MAX_FAILURES wrong
@@ -45,8 +46,10 @@
  *			with S 401 wrong password, 404 unknown slot, 409 slot
  *			not configured, 413 too large, 415 unsupported type,
  *			422 unreadable image, 502 provider failed, 503
- *			unavailable, 504 still running (the job goes on).
- *			The spool file is consumed whatever the outcome.
+ *			unavailable, 504 still running (the job goes on), 507
+ *			the media disk is full.  Held while the database is
+ *			away, up to T_sync - 2 s.  The spool file is consumed
+ *			whatever the outcome.
  *	test		{"op":"test","req":ID,"slot":S,"file":"spool/<uuid>",
  *			"provider_id":P,"operation_id":O,"settings":{...}}
  *			-> {"ok":true,"job":J} at once: an operator's test run
@@ -170,8 +173,6 @@ verb_ingest(struct sock_request *sr)
 	json_t *fields = json_object_get(sr->req, "fields"), *received;
 	const char *booth_id;
 	struct ingest *in;
-	int64_t wait_until;
-	long t_sync;
 
 	received = json_object_get(sr->req, "received_ms");
 	if (!valid_token(req, 64) || !valid_token(slot, 32) ||
@@ -182,8 +183,6 @@ verb_ingest(struct sock_request *sr)
 		return proto_error(ERR_BAD_REQUEST, "ingest needs req, slot, "
 		    "file=spool/<uuid>, fields{}, received_ms and an optional "
 		    "idempotency_key of [A-Za-z0-9._:-]{1,128}");
-	if (!db_is_up(daemon_db))
-		return proto_error(ERR_UNAVAILABLE, "the database is unavailable");
 	booth_id = json_string_value(json_object_get(fields, "id"));
 	in = xcalloc(1, sizeof(*in));
 	in->req = xstrdup(req);
@@ -195,32 +194,38 @@ verb_ingest(struct sock_request *sr)
 	in->received_wall_ms = json_integer_value(received);
 	in->received_mono_ms = now_ms();
 	in->conn = sockserver_defer(sr);
-
-	if (validate_ingest(in) != 0)
-		return NULL;
-	t_sync = enqueue_t_sync_ms();
-	wait_until = in->received_wall_ms + t_sync - 2000;
-	if (enqueue_ingest(in, wait_until) != 0)
-		return NULL;
-	wait_start(in, now_ms() + (wait_until - wall_ms()));
+	if (!db_is_up(daemon_db))
+		dbwait_ingest(in, now_ms() + (in->received_wall_ms +
+		    enqueue_t_sync_ms() - 2000 - wall_ms()));
+	else
+		ingest_run(in);
 	return NULL;
 }
 
-/* gatewayd's cheap check before it reads a body: does the slot take photos, how big? */
-static json_t *
-verb_slot(struct sock_request *sr)
+void
+ingest_run(struct ingest *in)
 {
-	const char *id = json_string_value(json_object_get(sr->req, "id"));
+	int64_t wait_until;
+
+	if (validate_ingest(in) != 0)
+		return;
+	wait_until = in->received_wall_ms + enqueue_t_sync_ms() - 2000;
+	if (enqueue_ingest(in, wait_until) != 0)
+		return;
+	wait_start(in, now_ms() + (wait_until - wall_ms()));
+}
+
+json_t *
+slot_answer(const char *id)
+{
 	const struct provider *p;
 	PGresult *res;
 	json_t *reply;
 
-	if (!valid_token(id, 32))
-		return proto_error(ERR_BAD_REQUEST, "slot needs id=slot-NNN");
 	res = db_exec(daemon_db, "SELECT coalesce(provider_id, '') FROM slots WHERE id = $1",
 	    1, &id);
 	if (res == NULL)
-		return proto_error(ERR_UNAVAILABLE, "the database is unavailable");
+		return NULL;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
 		return proto_error(ERR_NOT_FOUND, "no slot %s", id);
@@ -231,6 +236,22 @@ verb_slot(struct sock_request *sr)
 	    "max_bytes", (json_int_t)(p != NULL ? p->ingest.max_file_bytes : 0));
 	PQclear(res);
 	return reply;
+}
+
+/* gatewayd's cheap check before it reads a body: does the slot take photos, how big? */
+static json_t *
+verb_slot(struct sock_request *sr)
+{
+	const char *id = json_string_value(json_object_get(sr->req, "id"));
+	json_t *reply;
+
+	if (!valid_token(id, 32))
+		return proto_error(ERR_BAD_REQUEST, "slot needs id=slot-NNN");
+	if (db_is_up(daemon_db) && (reply = slot_answer(id)) != NULL)
+		return reply;
+	/* gatewayd waits 5 s for this answer. */
+	dbwait_slot(sockserver_defer(sr), id, now_ms() + DBWAIT_SLOT_MS);
+	return NULL;
 }
 
 /* What gatewayd refused for a known slot still counts in its statistics. */
@@ -315,7 +336,7 @@ ingestd_init(void)
 static int
 ingestd_drain(void)
 {
-	return wait_count() + fallback_count();
+	return wait_count() + fallback_count() + dbwait_count();
 }
 
 static const struct daemon_def ingestd = {

@@ -5,7 +5,9 @@
  * row is read, so no wake-up is lost; a one-second poll is the backstop.
  * Every ingest ends in exactly one processing_log row, written together
  * with the removal of its ingest_wait row; rows a killed ingestd left
- * behind are turned into ERROR rows once their wait is surely over.
+ * behind are turned into ERROR rows once their wait is surely over.  A
+ * job's cost goes on its first row only: a booth retry attached to the
+ * job (its first answer lost with a killed gatewayd) is not charged again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +72,9 @@ wait_log(struct ingest *in, const char *status, int http_status, const char *cos
 	    " status, http_status, response_time_ms, cost, error_code, error_message, fallback) "
 	    "VALUES ($1, $2::uuid, $3, coalesce(nullif($4, ''), (SELECT provider_id FROM slots "
 	    " WHERE id = $1)), to_timestamp($5::double precision), $6, "
-	    " $7::int, $8::int, $9::numeric, $10, $11, $12) "
+	    " $7::int, $8::int, CASE WHEN EXISTS (SELECT 1 FROM processing_log p "
+	    " WHERE p.job_id = $2::uuid AND p.cost > 0) THEN NULL ELSE $9::numeric END, "
+	    " $10, $11, $12) "
 	    "ON CONFLICT (req_id) WHERE req_id IS NOT NULL DO NOTHING",
 	    12, (const char *const[]){ params[0], params[1], params[2], params[3],
 	    params[4], params[5], params[6], params[7], params[8], params[9],

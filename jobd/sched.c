@@ -26,6 +26,7 @@
 /* Added to the provider's timeout: providerd must answer within the lease. */
 #define LEASE_MARGIN_SEC	15
 #define CLAIM_BATCH		32
+#define FAIL_RETRY_MS		250
 
 struct attempt {
 	char		*job, *req, *provider;
@@ -34,6 +35,10 @@ struct attempt {
 	int64_t		 started_ms;
 	struct sockcall	*call;
 	struct attempt	*next;
+	/* A failure answered while the database was away, recorded once it is back. */
+	char		*fail_code, *fail_msg;
+	int		 fail_retryable;
+	long		 fail_after_ms;
 };
 
 static struct attempt *running;
@@ -65,7 +70,50 @@ attempt_unlink(struct attempt *done)
 	free(done->job);
 	free(done->req);
 	free(done->provider);
+	free(done->fail_code);
+	free(done->fail_msg);
 	free(done);
+}
+
+static void attempt_refail(void *);
+
+/*
+ * Records a failed attempt (retry or fail).  While the database is away
+ * the failure is kept and recorded as soon as it is back: left to the
+ * lease rescue, the job and this provider's capacity would wait for the
+ * whole lease (timeout_sec + LEASE_MARGIN_SEC).  Returns 0 when done
+ * (a is unlinked and freed), 1 when the failure waits.
+ */
+static int
+attempt_fail(struct attempt *a)
+{
+	const char *state = finish_failure(a->job, a->attempt, a->fail_retryable,
+	    a->fail_after_ms, a->fail_code, a->fail_msg);
+
+	if (state == NULL && !db_is_up(daemon_db)) {
+		log_warn("job.failure_pending", "req=%s job=%s attempt=%d error=%s "
+		    "hint=%s", a->req, a->job, a->attempt, a->fail_code,
+		    "the database is away; recorded when it is back");
+		evloop_timer(daemon_loop, now_ms() + FAIL_RETRY_MS, attempt_refail, a);
+		return 1;
+	}
+	if (state != NULL && strcmp(state, "failed") == 0)
+		failed_total++;
+	attempt_unlink(a);
+	return 0;
+}
+
+static void
+attempt_refail(void *arg)
+{
+	struct attempt *a = arg;
+
+	if (!db_is_up(daemon_db)) {
+		evloop_timer(daemon_loop, now_ms() + FAIL_RETRY_MS, attempt_refail, a);
+		return;
+	}
+	if (attempt_fail(a) == 0)
+		sched_wake();
 }
 
 /*
@@ -109,23 +157,28 @@ attempt_answered(json_t *reply, const char *err, void *arg)
 		    a->req, a->job, a->attempt, a->provider, ms);
 	} else if (reply != NULL) {
 		json_t *after = json_object_get(reply, "retry_after_ms");
-		const char *state = finish_failure(a->job, a->attempt,
-		    json_is_true(json_object_get(reply, "retryable")),
-		    json_is_integer(after) ? (long)json_integer_value(after) : -1,
-		    json_string_value(json_object_get(e, "code")) ?
-		    json_string_value(json_object_get(e, "code")) : "provider_failed",
-		    json_string_value(json_object_get(e, "message")) ?
-		    json_string_value(json_object_get(e, "message")) : "no message");
+		const char *code = json_string_value(json_object_get(e, "code"));
+		const char *msg = json_string_value(json_object_get(e, "message"));
 
-		if (state != NULL && strcmp(state, "failed") == 0)
-			failed_total++;
+		a->fail_retryable = json_is_true(json_object_get(reply, "retryable"));
+		a->fail_after_ms = json_is_integer(after) ? (long)json_integer_value(after) : -1;
+		a->fail_code = xstrdup(code != NULL ? code : "provider_failed");
+		a->fail_msg = xstrdup(msg != NULL ? msg : "no message");
 	} else {
 		/* providerd died or hung: its attempt is lost, try again. */
 		log_warn("job.worker_lost", "req=%s job=%s attempt=%d err=%s",
 		    a->req, a->job, a->attempt, err);
-		finish_failure(a->job, a->attempt, 1, -1, "worker_lost", err);
+		a->fail_retryable = 1;
+		a->fail_after_ms = -1;
+		a->fail_code = xstrdup("worker_lost");
+		a->fail_msg = xstrdup(err != NULL ? err : "no answer");
 	}
-	attempt_unlink(a);
+	if (a->fail_code != NULL) {
+		if (attempt_fail(a) != 0)
+			return;
+	} else {
+		attempt_unlink(a);
+	}
 	sched_wake();
 }
 

@@ -49,8 +49,11 @@ void	run_fail(struct run *, int retryable, long retry_after_ms, const char *code
 /* Converts the provider's image to the slot's output (finish.c), then run_store(). */
 void	run_succeed(struct run *, const unsigned char *image, size_t len,
 	    const char *mime, double cost_usd);
-/* Stores the image and its thumbnail (may be NULL), commits the job's
- * success (fenced) and answers. */
+/* Answers jobd with the committed result and frees the run. */
+void	run_succeeded(struct run *, const char *media, double cost_usd);
+
+/* store.c: stores the image and its thumbnail (may be NULL), commits the
+ * job's success (fenced; waits out a database outage) and answers. */
 void	run_store(struct run *, const struct image_buf *image,
 	    const struct image_buf *thumb, double cost_usd);
 /* Hands the attempt, its inputs ready, to its provider's code. */

@@ -2,23 +2,17 @@
  * run.c - one job attempt: loading its inputs, handing it to the
  * provider's code, and ending it.
  *
- * A success is committed here, in one statement that stores the result's
- * media_object and marks the job succeeded only if this attempt still
- * holds it (attempt number and state='running' in the WHERE), then
- * NOTIFYs job_done.  So a result that was paid for is never lost when jobd
- * dies, and a late result of an expired lease changes nothing (its file is
- * removed).  Failures are only reported: jobd decides about retries.
+ * A success is committed by store.c (fenced by the attempt number) before
+ * jobd hears of it.  Failures are only reported: jobd decides about
+ * retries.
  */
-#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sodium.h>
 
-#include "atomicfile.h"
 #include "config.h"
 #include "curlm.h"
 #include "daemon.h"
@@ -102,117 +96,12 @@ run_fail(struct run *r, int retryable, long retry_after_ms, const char *code,
 	run_free(r);
 }
 
-/* Writes the thumbnail; its row goes with the result's.  NULL when there is none. */
-static char *
-run_store_thumb(struct run *r, const struct image_buf *thumb, char id[UUID_STR_LEN])
-{
-	char *rel, *abs;
-
-	if (thumb == NULL)
-		return NULL;
-	uuid_v7(id);
-	rel = xasprintf("thumbs/%s", id);
-	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), rel);
-	if (atomic_write(abs, thumb->data, thumb->len, 0640) != 0) {
-		log_warn("result.thumbnail_write_failed", "req=%s job=%s path=%s err=%s",
-		    r->req, r->job, abs, strerror(errno));
-		free(rel);
-		rel = NULL;
-	}
-	free(abs);
-	return rel;
-}
-
 void
-run_store(struct run *r, const struct image_buf *img, const struct image_buf *thumb,
-    double cost_usd)
+run_succeeded(struct run *r, const char *media, double cost_usd)
 {
-	char media[UUID_STR_LEN], thumb_id[UUID_STR_LEN], attempt_s[16], cost_s[32];
-	char size_s[24], tsize_s[24], w_s[16], h_s[16];
-	char *rel, *abs, *trel;
-	const char *params[12], *mime = img->mime;
-	size_t len = img->len;
-	PGresult *res;
-	int won;
-
-	uuid_v7(media);
-	rel = xasprintf("results/%s", media);
-	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), rel);
-	if (atomic_write(abs, img->data, len, 0640) != 0) {
-		log_error("result.write_failed", "job=%s path=%s err=%s", r->job, abs,
-		    strerror(errno));
-		free(rel);
-		free(abs);
-		run_fail(r, 1, -1, "storage_failed", "cannot store the result");
-		return;
-	}
-	snprintf(attempt_s, sizeof(attempt_s), "%d", r->attempt);
-	snprintf(cost_s, sizeof(cost_s), "%.6f", cost_usd);
-	snprintf(size_s, sizeof(size_s), "%zu", len);
-	snprintf(w_s, sizeof(w_s), "%d", img->width);
-	snprintf(h_s, sizeof(h_s), "%d", img->height);
-	trel = run_store_thumb(r, thumb, thumb_id);
-	snprintf(tsize_s, sizeof(tsize_s), "%zu", trel != NULL ? thumb->len : 0);
-	params[0] = r->job;
-	params[1] = media;
-	params[2] = cost_s;
-	params[3] = attempt_s;
-	params[4] = rel;
-	params[5] = mime;
-	params[6] = size_s;
-	params[7] = w_s;
-	params[8] = h_s;
-	params[9] = trel != NULL ? thumb_id : NULL;
-	params[10] = trel;
-	params[11] = tsize_s;
-	res = db_exec(daemon_db,
-	    "WITH u AS (UPDATE job SET state = 'succeeded', result_media_id = $2::uuid, "
-	    "  cost = $3::numeric, finished_at = now(), lease_owner = NULL, lease_until = NULL, "
-	    "  error_code = NULL, error_message = NULL, updated_at = now() "
-	    "  WHERE id = $1 AND attempt = $4::int AND state = 'running' RETURNING id, slot_id), "
-	    "ttl AS (SELECT now() + make_interval(days => coalesce((SELECT (value #>> '{}')::int "
-	    "  FROM settings WHERE key = 'result_ttl_days' AND jsonb_typeof(value) = 'number'), "
-	    "  3)) AS at), "
-	    "m AS (INSERT INTO media_object (id, kind, path, mime, size_bytes, width, height, "
-	    "  expires_at, job_id, slot_id) SELECT $2::uuid, 'result', $5, $6, $7::bigint, "
-	    "  $8::int, $9::int, ttl.at, u.id, u.slot_id FROM u, ttl RETURNING id), "
-	    "t AS (INSERT INTO media_object (id, kind, path, mime, size_bytes, expires_at, "
-	    "  job_id, slot_id) SELECT $10::uuid, 'thumbnail', $11, 'image/webp', $12::bigint, "
-	    "  ttl.at, u.id, u.slot_id FROM u, ttl WHERE $10::uuid IS NOT NULL), "
-	    "n AS (SELECT pg_notify('job_done', $1::text) FROM u) "
-	    "SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM n)", 12, params);
-	won = res != NULL && strcmp(PQgetvalue(res, 0, 0), "1") == 0;
-	PQclear(res);
-	if (!won) {
-		unlink(abs);
-		if (trel != NULL) {
-			char *tabs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), trel);
-
-			unlink(tabs);
-			free(tabs);
-		}
-		free(trel);
-		free(rel);
-		free(abs);
-		if (res == NULL) {
-			run_fail(r, 1, -1, "storage_failed", "cannot record the result");
-			return;
-		}
-		/* Canceled, or the lease expired and another attempt took over. */
-		log_info("provider.result_discarded", "req=%s job=%s attempt=%d",
-		    r->req, r->job, r->attempt);
-		run_fail(r, 0, -1, "stale_attempt", "the job no longer belongs to this attempt");
-		return;
-	}
-	log_info("provider.done", "req=%s job=%s attempt=%d provider=%s bytes=%zu "
-	    "mime=%s cost=%s ms=%lld", r->req, r->job, r->attempt, r->provider->id, len,
-	    mime, cost_s, (long long)(now_ms() - r->started_ms));
 	succeeded++;
 	sockserver_reply(r->conn, json_pack("{s:b, s:s, s:f}", "ok", 1, "result", media,
 	    "cost", cost_usd));
-	free(trel);
-	free(rel);
-	free(abs);
 	run_free(r);
 }
 

@@ -25,8 +25,8 @@
  *	Keywords in any text part, [fake:KW ...], or queued behaviours, one
  *	consumed per authenticated generateContent; prompt keywords override
  *	the queued entry.  KW: ok, latency=MS, 429, retry=Ns, 500, 503,
- *	no_image, safety, blocked, malformed, hang, text_only, thought, and
- *	in a queued entry times=N.
+ *	no_image, safety, blocked, malformed, hang, text_only, reset,
+ *	thought, and in a queued entry times=N.
  *
  * CONTROL (no key)
  *	POST /_fake/script {"behaviours":["429 retry=1s",...],"latency_ms":N}
@@ -68,9 +68,9 @@
 #define OUT_TOKENS	1290
 
 enum kind { K_UNSET = -1, K_OK, K_429, K_500, K_503, K_NO_IMAGE, K_SAFETY,
-	K_BLOCKED, K_MALFORMED, K_HANG, K_TEXT_ONLY };
+	K_BLOCKED, K_MALFORMED, K_HANG, K_TEXT_ONLY, K_RESET };
 static const char *kind_names[] = { "ok", "429", "500", "503", "no_image",
-	"safety", "blocked", "malformed", "hang", "text_only" };
+	"safety", "blocked", "malformed", "hang", "text_only", "reset" };
 
 struct behaviour {
 	int	 kind;
@@ -328,6 +328,33 @@ reply_raw(struct req *r, int status, const char *body, size_t len,
 	mg_response_header_send(r->conn);
 	if (len > 0)
 		(void)mg_write(r->conn, body, len);
+}
+
+/*
+ * A 200 announcing the whole body, half of it, then a TCP reset (RST), as
+ * a load balancer dropping the connection mid-response does: connect()
+ * with AF_UNSPEC disconnects an established socket with a reset and
+ * leaves the descriptor to civetweb, which closes it as usual.
+ */
+static void
+reply_reset(struct req *r, const char *body, size_t len)
+{
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	char num[32];
+
+	pthread_mutex_lock(&st.lock);
+	flight_leave(r);
+	pthread_mutex_unlock(&st.lock);
+	r->status = 0;
+	snprintf(num, sizeof(num), "%zu", len);
+	mg_response_header_start(r->conn, 200);
+	mg_response_header_add(r->conn, "Content-Type",
+	    "application/json; charset=UTF-8", -1);
+	mg_response_header_add(r->conn, "Content-Length", num, -1);
+	mg_response_header_send(r->conn);
+	(void)mg_write(r->conn, body, len / 2);
+	if (r->fd < 0 || connect(r->fd, &unspec, sizeof(unspec)) != 0)
+		log_warn("reset.failed", "fd=%d err=%s", r->fd, strerror(errno));
 }
 
 static void
@@ -1109,15 +1136,17 @@ gen_reply(struct req *r, struct gen *g, const struct behaviour *b)
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	json_object_set_new(resp, "modelVersion", jmust(json_string(g->model)));
 	json_object_set_new(resp, "responseId", jmust(json_string(id)));
-	if (b->kind != K_MALFORMED) {
+	if (b->kind != K_MALFORMED && b->kind != K_RESET) {
 		reply_json(r, 200, resp, NULL);
 		return;
 	}
-	/* A 200 whose JSON stops half-way, as a broken proxy would send. */
 	if ((text = json_dumps(resp, JSON_COMPACT)) == NULL)
 		fatal("oom", "in=%s", "json_dumps");
 	json_decref(resp);
-	reply_raw(r, 200, text, strlen(text) / 2, NULL);
+	if (b->kind == K_MALFORMED)	/* a 200 whose JSON stops half-way (broken proxy) */
+		reply_raw(r, 200, text, strlen(text) / 2, NULL);
+	else
+		reply_reset(r, text, strlen(text));
 	free(text);
 }
 

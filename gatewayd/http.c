@@ -79,13 +79,19 @@ http_begin_cache(struct mg_connection *conn, int status, const char *content_typ
 int
 http_send_json(struct mg_connection *conn, int status, json_t *body)
 {
+	return http_send_json_extra(conn, status, body, NULL);
+}
+
+int
+http_send_json_extra(struct mg_connection *conn, int status, json_t *body, const char *extra)
+{
 	char *text = json_dumps(body, JSON_COMPACT);
 	int rc;
 
 	json_decref(body);
 	if (text == NULL)
 		fatal("http.encode", "err=%s", "json_dumps failed");
-	http_begin(conn, status, "application/json", (long long)strlen(text), NULL);
+	http_begin(conn, status, "application/json", (long long)strlen(text), extra);
 	rc = mg_write(conn, text, strlen(text));
 	free(text);
 	return rc < 0 ? 0 : status;

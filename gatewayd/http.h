@@ -16,6 +16,9 @@ void	http_print_routes(void);
 
 /* Sends body (reference stolen) as JSON with the given status. */
 int	http_send_json(struct mg_connection *, int status, json_t *body);
+/* The same with more "Name: value\r\n" header lines (extra may be NULL). */
+int	http_send_json_extra(struct mg_connection *, int status, json_t *body,
+	    const char *extra);
 /* {"error":{"code","message"}} with the status of the code's vocabulary. */
 /*
  * Starts a response: status line and headers (security headers included),

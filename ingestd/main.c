@@ -191,6 +191,10 @@ verb_ingest(struct sock_request *sr)
 	wait_until = in->received_wall_ms + t_sync - 2000;
 	if (enqueue_ingest(in, wait_until) != 0)
 		return NULL;
+	if (in->quota_wait_ms > 0) {
+		quota_refuse(in);
+		return NULL;
+	}
 	wait_start(in, now_ms() + (wait_until - wall_ms()));
 	return NULL;
 }

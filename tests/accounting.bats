@@ -45,10 +45,12 @@ gemini_slot() {
 post() {
 	local slot=$1 photo=$2
 	shift 2
-	"$REPO/tests/dslr-body" "$PW" "$photo" form-data >"$BATS_TEST_TMPDIR/body"
+	# One body file per process: posts may run side by side.
+	local body=$BATS_TEST_TMPDIR/body.$BASHPID
+	"$REPO/tests/dslr-body" "$PW" "$photo" form-data >"$body"
 	curl -sS -o "$O" -D "$H" -w '%{http_code}' \
 	    -H "Content-Type: multipart/form-data; boundary=$B" "$@" \
-	    --data-binary @"$BATS_TEST_TMPDIR/body" "$BASE_URL/ingest/$slot"
+	    --data-binary @"$body" "$BASE_URL/ingest/$slot"
 }
 header() { grep -i "^$1:" "$H" | tr -d '\r' | cut -d' ' -f2; }
 
@@ -162,9 +164,13 @@ metrics() { curl -fsS -H "Authorization: Bearer $METRICS_TOKEN" "$BASE_URL/metri
 
 @test "/metrics passes the strict parser with error outcomes of several classes present" {
 	gemini_slot slot-013
-	fake_script '{"behaviours":["500","503","429 retry=1s"]}'
+	# Retried errors of two classes, then a final one of a third.
+	fake_script '{"behaviours":["500","429 retry=1s"]}'
 	run post slot-013 "$TESTDATA/orientation/Landscape_5.jpg"
 	assert_output 200
+	fake_script '{"behaviours":["safety"]}'
+	run post slot-013 "$TESTDATA/orientation/Landscape_4.jpg"
+	assert_output 502
 	metrics | "$REPO/tests/prom-parse" >"$BATS_TEST_TMPDIR/samples"
 	# Three error classes for gemini, and one calls sample per outcome: their sum.
 	jq -s -e '[.[] | select(.name == "photobridge_provider_errors_total"
@@ -247,7 +253,8 @@ metrics() { curl -fsS -H "Authorization: Bearer $METRICS_TOKEN" "$BASE_URL/metri
 	jassert '.provider_quotas.gemini.max_parallel_jobs == 1 and .provider_quotas.gemini.per_minute == 500' <"$O"
 	fake_script '{"behaviours":["latency=1500 times=3"]}'
 	for i in 1 2 3; do
-		post slot-015 "$TESTDATA/orientation/Landscape_$((i + 5)).jpg" >"$BATS_TEST_TMPDIR/s$i" &
+		(O=$O.$i H=$H.$i post slot-015 "$TESTDATA/orientation/Landscape_$((i + 5)).jpg" \
+		    >"$BATS_TEST_TMPDIR/s$i") &
 	done
 	wait
 	for i in 1 2 3; do assert_equal "$(cat "$BATS_TEST_TMPDIR/s$i")" 200; done
@@ -258,7 +265,8 @@ metrics() { curl -fsS -H "Authorization: Bearer $METRICS_TOKEN" "$BASE_URL/metri
 	curl -fsS -X POST "$FAKE_URL/_fake/reset" >/dev/null
 	fake_script '{"behaviours":["latency=2000 times=3"]}'
 	for i in 1 2 3; do
-		post slot-015 "$TESTDATA/orientation/Portrait_$((i + 5)).jpg" >"$BATS_TEST_TMPDIR/s$i" &
+		(O=$O.$i H=$H.$i post slot-015 "$TESTDATA/orientation/Portrait_$((i + 5)).jpg" \
+		    >"$BATS_TEST_TMPDIR/s$i") &
 	done
 	wait
 	for i in 1 2 3; do assert_equal "$(cat "$BATS_TEST_TMPDIR/s$i")" 200; done

@@ -234,6 +234,18 @@ metrics() { curl -fsS -H "Authorization: Bearer $METRICS_TOKEN" "$BASE_URL/metri
 	assert_equal "$(fake_stat .generate)" 1
 }
 
+# post_three PHOTO_PREFIX LATENCY_MS: three new photos to slot-015 at once,
+# each provider call taking LATENCY_MS; all must get 200.
+post_three() {
+	fake_script "{\"behaviours\":[\"latency=$2 times=3\"]}"
+	for i in 1 2 3; do
+		(O=$O.$i H=$H.$i post slot-015 "$TESTDATA/orientation/$1_$((i + 5)).jpg" \
+		    >"$BATS_TEST_TMPDIR/s$i") &
+	done
+	wait
+	for i in 1 2 3; do assert_equal "$(cat "$BATS_TEST_TMPDIR/s$i")" 200; done
+}
+
 @test "quota settings: validated, and max_parallel_jobs applied by jobd without a restart" {
 	gemini_slot slot-015
 	jobd_pid=$(daemon_pid jobd)
@@ -251,25 +263,13 @@ metrics() { curl -fsS -H "Authorization: Bearer $METRICS_TOKEN" "$BASE_URL/metri
 	run json PUT /api/settings '{"provider_quotas":{"gemini":{"max_parallel_jobs":1}}}'
 	assert_output 200
 	jassert '.provider_quotas.gemini.max_parallel_jobs == 1 and .provider_quotas.gemini.per_minute == 500' <"$O"
-	fake_script '{"behaviours":["latency=1500 times=3"]}'
-	for i in 1 2 3; do
-		(O=$O.$i H=$H.$i post slot-015 "$TESTDATA/orientation/Landscape_$((i + 5)).jpg" \
-		    >"$BATS_TEST_TMPDIR/s$i") &
-	done
-	wait
-	for i in 1 2 3; do assert_equal "$(cat "$BATS_TEST_TMPDIR/s$i")" 200; done
+	post_three Landscape 1500
 	assert_equal "$(fake_stat .max_in_flight)" 1
 	# Raised: the same jobd now runs them side by side.
 	run json PUT /api/settings '{"provider_quotas":{"gemini":{"max_parallel_jobs":3}}}'
 	assert_output 200
 	curl -fsS -X POST "$FAKE_URL/_fake/reset" >/dev/null
-	fake_script '{"behaviours":["latency=2000 times=3"]}'
-	for i in 1 2 3; do
-		(O=$O.$i H=$H.$i post slot-015 "$TESTDATA/orientation/Portrait_$((i + 5)).jpg" \
-		    >"$BATS_TEST_TMPDIR/s$i") &
-	done
-	wait
-	for i in 1 2 3; do assert_equal "$(cat "$BATS_TEST_TMPDIR/s$i")" 200; done
+	post_three Portrait 2000
 	[ "$(fake_stat .max_in_flight)" -ge 2 ]
 	assert_equal "$(daemon_pid jobd)" "$jobd_pid"
 }

@@ -191,6 +191,8 @@ create_job(struct ingest *in, int64_t wait_until_wall)
 	free(in->spool_path);
 	in->spool_path = NULL;
 	in->job = xstrdup(job);
+	if (in->quota_wait_ms > 0)
+		return 0;	/* written failed: quota.c logs and answers */
 	log_info("ingest.queued", "req=%s job=%s slot=%s provider=%s bytes=%lld size=%ux%u",
 	    in->req, job, in->slot, in->provider_id, in->size, in->image.width,
 	    in->image.height);

@@ -273,3 +273,26 @@ post_three() {
 	[ "$(fake_stat .max_in_flight)" -ge 2 ]
 	assert_equal "$(daemon_pid jobd)" "$jobd_pid"
 }
+
+@test "the daily rollup equals a recount of processing_log and of the test runs after all of the above" {
+	run psql_pb "SELECT count(*) FROM (
+	    SELECT slot_id, day, requests, success, errors, timeouts, ms_sum, cost, resends,
+	        test_runs, test_cost FROM processing_daily
+	    EXCEPT SELECT coalesce(l.slot_id, t.slot_id), coalesce(l.day, t.day),
+	        coalesce(l.requests, 0), coalesce(l.success, 0), coalesce(l.errors, 0),
+	        coalesce(l.timeouts, 0), coalesce(l.ms_sum, 0), coalesce(l.cost, 0),
+	        coalesce(l.resends, 0), coalesce(t.runs, 0), coalesce(t.cost, 0)
+	    FROM (SELECT slot_id, (created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS requests,
+	            count(*) FILTER (WHERE status = 'SUCCESS' AND NOT reattached) AS success,
+	            count(*) FILTER (WHERE status = 'ERROR') AS errors,
+	            count(*) FILTER (WHERE status = 'TIMEOUT') AS timeouts,
+	            sum(response_time_ms) AS ms_sum, coalesce(sum(cost), 0) AS cost,
+	            count(*) FILTER (WHERE reattached) AS resends
+	        FROM processing_log GROUP BY 1, 2) l
+	    FULL JOIN (SELECT slot_id, (created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS runs,
+	            coalesce(sum(cost), 0) AS cost FROM job WHERE kind = 'test'
+	            AND state IN ('succeeded', 'failed', 'canceled') GROUP BY 1, 2) t
+	        ON t.slot_id = l.slot_id AND t.day = l.day) differ"
+	assert_output 0
+	[ "$(psql_pb "SELECT count(*) FROM processing_daily")" -ge 5 ]
+}

@@ -20,6 +20,7 @@ CREATE INDEX processing_log_job_idx ON processing_log (job_id) WHERE job_id IS N
 CREATE INDEX processing_log_slot_time_cover2_idx ON processing_log (slot_id, created_at)
     INCLUDE (status, response_time_ms, cost, provider_id, reattached);
 DROP INDEX processing_log_slot_time_cover_idx;
+ALTER INDEX processing_log_slot_time_cover2_idx RENAME TO processing_log_slot_time_cover_idx;
 
 -- A row whose booth was answered while its job may still be running.
 CREATE FUNCTION pb_log_pending(st text, code text, http smallint) RETURNS boolean

@@ -274,6 +274,44 @@ post_three() {
 	assert_equal "$(daemon_pid jobd)" "$jobd_pid"
 }
 
+# mig SQL: psql in the scratch schema "mig" of the migration test.
+mig() { PGOPTIONS='-c search_path=mig' psql_pb "$1"; }
+
+@test "migration 010 on an old history: resends uncharged, late completions counted, rollup rebuilt" {
+	dir=$BATS_TEST_TMPDIR/sql
+	mkdir -p "$dir"
+	cp "$REPO"/sql/00[1-5]_*.sql "$dir/"
+	psql_pb "DROP SCHEMA IF EXISTS mig CASCADE; CREATE SCHEMA mig"
+	run env PGOPTIONS='-c search_path=mig' PB_SQL_DIR="$dir" "$BIN/pbctl" migrate
+	assert_success
+	# Before 010: a 504 whose job succeeded later (TIMEOUT, no cost), its resend
+	# charged again, and a test run.
+	mig "INSERT INTO users (username, password_hash) VALUES ('old', 'x');
+	INSERT INTO slots (id, user_id) SELECT 'slot-001', id FROM users;
+	INSERT INTO job (id, slot_id, kind, state, provider_id, operation_id, deadline, cost,
+	    created_at, finished_at) VALUES
+	 ('01900000-0000-7000-8000-0000000000a1', 'slot-001', 'ingest', 'succeeded', 'gemini', 'x',
+	  now(), 0.5, '2026-10-06 10:00Z', '2026-10-06 10:01Z'),
+	 ('01900000-0000-7000-8000-0000000000a2', 'slot-001', 'test', 'succeeded', 'gemini', 'x',
+	  now(), 0.2, '2026-10-06 11:00Z', '2026-10-06 11:00:20Z');
+	INSERT INTO processing_log (slot_id, job_id, req_id, provider_id, created_at, status,
+	    http_status, response_time_ms, cost, error_code) VALUES
+	 ('slot-001', '01900000-0000-7000-8000-0000000000a1', 'r1', 'gemini', '2026-10-06 10:00Z',
+	  'TIMEOUT', 504, 48000, NULL, 'timeout'),
+	 ('slot-001', '01900000-0000-7000-8000-0000000000a1', 'r2', 'gemini', '2026-10-06 10:02Z',
+	  'SUCCESS', 200, 300, 0.5, NULL)"
+	assert_equal "$(mig "SELECT success, cost FROM processing_daily")" '1|0.500000'
+	cp "$REPO/sql/010_accounting.sql" "$dir/"
+	run env PGOPTIONS='-c search_path=mig' PB_SQL_DIR="$dir" "$BIN/pbctl" migrate
+	assert_success
+	assert_equal "$(mig "SELECT string_agg(status || ':' || coalesce(cost::text, '-') || ':' ||
+	    reattached || ':' || coalesce(job_ms::text, '-'), ',' ORDER BY id) FROM processing_log")" \
+	    'SUCCESS:0.500000:false:60000,SUCCESS:-:true:-'
+	assert_equal "$(mig "SELECT requests, success, timeouts, cost, resends, test_runs, test_cost
+	    FROM processing_daily")" '2|1|0|0.500000|1|1|0.200000'
+	psql_pb "DROP SCHEMA mig CASCADE"
+}
+
 @test "the daily rollup equals a recount of processing_log and of the test runs after all of the above" {
 	run psql_pb "SELECT count(*) FROM (
 	    SELECT slot_id, day, requests, success, errors, timeouts, ms_sum, cost, resends,

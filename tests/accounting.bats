@@ -16,8 +16,8 @@ setup_file() {
 	pb_up
 	local creds=$PB_STATE_DIR/secrets/runtime_credentials.json
 	export PW=$(jq -r .ingest_password "$creds")
-	export TOKEN=$(curl -fsS -H 'Content-Type: application/json' -d "{\"username\":\"serg\",\
-\"password\":\"$(jq -r '.users[] | select(.username == "serg") | .password' "$creds")\"}" \
+	export TOKEN=$(jq -c '{username: "serg", password: (.users[] | select(.username == "serg")
+	    | .password)}' "$creds" | curl -fsS -H 'Content-Type: application/json' -d @- \
 	    "$BASE_URL/api/login" | jq -r .access_token)
 }
 
@@ -191,6 +191,10 @@ metrics() { curl -fsS -H "Authorization: Bearer $METRICS_TOKEN" "$BASE_URL/metri
 
 @test "a used-up daily quota answers 503 + Retry-After in under 1 s, or the slot's fallback" {
 	gemini_slot slot-014
+	# One call today at least, then a daily quota of exactly what was used.
+	run post slot-014 "$TESTDATA/orientation/Landscape_0.jpg"
+	assert_output 200
+	curl -fsS -X POST "$FAKE_URL/_fake/reset" >/dev/null
 	used=$(psql_pb "SELECT count(*) FROM provider_call WHERE provider_id = 'gemini'
 	    AND at > now() - interval '1 day'")
 	[ "$used" -ge 1 ]
@@ -201,6 +205,7 @@ metrics() { curl -fsS -H "Authorization: Bearer $METRICS_TOKEN" "$BASE_URL/metri
 	run post slot-014 "$TESTDATA/orientation/Portrait_1.jpg"
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
 	assert_output 503
+	echo "# used-up quota: 503 in $ms ms" >&3
 	[ "$ms" -lt 1000 ]
 	retry=$(header Retry-After)
 	[ "$retry" -ge 1 ] && [ "$retry" -le 86400 ]
@@ -217,6 +222,7 @@ metrics() { curl -fsS -H "Authorization: Bearer $METRICS_TOKEN" "$BASE_URL/metri
 	run post slot-014 "$TESTDATA/orientation/Portrait_2.jpg"
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
 	assert_output 200
+	echo "# used-up quota with on_failure=original: 200 in $ms ms" >&3
 	[ "$ms" -lt 1000 ]
 	assert_equal "$(header X-Photobridge-Fallback)" original
 	[ "$(head -c 3 "$O" | od -An -tx1 | tr -d ' ')" = ffd8ff ]

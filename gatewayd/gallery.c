@@ -13,8 +13,9 @@
  * base64url HMAC-SHA256 under the media_link key of
  * "gallery|<user>|<slot>|<expiry>", checked in constant time.  Only the
  * canonical spelling is accepted (the token re-rendered must be the same
- * bytes).  Unknown, expired, forged and re-spelled tokens get the same 404, and a share shows only
- * results that are still stored (results expire on their own).
+ * bytes).  Unknown, expired, forged and re-spelled tokens get the same 404,
+ * and a share shows only results that are still stored (results expire on
+ * their own) of booth photos: an operator's test runs stay out of every share.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,18 +107,23 @@ share_parse(struct api_req *r, struct share *s)
 	return ok ? 0 : -1;
 }
 
-/* Recent succeeded jobs with a stored result, of a user, maybe one slot. */
+/*
+ * Recent succeeded jobs with a stored result, of a user, maybe one slot.
+ * A share (shared) shows booth photos only: an operator's test runs are
+ * in their own gallery, labelled kind "test", never in a guest's.
+ */
 static PGresult *
-gallery_rows(struct api_req *r, const char *uid, const char *slot, long limit)
+gallery_rows(struct api_req *r, const char *uid, const char *slot, long limit, int shared)
 {
 	char lim[16];
-	const char *params[3] = { uid, slot, lim };
+	const char *params[4] = { uid, slot, lim, shared ? "ingest" : NULL };
 
 	snprintf(lim, sizeof(lim), "%ld", limit);
 	return api_exec(r, "SELECT " JOB_COLUMNS " FROM job j JOIN slots s ON s.id = j.slot_id "
 	    "WHERE s.user_id = $1::int AND ($2::text IS NULL OR j.slot_id = $2) "
+	    "AND ($4::text IS NULL OR j.kind = $4) "
 	    "AND j.state = 'succeeded' AND " LIVE_RESULT " IS NOT NULL "
-	    "ORDER BY j.finished_at DESC, j.id DESC LIMIT $3::int", 3, params);
+	    "ORDER BY j.finished_at DESC, j.id DESC LIMIT $3::int", 4, params);
 }
 
 static int
@@ -137,7 +143,7 @@ gallery_list(struct api_req *r)
 	if (slot != NULL && (rc = api_own_slot(r, slot)) != 0)
 		return rc;
 	snprintf(uid, sizeof(uid), "%d", r->user_id);
-	if ((res = gallery_rows(r, uid, slot, limit)) == NULL)
+	if ((res = gallery_rows(r, uid, slot, limit, 0)) == NULL)
 		return api_db_error(r);
 	data = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
@@ -237,7 +243,7 @@ public_gallery(struct api_req *r)
 	if (share_parse(r, &s) != 0)
 		return public_refuse(r);
 	if ((res = gallery_rows(r, s.uid, strcmp(s.slot, "all") == 0 ? NULL : s.slot,
-	    GALLERY_MAX)) == NULL)
+	    GALLERY_MAX, 1)) == NULL)
 		return api_db_error(r);
 	if (format != NULL && strcmp(format, "json") == 0) {
 		data = json_array();
@@ -273,7 +279,8 @@ public_image(struct api_req *r)
 	if ((res = api_exec(r, "SELECT m.path, m.mime FROM job j JOIN slots s ON "
 	    "s.id = j.slot_id JOIN media_object m ON m.id = j.result_media_id "
 	    "WHERE j.id = $1::uuid AND s.user_id = $2::int AND ($3::text IS NULL OR "
-	    "j.slot_id = $3) AND j.state = 'succeeded' AND (m.expires_at IS NULL OR "
+	    "j.slot_id = $3) AND j.kind = 'ingest' AND j.state = 'succeeded' AND "
+	    "(m.expires_at IS NULL OR "
 	    "m.expires_at > now())", 3, params)) == NULL)
 		return api_db_error(r);
 	if (PQntuples(res) != 1)

@@ -365,6 +365,11 @@ ingest_forward(struct booth *b, const char *spool, struct upload *u)
 		    "the result is gone"));
 
 		json_t *eobj = json_object_get(body, "error"), *details;
+		json_t *after = json_object_get(reply, "retry_after_sec");
+		/* A used-up provider quota: when to try again (ingestd/quota.c). */
+		char *extra = json_is_integer(after) && json_integer_value(after) > 0 ?
+		    xasprintf("Retry-After: %lld\r\n", (long long)json_integer_value(after)) :
+		    NULL;
 
 		if (!json_is_object(details = json_object_get(eobj, "details"))) {
 			details = json_object();
@@ -373,7 +378,8 @@ ingest_forward(struct booth *b, const char *spool, struct upload *u)
 		json_object_set_new(details, "request_id", json_string(b->req));
 		log_warn("ingest.answered", "req=%s slot=%s status=%d ms=%lld", b->req,
 		    b->slot, status, (long long)(wall_ms() - b->received_ms));
-		http_send_json(b->conn, status, body);
+		http_send_json_extra(b->conn, status, body, extra);
+		free(extra);
 	}
 	json_decref(reply);
 	return status;

@@ -8,7 +8,10 @@
  * running jobs) and media_object (bounded by retention).  Counters kept
  * in a daemon's memory (rate-limit waits, janitor deletions) restart at
  * zero with the daemon, which Prometheus' rate() handles.  Every family
- * is listed in docs/operations.md.
+ * is listed in docs/operations.md.  Each series is written once: where a
+ * table holds finer rows than a family's labels (job_counter's error
+ * classes under provider_calls_total), SQL sums them first; tests/prom-parse
+ * refuses a repeated series.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +43,8 @@ static const char metrics_sql[] =
 	" FROM ingest_counter GROUP BY provider_id"
 	" UNION ALL SELECT 'bounds', array_to_string(pb_latency_bounds_ms(), ','), '', '', ''"
 	" UNION ALL SELECT 'job', provider_id, event, class, n::text FROM job_counter"
+	" UNION ALL SELECT 'calls', provider_id, substring(event FROM 6), '', sum(n)::text"
+	" FROM job_counter WHERE event LIKE 'call\\_%' GROUP BY provider_id, event"
 	" UNION ALL SELECT 'active', provider_id, state, '', count(*)::text FROM job"
 	" WHERE state IN ('queued', 'running') GROUP BY provider_id, state"
 	" UNION ALL SELECT 'due', provider_id, '', '', count(*)::text FROM job"
@@ -205,10 +210,9 @@ metrics_db(struct out *o)
 	    "state", 4);
 	family(o, "photobridge_provider_calls_total", "counter",
 	    "Provider calls (attempts) that ended, ok or error.");
-	for (int i = 0; i < n; i++)
-		if (is_family(o, i, "job") && strncmp(col(o, i, 2), "call_", 5) == 0)
-			sample(o, "photobridge_provider_calls_total", "provider", col(o, i, 1),
-			    "outcome", col(o, i, 2) + 5, col(o, i, 4));
+	/* Summed over error classes in SQL: one sample per (provider, outcome). */
+	metrics_rows(o, "calls", NULL, "photobridge_provider_calls_total", "provider",
+	    "outcome", 4);
 	family(o, "photobridge_provider_errors_total", "counter",
 	    "Failed provider calls by error class.");
 	metrics_rows(o, "job", "call_error", "photobridge_provider_errors_total",
@@ -268,6 +272,12 @@ metrics_daemons(struct out *o, int db_up)
 		sample(o, "photobridge_daemon_uptime_seconds", "daemon", daemons[i], NULL,
 		    NULL, num);
 	}
+	family(o, "photobridge_ingest_quota_refused_total", "counter",
+	    "Ingests answered at once because the provider's quota was used up "
+	    "(since ingestd start).");
+	snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(
+	    json_object_get(json_object_get(st[0], "ingest"), "quota_refused")));
+	sample(o, "photobridge_ingest_quota_refused_total", NULL, NULL, NULL, NULL, num);
 	family(o, "photobridge_ingest_waiting", "gauge",
 	    "Booths waiting for their result in ingestd now.");
 	snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(

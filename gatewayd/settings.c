@@ -6,6 +6,7 @@
  *   provider_keys        {"<provider>": {"sealed": S}}  providerd/run.c
  *   t_sync_response_sec  N (10..60)               ingestd/enqueue.c
  *   result_ttl_days      N (1..7)                 providerd/run.c
+ *   provider_quotas      {"<provider>": {...}}    quotas.c, jobd, ingestd
  * Secrets are sealed with the at-rest key (common/seal.c).  The ingest
  * password is shown to the operator (they type it into the booth); an
  * empty one is refused.  Provider keys are write-only: GET shows only
@@ -22,6 +23,7 @@
 #include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
+#include "quotas.h"
 #include "seal.h"
 #include "sockclient.h"
 #include "util.h"
@@ -78,10 +80,14 @@ settings_answer(struct api_req *r)
 	    "(SELECT value #>> '{}' FROM settings WHERE key = 'result_ttl_days' "
 	    "  AND jsonb_typeof(value) = 'number')", 0, NULL);
 	char *ingest = NULL;
-	json_t *body;
+	json_t *body, *quotas;
 
 	if (res == NULL)
 		return api_db_error(r);
+	if ((quotas = quotas_json(r)) == NULL) {
+		PQclear(res);
+		return api_db_error(r);
+	}
 	if (!PQgetisnull(res, 0, 0))
 		ingest = seal_decrypt(api_secrets.secrets_at_rest, PQgetvalue(res, 0, 0));
 	body = json_pack("{s:s?, s:o, s:i, s:i}", "ingest_password", ingest,
@@ -91,6 +97,7 @@ settings_answer(struct api_req *r)
 	    (int)config_int("PB_T_SYNC_DEFAULT_SEC") : atoi(PQgetvalue(res, 0, 2)),
 	    "result_ttl_days", PQgetisnull(res, 0, 3) ? 3 : atoi(PQgetvalue(res, 0, 3)));
 	PQclear(res);
+	json_object_set_new(body, "provider_quotas", quotas);
 	if (ingest != NULL) {
 		sodium_memzero(ingest, strlen(ingest));
 		free(ingest);
@@ -120,7 +127,7 @@ static int
 check_body(struct api_req *r, json_t *body)
 {
 	static const char *const keys[] = { "ingest_password", "provider_keys",
-	    "t_sync_response_sec", "result_ttl_days", NULL };
+	    "t_sync_response_sec", "result_ttl_days", "provider_quotas", NULL };
 	json_t *pw = json_object_get(body, "ingest_password");
 	json_t *pk = json_object_get(body, "provider_keys"), *v;
 	const char *key;
@@ -147,7 +154,8 @@ check_body(struct api_req *r, json_t *body)
 			    "the key of %s must be a non-empty string, or null to remove it", key);
 	}
 	if ((rc = check_int(r, body, "t_sync_response_sec", 10, 60)) != 0 ||
-	    (rc = check_int(r, body, "result_ttl_days", 1, 7)) != 0)
+	    (rc = check_int(r, body, "result_ttl_days", 1, 7)) != 0 ||
+	    (rc = quotas_check(r, body)) != 0)
 		return rc;
 	return 0;
 }
@@ -204,6 +212,7 @@ store_all(struct api_req *r, json_t *body)
 		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
 		rc |= store(r, upsert, name, num);
 	}
+	rc |= quotas_store(r, body);
 	return rc;
 }
 
@@ -226,9 +235,10 @@ settings_put(struct api_req *r)
 	}
 	/* Names of what changed, never the values. */
 	log_info("settings.saved", "req=%s user=%s ingest_password_changed=%d "
-	    "provider_keys_changed=%zu", r->req, r->username,
+	    "provider_keys_changed=%zu provider_quotas_changed=%zu", r->req, r->username,
 	    json_object_get(body, "ingest_password") != NULL,
-	    json_object_size(json_object_get(body, "provider_keys")));
+	    json_object_size(json_object_get(body, "provider_keys")),
+	    json_object_size(json_object_get(body, "provider_quotas")));
 	json_decref(body);
 	return settings_answer(r);
 }

@@ -15,6 +15,11 @@
  *  - a slot's summary: counts since its last_reset_at (the Statistics
  *    page), p95 over those of them in the range, plus processings of all
  *    time (the ingest_counter rows kept by a trigger).
+ * Counting (sql/010_accounting.sql): a booth's resend that joined a job
+ * is a request ("resends") but no processing and no cost; a job that
+ * ended after its 504 is in "processings" and "spent" through its
+ * updated row; test runs (job kind 'test') are apart, in "test_runs" and
+ * "test_cost", never in "spent".
  * Periods are UTC; a week starts on Monday.  Only the caller's own slots
  * are ever read.  The plans are in docs/operations.md; the indexes in
  * sql/005_stats.sql.
@@ -28,6 +33,8 @@
 #include "util.h"
 
 #define ISO_FMT	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'"
+/* A test run is counted once it has ended, whatever its outcome. */
+#define TEST_ENDED "j.state IN ('succeeded', 'failed', 'canceled')"
 
 /*
  * The slot summaries of one operator, filtered ($1 user, $2 provider_id
@@ -50,37 +57,44 @@ static const char summary_sql[] =
 	"   / r.requests, 1) ELSE 0 END AS error_pct,"
 	"  CASE WHEN r.requests > 0 THEN round(r.ms / r.requests) ELSE 0 END AS avg_response_ms,"
 	"  coalesce(q.p95, 0) AS p95_response_ms, r.spent, lc.cost AS last_cost,"
-	"  lc.created_at AS last_processing_at,"
-	"  coalesce((SELECT sum(c.requests) FROM ingest_counter c WHERE c.slot_id = s.id"
-	"   AND c.status = 'SUCCESS'), 0) AS processings_total,"
+	"  lc.created_at AS last_processing_at, r.resends, r.test_runs, r.test_cost,"
+	"  coalesce((SELECT sum(d.success) FROM processing_daily d WHERE d.slot_id = s.id), 0)"
+	"  AS processings_total,"
 	"  (SELECT m.id FROM media_object m WHERE m.slot_id = s.id AND m.kind = 'template'"
 	"   AND m.expires_at IS NULL ORDER BY m.created_at LIMIT 1) AS template_media_id"
 	"  FROM s"
 	"  CROSS JOIN LATERAL (SELECT coalesce(sum(u.requests), 0) AS requests,"
 	"   coalesce(sum(u.success), 0) AS processings, coalesce(sum(u.errors), 0) AS errors,"
 	"   coalesce(sum(u.timeouts), 0) AS timeouts, coalesce(sum(u.ms), 0) AS ms,"
-	"   coalesce(sum(u.cost), 0) AS spent FROM ("
-	"    SELECT d.requests, d.success, d.errors, d.timeouts, d.ms_sum AS ms, d.cost"
+	"   coalesce(sum(u.cost), 0) AS spent, coalesce(sum(u.resends), 0) AS resends,"
+	"   coalesce(sum(u.test_runs), 0) AS test_runs, coalesce(sum(u.test_cost), 0) AS test_cost"
+	"   FROM (SELECT d.requests, d.success, d.errors, d.timeouts, d.ms_sum AS ms, d.cost,"
+	"    d.resends, d.test_runs, d.test_cost"
 	"    FROM processing_daily d WHERE d.slot_id = s.id"
 	"    AND d.day > (s.last_reset_at AT TIME ZONE 'UTC')::date"
-	"    UNION ALL SELECT 1, (l.status = 'SUCCESS')::int, (l.status = 'ERROR')::int,"
-	"    (l.status = 'TIMEOUT')::int, l.response_time_ms, coalesce(l.cost, 0)"
+	"    UNION ALL SELECT 1, (l.status = 'SUCCESS' AND NOT l.reattached)::int,"
+	"    (l.status = 'ERROR')::int, (l.status = 'TIMEOUT')::int, l.response_time_ms,"
+	"    coalesce(l.cost, 0), l.reattached::int, 0, 0"
 	"    FROM processing_log l WHERE l.slot_id = s.id AND l.created_at >= s.last_reset_at"
-	"    AND l.created_at < s.reset_day_end) u) r"
+	"    AND l.created_at < s.reset_day_end"
+	"    UNION ALL SELECT 0, 0, 0, 0, 0, 0, 0, 1, coalesce(j.cost, 0) FROM job j"
+	"    WHERE j.slot_id = s.id AND j.kind = 'test' AND " TEST_ENDED
+	"    AND j.created_at >= s.last_reset_at AND j.created_at < s.reset_day_end) u) r"
 	"  LEFT JOIN LATERAL (SELECT round(percentile_cont(0.95) WITHIN GROUP"
 	"   (ORDER BY l.response_time_ms)) AS p95 FROM processing_log l"
 	"   WHERE $8::boolean AND l.slot_id = s.id"
 	"   AND l.created_at >= greatest(s.last_reset_at, to_timestamp($6::double precision))"
 	"   AND l.created_at < to_timestamp($7::double precision)) q ON true"
 	"  LEFT JOIN LATERAL (SELECT l.cost, l.created_at FROM processing_log l"
-	"   WHERE l.slot_id = s.id AND l.status = 'SUCCESS'"
+	"   WHERE l.slot_id = s.id AND l.status = 'SUCCESS' AND NOT l.reattached"
 	"   ORDER BY l.created_at DESC LIMIT 1) lc ON true)"
 	" SELECT slot_id, name, coalesce(provider_id, ''), coalesce(operation_id, ''),"
 	"  to_char(last_reset_at AT TIME ZONE 'UTC', " ISO_FMT "), requests, processings,"
 	"  errors, timeouts, error_pct, avg_response_ms, p95_response_ms, spent,"
 	"  coalesce(last_cost::text, ''),"
 	"  coalesce(to_char(last_processing_at AT TIME ZONE 'UTC', " ISO_FMT "), ''),"
-	"  processings_total, coalesce(template_media_id::text, ''), count(*) OVER ()"
+	"  processings_total, coalesce(template_media_id::text, ''), count(*) OVER (),"
+	"  resends, test_runs, test_cost"
 	" FROM sm ORDER BY %s %s NULLS LAST, substring(slot_id FROM 6)::bigint"
 	" LIMIT $4::int OFFSET $5::int";
 
@@ -100,12 +114,21 @@ static const char summary_sql[] =
 	"  ('1 ' || $3)::interval) g)"
 
 #define PERIOD_AGGREGATES \
-	"count(*) AS requests, count(*) FILTER (WHERE l.status = 'SUCCESS') AS success," \
+	"count(*) AS requests," \
+	" count(*) FILTER (WHERE l.status = 'SUCCESS' AND NOT l.reattached) AS success," \
 	" count(*) FILTER (WHERE l.status = 'ERROR') AS errors," \
 	" count(*) FILTER (WHERE l.status = 'TIMEOUT') AS timeouts," \
 	" coalesce(round(avg(l.response_time_ms)), 0) AS avg_ms," \
 	" coalesce(round(percentile_cont(0.95) WITHIN GROUP (ORDER BY l.response_time_ms)), 0)" \
-	" AS p95, coalesce(sum(l.cost), 0) AS cost"
+	" AS p95, coalesce(sum(l.cost), 0) AS cost," \
+	" count(*) FILTER (WHERE l.reattached) AS resends"
+
+/* Test runs (job kind 'test') of the slots s asked for in [lo, hi). */
+#define TEST_AGGREGATES(lo, hi) \
+	"SELECT count(*) AS test_runs, coalesce(sum(j.cost), 0) AS test_cost" \
+	" FROM s JOIN job j ON j.slot_id = s.id WHERE j.kind = 'test' AND " TEST_ENDED \
+	" AND j.created_at >= " lo " AND j.created_at < " hi \
+	" AND ($5 = '' OR j.provider_id = $5)"
 
 /*
  * Per period for the operator's slots ($4 user, $5 provider_id of the
@@ -116,16 +139,19 @@ static const char periods_sql[] =
 	PERIODS_CTE ","
 	" s AS (SELECT id FROM slots WHERE user_id = $4::int AND ($6 = '' OR id = $6))"
 	" SELECT 0, to_char(p.period_start, " ISO_FMT "),"
-	"  to_char(p.period_start + ('1 ' || $3)::interval, " ISO_FMT "), x.*"
+	"  to_char(p.period_start + ('1 ' || $3)::interval, " ISO_FMT "), x.*, t.*"
 	" FROM p CROSS JOIN LATERAL (SELECT " PERIOD_AGGREGATES
 	"  FROM s JOIN processing_log l ON l.slot_id = s.id"
 	"  WHERE l.created_at >= p.lo AND l.created_at < p.hi"
 	"  AND ($5 = '' OR l.provider_id = $5)) x"
-	" UNION ALL SELECT 1, '', '', " PERIOD_AGGREGATES
+	" CROSS JOIN LATERAL (" TEST_AGGREGATES("p.lo", "p.hi") ") t"
+	" UNION ALL SELECT 1, '', '', x.*, t.* FROM (SELECT " PERIOD_AGGREGATES
 	"  FROM s JOIN processing_log l ON l.slot_id = s.id"
 	"  WHERE l.created_at >= to_timestamp($1::double precision)"
 	"  AND l.created_at < to_timestamp($2::double precision)"
-	"  AND ($5 = '' OR l.provider_id = $5)"
+	"  AND ($5 = '' OR l.provider_id = $5)) x"
+	" CROSS JOIN (" TEST_AGGREGATES("to_timestamp($1::double precision)",
+	"to_timestamp($2::double precision)") ") t"
 	" ORDER BY 1, 2";
 
 /*
@@ -170,6 +196,9 @@ static const struct {
 	{ "last_processing_at", "last_processing_at", "desc" },
 	{ "processings_total", "processings_total", "desc" },
 	{ "last_reset_at", "last_reset_at", "desc" },
+	{ "resends", "resends", "desc" },
+	{ "test_runs", "test_runs", "desc" },
+	{ "test_cost", "test_cost", "desc" },
 	{ NULL, NULL, NULL }
 };
 
@@ -218,6 +247,9 @@ summary_json(PGresult *res, int i)
 	json_object_set_new(o, "last_processing_at", opt_at(res, i, 14, 0));
 	json_object_set_new(o, "processings_total", int_at(res, i, 15));
 	json_object_set_new(o, "template_media_id", opt_at(res, i, 16, 0));
+	json_object_set_new(o, "resends", int_at(res, i, 18));
+	json_object_set_new(o, "test_runs", int_at(res, i, 19));
+	json_object_set_new(o, "test_cost", num_at(res, i, 20));
 	/* The slot's first saved template image, served by templates.c. */
 	json_object_set_new(o, "template_url", PQgetvalue(res, i, 16)[0] != '\0' ?
 	    json_sprintf("/api/slots/%s/templates/%s", PQgetvalue(res, i, 0),
@@ -229,12 +261,13 @@ summary_json(PGresult *res, int i)
 static json_t *
 period_json(PGresult *res, int i)
 {
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "period_start", PQgetvalue(res, i, 1), "period_end", PQgetvalue(res, i, 2),
 	    "requests", int_at(res, i, 3), "success", int_at(res, i, 4),
 	    "errors", int_at(res, i, 5), "timeouts", int_at(res, i, 6),
 	    "avg_response_ms", int_at(res, i, 7), "p95_response_ms", int_at(res, i, 8),
-	    "cost", num_at(res, i, 9));
+	    "cost", num_at(res, i, 9), "resends", int_at(res, i, 10),
+	    "test_runs", int_at(res, i, 11), "test_cost", num_at(res, i, 12));
 }
 
 /* The periods query: *periods gets the rows, *totals the last one. */

@@ -8,7 +8,9 @@
  * row and the job_new notification.  A retry (same Idempotency-Key, or
  * the same slot, booth photo id and file within the dedupe window) is
  * attached to the existing job so the provider is not paid twice; a
- * failed or canceled job is not reused.
+ * failed or canceled job is not reused.  A new job whose provider's
+ * quota cannot let it start within the booth's wait is written already
+ * failed and answered at once (quota.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -104,6 +106,7 @@ find_existing(struct ingest *in, int *conflict)
 	return job;
 }
 
+/* A resend's wait: its row will be written reattached. */
 static int
 insert_wait(struct ingest *in, int64_t wait_until_wall)
 {
@@ -115,8 +118,8 @@ insert_wait(struct ingest *in, int64_t wait_until_wall)
 	iso_wall(in->received_wall_ms, recv_s);
 	iso_wall(wait_until_wall, until_s);
 	res = db_exec(daemon_db, "INSERT INTO ingest_wait (req_id, job_id, slot_id, "
-	    "provider_id, received_at, wait_until) VALUES ($1, $2, $3, $4, "
-	    "to_timestamp($5::double precision), to_timestamp($6::double precision)) "
+	    "provider_id, received_at, wait_until, reattached) VALUES ($1, $2, $3, $4, "
+	    "to_timestamp($5::double precision), to_timestamp($6::double precision), true) "
 	    "ON CONFLICT (req_id) DO NOTHING", 6, params);
 	PQclear(res);
 	return res != NULL ? 0 : -1;
@@ -128,7 +131,7 @@ create_job(struct ingest *in, int64_t wait_until_wall)
 	char job[UUID_STR_LEN], media[UUID_STR_LEN], size_s[24], w_s[16], h_s[16];
 	char attempts_s[16], deadline_s[16], recv_s[32], until_s[32];
 	char *src, *dst, *settings, *metadata;
-	const char *params[21];
+	const char *params[23];
 	json_t *meta = json_deep_copy(in->fields);
 	PGresult *res;
 
@@ -173,20 +176,26 @@ create_job(struct ingest *in, int64_t wait_until_wall)
 	params[16] = w_s;		params[17] = h_s;
 	params[18] = recv_s;		params[19] = until_s;
 	params[20] = in->test ? "test" : "ingest";
+	params[21] = in->quota_wait_ms > 0 ? "failed" : "queued";
+	params[22] = quota_error_code(in);
 	res = db_exec(daemon_db,
 	    "WITH j AS (INSERT INTO job (id, req_id, slot_id, kind, provider_id, operation_id, "
 	    "  settings_json, max_attempts, deadline, input_media_ids, idempotency_key, "
-	    "  booth_photo_id, file_sha256, metadata) VALUES ($1, $2, $3, $21, $4, $5, "
+	    "  booth_photo_id, file_sha256, metadata, state, error_code, error_message, "
+	    "  finished_at) VALUES ($1, $2, $3, $21, $4, $5, "
 	    "  $6::jsonb, $7::int, now() + make_interval(secs => $8::int), ARRAY[$9::uuid], "
-	    "  $10, $11, $12, $13::jsonb) RETURNING id), "
+	    "  $10, $11, $12, $13::jsonb, $22, $23, CASE WHEN $23::text IS NOT NULL THEN "
+	    "  'the provider quota is used up' END, CASE WHEN $22 = 'failed' THEN now() END) "
+	    "  RETURNING id), "
 	    "m AS (INSERT INTO media_object (id, kind, path, mime, size_bytes, width, height, "
 	    "  sha256, expires_at, job_id, slot_id) SELECT $9, 'original', $14, $15, $16::bigint, "
 	    "  $17::int, $18::int, $12, to_timestamp($19::double precision) + interval '60 seconds', "
 	    "  j.id, $3 FROM j), "
 	    "w AS (INSERT INTO ingest_wait (req_id, job_id, slot_id, provider_id, received_at, "
 	    "  wait_until) SELECT $2, j.id, $3, $4, to_timestamp($19::double precision), "
-	    "  to_timestamp($20::double precision) FROM j WHERE $21 = 'ingest') "
-	    "SELECT pg_notify('job_new', id::text) FROM j", 21, params);
+	    "  to_timestamp($20::double precision) FROM j WHERE $21 = 'ingest' AND $22 = 'queued') "
+	    "SELECT CASE WHEN $22 = 'queued' THEN pg_notify('job_new', id::text) END FROM j",
+	    23, params);
 	free(settings);
 	free(metadata);
 	if (res == NULL) {
@@ -205,6 +214,8 @@ create_job(struct ingest *in, int64_t wait_until_wall)
 	free(in->spool_path);
 	in->spool_path = NULL;
 	in->job = xstrdup(job);
+	if (in->quota_wait_ms > 0)
+		return 0;	/* written failed: quota.c logs and answers */
 	log_info("ingest.queued", "req=%s job=%s slot=%s provider=%s bytes=%lld size=%ux%u",
 	    in->req, job, in->slot, in->provider_id, in->size, in->image.width,
 	    in->image.height);
@@ -232,6 +243,7 @@ enqueue_ingest(struct ingest *in, int64_t wait_until_wall)
 			free(in->spool_path);
 			in->spool_path = NULL;
 			in->job = existing;
+			in->reattached = 1;
 			log_info("ingest.reattached", "req=%s job=%s slot=%s", in->req,
 			    existing, in->slot);
 			if (insert_wait(in, wait_until_wall) != 0) {
@@ -240,6 +252,7 @@ enqueue_ingest(struct ingest *in, int64_t wait_until_wall)
 			}
 			return 0;
 		}
+		quota_check(in, wait_until_wall);
 		if ((rc = create_job(in, wait_until_wall)) <= 0)
 			return rc;
 	}

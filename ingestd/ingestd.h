@@ -30,6 +30,8 @@ struct ingest {
 	struct sock_conn *conn;			/* NULL once answered */
 	int		 slot_known;		/* processing_log needs a slot */
 	int		 test;			/* an operator's test run (testrun.c) */
+	int		 reattached;		/* a resend joined an existing job */
+	long long	 quota_wait_ms;		/* > 0: refused, the provider's quota is used up */
 	const char	*fallback;		/* "original", "local" or NULL; static */
 };
 
@@ -85,6 +87,14 @@ void	wait_log(struct ingest *, const char *status, int http_status,
 void	wait_detach(struct ingest *);
 /* Answers the booth (reply stolen) and frees the ingest. */
 void	wait_answer(struct ingest *, json_t *reply);
+
+/* quota.c: sets quota_wait_ms when the provider's budget outlasts the wait. */
+void	quota_check(struct ingest *, int64_t wait_until_wall_ms);
+/* "quota_exhausted" for a refused ingest, else NULL. */
+const char *quota_error_code(const struct ingest *);
+/* Answers a refused ingest at once: fallback or 503 + retry_after_sec. */
+void	quota_refuse(struct ingest *);
+unsigned long long quota_refused(void);
 
 /* fallback.c: 1 when the slot's fallback took over the answer (reply stolen). */
 int	fallback_start(struct ingest *, const char *status, int http_status,

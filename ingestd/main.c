@@ -212,6 +212,10 @@ ingest_run(struct ingest *in)
 	wait_until = in->received_wall_ms + enqueue_t_sync_ms() - 2000;
 	if (enqueue_ingest(in, wait_until) != 0)
 		return;
+	if (in->quota_wait_ms > 0) {
+		quota_refuse(in);
+		return;
+	}
 	wait_start(in, now_ms() + (wait_until - wall_ms()));
 }
 

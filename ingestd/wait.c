@@ -5,9 +5,12 @@
  * row is read, so no wake-up is lost; a one-second poll is the backstop.
  * Every ingest ends in exactly one processing_log row, written together
  * with the removal of its ingest_wait row; rows a killed ingestd left
- * behind are turned into ERROR rows once their wait is surely over.  A
- * job's cost goes on its first row only: a booth retry attached to the
- * job (its first answer lost with a killed gatewayd) is not charged again.
+ * behind are turned into ERROR rows once their wait is surely over.
+ * A resend that joined an existing job writes its row reattached: a
+ * request, not a processing, and never its cost (sql/010_accounting.sql);
+ * and whatever the path, a job's cost goes on one row only.
+ * A job that ends after its booth's answer writes its outcome into that
+ * row itself (trigger job_log_outcome), so nothing here waits for it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +49,7 @@ wait_log(struct ingest *in, const char *status, int http_status, const char *cos
     const char *error_code, const char *error_message)
 {
 	char http_s[8], ms_s[24], recv_s[32];
-	const char *params[11];
+	const char *params[12];
 	PGresult *res;
 	int64_t ms = wall_ms() - in->received_wall_ms;
 
@@ -66,19 +69,21 @@ wait_log(struct ingest *in, const char *status, int http_status, const char *cos
 	params[8] = cost;
 	params[9] = error_code;
 	params[10] = in->fallback;
+	params[11] = in->reattached ? "t" : "f";
 	res = db_exec(daemon_db,
 	    "WITH d AS (DELETE FROM ingest_wait WHERE req_id = $3) "
 	    "INSERT INTO processing_log (slot_id, job_id, req_id, provider_id, created_at, "
-	    " status, http_status, response_time_ms, cost, error_code, error_message, fallback) "
+	    " status, http_status, response_time_ms, cost, error_code, error_message, fallback, "
+	    " reattached) "
 	    "VALUES ($1, $2::uuid, $3, coalesce(nullif($4, ''), (SELECT provider_id FROM slots "
 	    " WHERE id = $1)), to_timestamp($5::double precision), $6, "
 	    " $7::int, $8::int, CASE WHEN EXISTS (SELECT 1 FROM processing_log p "
 	    " WHERE p.job_id = $2::uuid AND p.cost > 0) THEN NULL ELSE $9::numeric END, "
-	    " $10, $11, $12) "
+	    " $10, $11, $12, $13::boolean) "
 	    "ON CONFLICT (req_id) WHERE req_id IS NOT NULL DO NOTHING",
-	    12, (const char *const[]){ params[0], params[1], params[2], params[3],
+	    13, (const char *const[]){ params[0], params[1], params[2], params[3],
 	    params[4], params[5], params[6], params[7], params[8], params[9],
-	    error_message, params[10] });
+	    error_message, params[10], params[11] });
 	if (res == NULL)
 		log_error("ingest.log_failed", "req=%s job=%s slot=%s", in->req,
 		    in->job ? in->job : "", in->slot);
@@ -225,10 +230,11 @@ wait_recover(void *arg)
 	    "WITH stale AS (DELETE FROM ingest_wait WHERE wait_until < now() - interval '10 seconds' "
 	    " RETURNING *) "
 	    "INSERT INTO processing_log (slot_id, job_id, req_id, provider_id, created_at, status, "
-	    " http_status, response_time_ms, error_code, error_message) "
+	    " http_status, response_time_ms, error_code, error_message, reattached) "
 	    "SELECT slot_id, job_id, req_id, provider_id, received_at, 'ERROR', 503, "
 	    " greatest(0, (extract(epoch FROM wait_until - received_at) * 1000)::int), "
-	    " 'unavailable', 'ingestd stopped while the booth was waiting' FROM stale "
+	    " 'unavailable', 'ingestd stopped while the booth was waiting', reattached "
+	    "FROM stale "
 	    "ON CONFLICT (req_id) WHERE req_id IS NOT NULL DO NOTHING RETURNING req_id", 0, NULL);
 	for (int i = 0; res != NULL && i < PQntuples(res); i++)
 		log_warn("ingest.recovered", "req=%s", PQgetvalue(res, i, 0));
@@ -285,7 +291,8 @@ wait_start(struct ingest *in, int64_t deadline_mono_ms)
 void
 wait_status(json_t *reply)
 {
-	json_object_set_new(reply, "ingest", json_pack("{s:i, s:I, s:I, s:I}",
+	json_object_set_new(reply, "ingest", json_pack("{s:i, s:I, s:I, s:I, s:I}",
 	    "waiting", wait_count(), "succeeded", (json_int_t)answered[0],
-	    "failed", (json_int_t)answered[1], "timed_out", (json_int_t)answered[2]));
+	    "failed", (json_int_t)answered[1], "timed_out", (json_int_t)answered[2],
+	    "quota_refused", (json_int_t)quota_refused()));
 }

@@ -5,7 +5,10 @@
  * every host counts the same numbers) computes the free capacity: the
  * provider's max_parallel_jobs minus its running jobs (our own counted
  * as the calls we still wait for, which a cancel does not end), bounded
- * by its per-minute and per-day request budgets (provider_call), and
+ * by its per-minute and per-day request budgets (provider_call).  The
+ * three limits are read in that statement (pb_provider_limit: settings
+ * provider_quotas over the catalogue), so an operator's change applies
+ * from the next pass without a restart.  It then
  * claims that many due jobs with FOR UPDATE SKIP LOCKED.  Each claimed
  * attempt is sent to providerd on its own connection; the reply, or the
  * loss of the connection, decides what happens next (a connection that
@@ -276,15 +279,18 @@ sched_claim(const struct provider *p)
 	if (res == NULL)
 		goto rollback;
 	res = db_exec(daemon_db,
-	    "WITH b AS (SELECT"
-	    "  $2::int - (SELECT count(*) FILTER (WHERE lease_owner IS DISTINCT FROM $6) +"
+	    "WITH lim AS (SELECT pb_provider_limit($1, 'max_parallel_jobs', $2::int) AS par,"
+	    "  pb_provider_limit($1, 'per_minute', $3::int) AS minute,"
+	    "  pb_provider_limit($1, 'per_day', $4::int) AS day), "
+	    "b AS (SELECT"
+	    "  lim.par - (SELECT count(*) FILTER (WHERE lease_owner IS DISTINCT FROM $6) +"
 	    "   greatest(count(*) FILTER (WHERE lease_owner = $6), $8::int) FROM job"
 	    "   WHERE provider_id = $1 AND state = 'running') AS slots,"
-	    "  least(CASE WHEN $3::int > 0 THEN $3::int - (SELECT count(*) FROM provider_call"
+	    "  least(CASE WHEN lim.minute > 0 THEN lim.minute - (SELECT count(*) FROM provider_call"
 	    "   WHERE provider_id = $1 AND at > now() - interval '1 minute') ELSE $5::int END,"
-	    "  CASE WHEN $4::int > 0 THEN $4::int - (SELECT count(*) FROM provider_call"
+	    "  CASE WHEN lim.day > 0 THEN lim.day - (SELECT count(*) FROM provider_call"
 	    "   WHERE provider_id = $1 AND at > now() - interval '1 day') ELSE $5::int END)"
-	    "  AS budget), "
+	    "  AS budget FROM lim), "
 	    "cap AS (SELECT greatest(0, least(slots, budget, $5::int)) AS n,"
 	    "  slots > 0 AND budget <= 0 AS rate_blocked FROM b), "
 	    "picked AS (SELECT id FROM job WHERE state = 'queued' AND provider_id = $1 "

@@ -413,10 +413,17 @@ job_done() {
 }
 
 @test "gallery: recent successful results; a share URL works, then not when tampered or expired" {
+	# A booth photo: shares show booth photos only, never the test runs above.
+	"$REPO/tests/dslr-body" "$(jq -r .ingest_password "$SECRETS")" \
+	    "$PB_TESTDATA/orientation/Portrait_1.jpg" form-data >"$BATS_TEST_TMPDIR/booth"
+	run curl -sS -o /dev/null -w '%{http_code}' \
+	    -H 'Content-Type: multipart/form-data; boundary=------------090306000104030805010400' \
+	    --data-binary @"$BATS_TEST_TMPDIR/booth" "$BASE_URL/ingest/slot-004"
+	assert_output 200
 	run api GET '/api/gallery?slot_id=slot-004'
 	assert_output 200
 	jassert '(.data | length >= 1) and (.data | all(.state == "succeeded" and (.thumbnail_url | length > 0)))' <"$O"
-	job=$(jq -r '.data[0].id' "$O")
+	job=$(jq -r '[.data[] | select(.kind == "ingest")][0].id' "$O")
 	AUTH=$IGOR_TOKEN run api GET '/api/gallery'
 	jassert '.data == []' <"$O"
 	run json POST /api/gallery/share '{"minutes":1441}'

@@ -139,7 +139,9 @@ spool_is_empty() { [ -z "$(ls -A "$PB_STATE_DIR/media/spool")" ]; }
 	assert_output 200
 	cmp "$O" "$result"
 	assert_equal "$(fake_stat .generate)" 1
-	assert_equal "$(psql_pb "SELECT string_agg(status, ',' ORDER BY id) FROM processing_log WHERE job_id = '$job'")" "TIMEOUT,SUCCESS"
+	# The 504's row took the job's late success; the retry is a reattached request.
+	assert_equal "$(psql_pb "SELECT string_agg(status || ':' || http_status || ':' || reattached, ','
+	    ORDER BY id) FROM processing_log WHERE job_id = '$job'")" "SUCCESS:504:false,SUCCESS:200:true"
 }
 
 @test "a re-sent photo (same booth id and file) joins its job instead of paying twice" {

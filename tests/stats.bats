@@ -84,7 +84,8 @@ header() { grep -i "^$1:" "$BATS_TEST_TMPDIR/headers" | tr -d '\r' | cut -d' ' -
 	    jassert '.range == {"from":"2026-10-06T09:00:00Z","to":"2026-10-06T12:00:00Z","group_by":"hour"}
 	    and ([.metrics[].period_start] == ["2026-10-06T09:00:00Z","2026-10-06T10:00:00Z","2026-10-06T11:00:00Z"])
 	    and .metrics[0] == {"period_start":"2026-10-06T09:00:00Z","period_end":"2026-10-06T10:00:00Z",
-	        "requests":0,"success":0,"errors":0,"timeouts":0,"avg_response_ms":0,"p95_response_ms":0,"cost":0}
+	        "requests":0,"success":0,"errors":0,"timeouts":0,"avg_response_ms":0,"p95_response_ms":0,"cost":0,
+	        "resends":0,"test_runs":0,"test_cost":0}
 	    and (.metrics[1] | .requests == 3 and .success == 2 and .errors == 1 and .timeouts == 0
 	        and .avg_response_ms == 2000 and .p95_response_ms == 2900 and .cost == 0.3)
 	    and (.metrics[2] | .requests == 1 and .timeouts == 1 and .avg_response_ms == 48000

@@ -156,3 +156,12 @@ ui() {
 	need_route "POST /api/login" "GET /api/slots"
 	ui shots 600
 }
+
+@test "settings: provider quotas are edited in their own section and stored as settings" {
+	need_route "GET /api/settings" "PUT /api/settings"
+	ui quotas
+	# Only the value that differs from the catalogue is stored.
+	assert_equal "$(psql_pb "SELECT value FROM settings WHERE key = 'provider_quotas'" | jq -c .gemini)" \
+	    '{"per_day":1234}'
+	psql_pb "DELETE FROM settings WHERE key = 'provider_quotas'"
+}

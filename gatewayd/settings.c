@@ -6,6 +6,7 @@
  *   provider_keys        {"<provider>": {"sealed": S}}  providerd/run.c
  *   t_sync_response_sec  N (10..60)               ingestd/enqueue.c
  *   result_ttl_days      N (1..7)                 providerd/run.c
+ *   public_base_url      "http(s)://host[:port]"  ingest URLs (baseurl.c)
  * Secrets are sealed with the at-rest key (common/seal.c).  The ingest
  * password is shown to the operator (they type it into the booth); an
  * empty one is refused.  Provider keys are write-only: GET shows only
@@ -18,6 +19,7 @@
 #include <sodium.h>
 
 #include "api.h"
+#include "baseurl.h"
 #include "config.h"
 #include "log.h"
 #include "proto.h"
@@ -75,7 +77,7 @@ settings_answer(struct api_req *r)
 	    "(SELECT value #>> '{}' FROM settings WHERE key = 't_sync_response_sec' "
 	    "  AND jsonb_typeof(value) = 'number'), "
 	    "(SELECT value #>> '{}' FROM settings WHERE key = 'result_ttl_days' "
-	    "  AND jsonb_typeof(value) = 'number')", 0, NULL);
+	    "  AND jsonb_typeof(value) = 'number'), " BASEURL_SQL, 0, NULL);
 	char *ingest = NULL;
 	json_t *body;
 
@@ -89,6 +91,7 @@ settings_answer(struct api_req *r)
 	    "t_sync_response_sec", PQgetisnull(res, 0, 2) ?
 	    (int)config_int("PB_T_SYNC_DEFAULT_SEC") : atoi(PQgetvalue(res, 0, 2)),
 	    "result_ttl_days", PQgetisnull(res, 0, 3) ? 3 : atoi(PQgetvalue(res, 0, 3)));
+	baseurl_describe(body, PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4));
 	PQclear(res);
 	if (ingest != NULL) {
 		sodium_memzero(ingest, strlen(ingest));
@@ -119,7 +122,7 @@ static int
 check_body(struct api_req *r, json_t *body)
 {
 	static const char *const keys[] = { "ingest_password", "provider_keys",
-	    "t_sync_response_sec", "result_ttl_days", NULL };
+	    "t_sync_response_sec", "result_ttl_days", "public_base_url", NULL };
 	json_t *pw = json_object_get(body, "ingest_password");
 	json_t *pk = json_object_get(body, "provider_keys"), *v;
 	const char *key;
@@ -146,7 +149,8 @@ check_body(struct api_req *r, json_t *body)
 			    "the key of %s must be a non-empty string, or null to remove it", key);
 	}
 	if ((rc = check_int(r, body, "t_sync_response_sec", 10, 60)) != 0 ||
-	    (rc = check_int(r, body, "result_ttl_days", 1, 7)) != 0)
+	    (rc = check_int(r, body, "result_ttl_days", 1, 7)) != 0 ||
+	    (rc = baseurl_check(r, json_object_get(body, "public_base_url"))) != 0)
 		return rc;
 	return 0;
 }
@@ -203,6 +207,7 @@ store_all(struct api_req *r, json_t *body)
 		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
 		rc |= store(r, upsert, name, num);
 	}
+	rc |= baseurl_store(r, json_object_get(body, "public_base_url"));
 	return rc;
 }
 

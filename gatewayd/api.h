@@ -94,6 +94,7 @@ extern const struct api_route templates_routes[];
 extern const struct api_route testrun_routes[];
 extern const struct api_route settings_routes[];
 extern const struct api_route jobs_routes[];
+extern const struct api_route jobctl_routes[];
 extern const struct api_route gallery_routes[];
 extern const struct api_route tarball_routes[];
 extern const struct api_route docs_routes[];

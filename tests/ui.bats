@@ -158,6 +158,15 @@ ui() {
 	ui shots 600
 }
 
+# The ingest password now (the settings test changes it): from the API.
+ingest_pw() {
+	local token
+	token=$(curl -fsS -H 'Content-Type: application/json' \
+	    -d "$(jq -nc --arg u "$PB_UI_USER" --arg p "$PB_UI_PASS" '{username:$u,password:$p}')" \
+	    "$BASE_URL/api/login" | jq -r .access_token)
+	curl -fsS -H "Authorization: Bearer $token" "$BASE_URL/api/settings" | jq -r .ingest_password
+}
+
 @test "slot settings round-trip exactly for every provider x operation; switching and leaving ask first" {
 	need_route "GET /api/providers" "PUT /api/slots/{slot_id}" "POST /api/slots/{slot_id}/templates"
 	ui roundtrip 400
@@ -169,8 +178,8 @@ ui() {
 	# Nothing the operator did not set: no output.max_side_px.
 	psql_pb "SELECT settings_json FROM slots WHERE id = 'slot-011'" |
 	    jassert '(.output // {} | has("max_side_px") | not) and (.output // {} | has("quality") | not)'
-	local creds=$PB_STATE_DIR/secrets/runtime_credentials.json photo=$TESTDATA/orientation/Portrait_6.jpg
-	"$REPO/tests/dslr-body" "$(jq -r .ingest_password "$creds")" "$photo" >"$BATS_TEST_TMPDIR/body"
+	local photo=$TESTDATA/orientation/Portrait_6.jpg
+	"$REPO/tests/dslr-body" "$(ingest_pw)" "$photo" >"$BATS_TEST_TMPDIR/body"
 	run curl -sS -o "$BATS_TEST_TMPDIR/out" -w '%{http_code}' -H "Content-Type: multipart/form-data; boundary=$B" \
 	    --data-binary @"$BATS_TEST_TMPDIR/body" "$BASE_URL/ingest/slot-011"
 	assert_output 200
@@ -184,8 +193,7 @@ ui() {
 	psql_pb "UPDATE slots SET name = 'Failing booth', provider_id = 'gemini', operation_id = 'change_image',
 	    settings_json = '{\"prompt\":\"make it gold\"}' WHERE id = 'slot-003'"
 	curl -fsS -d '{"behaviours":["safety"]}' "$FAKE_URL/_fake/script" >/dev/null
-	local creds=$PB_STATE_DIR/secrets/runtime_credentials.json
-	"$REPO/tests/dslr-body" "$(jq -r .ingest_password "$creds")" "$TESTDATA/orientation/Landscape_2.jpg" >"$BATS_TEST_TMPDIR/body"
+	"$REPO/tests/dslr-body" "$(ingest_pw)" "$TESTDATA/orientation/Landscape_2.jpg" >"$BATS_TEST_TMPDIR/body"
 	run curl -sS -o /dev/null -w '%{http_code}' -H "Content-Type: multipart/form-data; boundary=$B" \
 	    --data-binary @"$BATS_TEST_TMPDIR/body" "$BASE_URL/ingest/slot-003"
 	assert_output 502

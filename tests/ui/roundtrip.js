@@ -57,10 +57,13 @@ function sortKeys(v) {
 
 run(() => withPage(async (page) => {
 	const api = await apiAs();
-	const form = new FormData();
-	form.append('file', new Blob([fs.readFileSync(path.join(TESTDATA, 'orientation/Portrait_1.jpg'))],
-	    { type: 'image/jpeg' }), 'template.jpg');
-	const template = (await api('POST', `slots/${SLOT}/templates`, form)).id;
+	// A Save that stops naming a template deletes it: a fresh one each time.
+	const upload = async () => {
+		const form = new FormData();
+		form.append('file', new Blob([fs.readFileSync(path.join(TESTDATA, 'orientation/Portrait_1.jpg'))],
+		    { type: 'image/jpeg' }), 'template.jpg');
+		return (await api('POST', `slots/${SLOT}/templates`, form)).id;
+	};
 	const { providers } = await api('GET', 'providers');
 	const dialogs = [];
 	page.on('dialog', (d) => { dialogs.push(d.message()); d.accept(); });
@@ -68,7 +71,7 @@ run(() => withPage(async (page) => {
 	let n = 0, combos = 0;
 	for (const p of providers) {
 		for (const op of p.operations) {
-			const settings = known(op.settings_schema, template, n++);
+			const settings = known(op.settings_schema, await upload(), n++);
 			await api('PUT', 'slots/' + SLOT, { name: 'before ' + n, provider_id: p.id, operation_id: op.id,
 			    settings_json: settings });
 			const before = stored();
@@ -99,17 +102,15 @@ run(() => withPage(async (page) => {
 	check(await page.inputValue('#f-prompt') === 'keep me' && await page.inputValue('#f-on_failure') === 'original',
 	    'shared fields kept across the switch');
 	check(dialogs.length === 0, 'nothing dropped, nothing asked');
-	// turbotext change_image has strength/scale/seed; gemini's has none.
-	await page.selectOption('#provider', 'turbotext');
+	// change_image has a seed, style_transfer none: dropping it is asked first.
 	await page.selectOption('#operation', 'change_image');
 	await page.fill('#f-seed', '4242');
 	page.removeAllListeners('dialog');
 	page.once('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
-	await page.selectOption('#provider', 'gemini');
+	await page.selectOption('#operation', 'style_transfer');
 	check(/Seed/.test(dialogs[0] || ''), 'asked before dropping the seed: ' + dialogs[0]);
-	check(await page.inputValue('#provider') === 'turbotext' && await page.inputValue('#f-seed') === '4242',
-	    'saying no keeps the provider and the value');
-
+	check(await page.inputValue('#operation') === 'change_image' && await page.inputValue('#f-seed') === '4242',
+	    'saying no keeps the operation and the value');
 	// Unsaved changes: an in-app link asks; "stay" stays.
 	page.once('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
 	await page.click('.icons a[href="jobs.html"]');

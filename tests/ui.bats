@@ -175,9 +175,6 @@ ingest_pw() {
 @test "a slot saved in the UI gives the booth its photo at the upright input size, not 64 px" {
 	need_route "PUT /api/slots/{slot_id}"
 	ui boothsize
-	# Nothing the operator did not set: no output.max_side_px.
-	psql_pb "SELECT settings_json FROM slots WHERE id = 'slot-011'" |
-	    jassert '(.output // {} | has("max_side_px") | not) and (.output // {} | has("quality") | not)'
 	local photo=$TESTDATA/orientation/Portrait_6.jpg
 	"$REPO/tests/dslr-body" "$(ingest_pw)" "$photo" >"$BATS_TEST_TMPDIR/body"
 	run curl -sS -o "$BATS_TEST_TMPDIR/out" -w '%{http_code}' -H "Content-Type: multipart/form-data; boundary=$B" \
@@ -186,6 +183,9 @@ ingest_pw() {
 	upright=$(convert "$photo" -auto-orient -format '%wx%h' info:)
 	assert_equal "$(vipsheader -f width "$BATS_TEST_TMPDIR/out")x$(vipsheader -f height "$BATS_TEST_TMPDIR/out")" "$upright"
 	[ "${upright%x*}" -lt "${upright#*x}" ]	# portrait stays portrait
+	# Nothing the operator did not set: no output.max_side_px.
+	psql_pb "SELECT settings_json FROM slots WHERE id = 'slot-011'" |
+	    jassert '(.output // {} | has("max_side_px") | not) and (.output // {} | has("quality") | not)'
 }
 
 @test "jobs page: a failed booth photo shows its provider error; Retry makes it succeed" {

@@ -31,7 +31,7 @@ run(() => withPage(async (page) => {
 	check(await page.inputValue('#f-style_strength') === '1', 'slider moved to its maximum, box follows');
 	// An optional number without a default stays empty and says what that means.
 	check(await page.inputValue('#f-output-max_side_px') === '', 'max side unset');
-	check(/original size/.test(await page.getAttribute('#f-output-max_side_px', 'placeholder')),
+	check(/original size/.test(await page.textContent('#f-output-max_side_px-unset')),
 	    'unset max side says "original size"');
 
 	// A wrong file type is refused with a message, nothing uploaded.

@@ -34,6 +34,8 @@ const UNSET = {
 	seed: 'random (provider default)',
 	negative_prompt: 'none',
 	prompt: 'the operation\'s built-in prompt',
+	output: 'JPEG at the original size',
+	fallback_local: 'no local fallback',
 };
 
 export function humanize(name) {
@@ -69,7 +71,8 @@ function numberField(id, name, prop, initial, required) {
 	const start = initial ?? prop.default;
 	const box = el('input', { type: 'number', id, 'data-key': name, min: prop.minimum,
 	    max: prop.maximum, step: int ? 1 : 'any', inputmode: int ? 'numeric' : 'decimal',
-	    class: 'num-box', placeholder: start === undefined ? 'not set: ' + unsetMeaning(name) : '' });
+	    class: 'num-box', placeholder: start === undefined ? 'not set' : '',
+	    'aria-describedby': prop.default === undefined && !required ? id + '-unset' : undefined });
 	box.value = start === undefined ? '' : String(start);
 	const t = tracked(initial, () => (box.value === '' ? undefined : Number(box.value)));
 	const parts = [];
@@ -107,8 +110,10 @@ function numberField(id, name, prop, initial, required) {
 			sync();
 			box.dispatchEvent(new Event('input', { bubbles: true }));
 		    } }));
+	const hint = prop.default === undefined && !required ? el('p', { class: 'hint unset-hint',
+	    id: id + '-unset', text: 'Empty: ' + unsetMeaning(name) }) : '';
 	return { node: el('div', {}, fieldLabel(id, name, required),
-	    el('div', { class: 'range-row' }, parts)), read: t.read, focus: box };
+	    el('div', { class: 'range-row' }, parts), hint), read: t.read, focus: box };
 }
 
 function enumField(id, name, prop, initial, required) {

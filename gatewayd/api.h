@@ -128,6 +128,8 @@ int	api_error_details(struct api_req *, const char *code, json_t *details,
 /* An error with details {"field": field}: 400/422 for one bad input. */
 int	api_field_error(struct api_req *, const char *code, const char *field,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A daemon's {"ok":false,"error":{code,message}} reply as the HTTP error. */
+int	api_reply_error(struct api_req *, const json_t *reply, const char *fallback);
 /* After api_db()/api_exec() failed: 503 when the database is away, else 500. */
 int	api_db_error(struct api_req *);
 /*

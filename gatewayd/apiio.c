@@ -177,6 +177,17 @@ api_field_error(struct api_req *r, const char *code, const char *field,
 }
 
 int
+api_reply_error(struct api_req *r, const json_t *reply, const char *fallback)
+{
+	const json_t *e = json_object_get(reply, "error");
+	const char *code = json_string_value(json_object_get(e, "code"));
+	const char *message = json_string_value(json_object_get(e, "message"));
+
+	return api_error(r, code != NULL ? code : ERR_INTERNAL, "%s",
+	    message != NULL ? message : fallback);
+}
+
+int
 api_db_error(struct api_req *r)
 {
 	if (r->db == NULL || PQstatus(r->db) != CONNECTION_OK)

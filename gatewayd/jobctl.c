@@ -45,7 +45,7 @@ own_job(struct api_req *r, const char *id)
 static int
 job_verb(struct api_req *r, const char *verb)
 {
-	const char *id = r->param[0], *code, *message;
+	const char *id = r->param[0];
 	char err[256], *path;
 	json_t *msg, *reply;
 	int rc;
@@ -62,11 +62,7 @@ job_verb(struct api_req *r, const char *verb)
 		return api_error(r, ERR_UNAVAILABLE, "the scheduler (jobd) is unavailable; retry");
 	}
 	if (!json_is_true(json_object_get(reply, "ok"))) {
-		code = json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
-		message = json_string_value(json_object_get(json_object_get(reply, "error"),
-		    "message"));
-		rc = api_error(r, code != NULL ? code : ERR_INTERNAL, "%s",
-		    message != NULL ? message : "jobd refused");
+		rc = api_reply_error(r, reply, "jobd refused");
 		json_decref(reply);
 		return rc;
 	}

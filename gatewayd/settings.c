@@ -230,9 +230,10 @@ settings_put(struct api_req *r)
 	}
 	/* Names of what changed, never the values. */
 	log_info("settings.saved", "req=%s user=%s ingest_password_changed=%d "
-	    "provider_keys_changed=%zu", r->req, r->username,
+	    "provider_keys_changed=%zu public_base_url_changed=%d", r->req, r->username,
 	    json_object_get(body, "ingest_password") != NULL,
-	    json_object_size(json_object_get(body, "provider_keys")));
+	    json_object_size(json_object_get(body, "provider_keys")),
+	    json_object_get(body, "public_base_url") != NULL);
 	json_decref(body);
 	return settings_answer(r);
 }

@@ -74,6 +74,18 @@ async function toastSeen(page, kind, re) {
 	}
 }
 
+// Clicks Save and waits for its PUT /api/slots/{id} answer (an earlier
+// "Saved" toast may still be on screen); the answer's status.
+async function saveSlot(page) {
+	const [res] = await Promise.all([
+		page.waitForResponse((r) => /\/api\/slots\/[^/]+$/.test(r.url()) && r.request().method() === 'PUT'),
+		page.click('#save-btn'),
+	]);
+	// The page has taken the answer in (and marked itself saved).
+	await page.waitForSelector('#save-btn:not([disabled])');
+	return res.status();
+}
+
 // The API as the operator: a token from POST /api/login, then JSON calls.
 async function apiAs(user = process.env.PB_UI_USER, pass = process.env.PB_UI_PASS) {
 	const r = await fetch(BASE + '/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
@@ -109,4 +121,4 @@ function run(main) {
 	});
 }
 
-module.exports = { BASE, DESKTOP, PHONE, check, withPage, login, shot, toastSeen, run, apiAs, sql };
+module.exports = { BASE, DESKTOP, PHONE, check, withPage, login, shot, toastSeen, run, apiAs, sql, saveSlot };

@@ -7,7 +7,7 @@
 'use strict';
 const path = require('path');
 const fs = require('fs');
-const { BASE, check, withPage, login, toastSeen, run, apiAs, sql } = require('./lib');
+const { BASE, check, withPage, login, run, apiAs, sql, saveSlot } = require('./lib');
 
 const SLOT = process.env.PB_UI_RT_SLOT || 'slot-010';
 const TESTDATA = process.env.PB_TESTDATA;
@@ -80,8 +80,7 @@ run(() => withPage(async (page) => {
 			await page.waitForSelector('#upload-form[data-ready="true"]');
 			check(await page.inputValue('#operation') === op.id, p.id + '/' + op.id + ' shown');
 			await page.fill('#name', 'after ' + n);
-			await page.click('#save-btn');
-			check(await toastSeen(page, 'success', /saved/i), p.id + '/' + op.id + ' saved');
+			check(await saveSlot(page) === 200, p.id + '/' + op.id + ' saved');
 			check(sql(`SELECT name FROM slots WHERE id = '${SLOT}'`) === 'after ' + n, 'the name changed');
 			const after = stored();
 			check(same(before, after), p.id + '/' + op.id + ': settings changed by a Save of the name:\n' +

@@ -26,6 +26,7 @@ static const struct api_route *const api_tables[] = {
 	testrun_routes,
 	settings_routes,
 	jobs_routes,
+	jobctl_routes,
 	gallery_routes,
 	tarball_routes,
 	media_routes,

@@ -94,6 +94,7 @@ extern const struct api_route templates_routes[];
 extern const struct api_route testrun_routes[];
 extern const struct api_route settings_routes[];
 extern const struct api_route jobs_routes[];
+extern const struct api_route jobctl_routes[];
 extern const struct api_route gallery_routes[];
 extern const struct api_route tarball_routes[];
 extern const struct api_route docs_routes[];
@@ -134,6 +135,8 @@ int	api_field_error(struct api_req *, const char *code, const char *field,
 struct jsonsafe_error;
 int	api_json_error(struct api_req *, const char *field,
 	    const struct jsonsafe_error *);
+/* A daemon's {"ok":false,"error":{code,message}} reply as the HTTP error. */
+int	api_reply_error(struct api_req *, const json_t *reply, const char *fallback);
 /* After api_db()/api_exec() failed: 503 when the database is away, else 500. */
 int	api_db_error(struct api_req *);
 /*

@@ -1,13 +1,16 @@
 /*
- * jobs.c - GET /api/jobs?slot_id=&status=&kind=&page=&page_size=,
+ * jobs.c - GET /api/jobs?slot_id=&status=&kind=&from=&to=&page=&page_size=,
  * GET /api/jobs/{id}, GET /api/jobs/{id}/result,
- * GET /api/jobs/{id}/thumbnail.
+ * GET /api/jobs/{id}/thumbnail, GET /api/jobs/{id}/original.
  *
  * The operator's own jobs (through their slots), newest first: state,
  * attempts, timings, cost, error, and whether a result can still be
- * downloaded (results expire; nothing expired is served).  A thumbnail is
- * the job's 'thumbnail' media when the image pipeline made one, else the
- * result itself.
+ * downloaded (results expire; nothing expired is served).  One job adds
+ * its attempts (job_attempt, sql/009: provider status, error, duration
+ * and cost of each) and its original photo while it is still stored
+ * (originals go 60 s after the job ends).  A thumbnail is the job's
+ * 'thumbnail' media when the image pipeline made one, else the result
+ * itself.  Cancel and retry are in jobctl.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include "api.h"
 #include "jobs.h"
 #include "proto.h"
+#include "stats.h"
 #include "util.h"
 
 static const char *const states[] = {
@@ -66,13 +70,36 @@ jobs_json(PGresult *res, int row, int b)
 	return j;
 }
 
+/*
+ * A time filter (ISO 8601, see statsrange.c) as Unix ms in buf, "" when
+ * absent; a date `to` is inclusive (the whole day).  0, or answered 400.
+ */
+static int
+time_param(struct api_req *r, const char *name, int is_to, char *buf, size_t len)
+{
+	const char *v = api_query(r, name);
+	int64_t ms;
+	int date_only;
+
+	buf[0] = '\0';
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	if (stats_parse_time(v, &ms, &date_only) != 0)
+		return api_field_error(r, ERR_BAD_REQUEST, name, "%s must be an ISO 8601 "
+		    "date or date and time (2026-12-03 or 2026-12-03T10:00:00Z)", name);
+	if (is_to && date_only)
+		ms += 86400LL * 1000;
+	snprintf(buf, len, "%lld", (long long)ms);
+	return 0;
+}
+
 static int
 jobs_list(struct api_req *r)
 {
 	const char *slot = api_query(r, "slot_id"), *state = api_query(r, "status");
 	const char *kind = api_query(r, "kind");
-	char uid[16], limit[16], offset[24];
-	const char *params[6];
+	char uid[16], limit[16], offset[24], from[24], to[24];
+	const char *params[8];
 	long page, size;
 	PGresult *res;
 	json_t *data;
@@ -89,6 +116,9 @@ jobs_list(struct api_req *r)
 	if ((rc = api_query_int(r, "page", 1, 100000, 1, &page)) != 0 ||
 	    (rc = api_query_int(r, "page_size", 1, 200, 50, &size)) != 0)
 		return rc;
+	if ((rc = time_param(r, "from", 0, from, sizeof(from))) != 0 ||
+	    (rc = time_param(r, "to", 1, to, sizeof(to))) != 0)
+		return rc;
 	if (slot != NULL && slot[0] != '\0' && (rc = api_own_slot(r, slot)) != 0)
 		return rc;
 	snprintf(uid, sizeof(uid), "%d", r->user_id);
@@ -100,11 +130,15 @@ jobs_list(struct api_req *r)
 	params[3] = kind != NULL && kind[0] != '\0' ? kind : NULL;
 	params[4] = limit;
 	params[5] = offset;
+	params[6] = from[0] != '\0' ? from : NULL;
+	params[7] = to[0] != '\0' ? to : NULL;
 	res = api_exec(r, "SELECT " JOB_COLUMNS ", count(*) OVER () FROM job j "
 	    "JOIN slots s ON s.id = j.slot_id WHERE s.user_id = $1::int "
 	    "AND ($2::text IS NULL OR j.slot_id = $2) AND ($3::text IS NULL OR j.state = $3) "
 	    "AND ($4::text IS NULL OR j.kind = $4) "
-	    "ORDER BY j.created_at DESC, j.id DESC LIMIT $5::int OFFSET $6::int", 6, params);
+	    "AND ($7::bigint IS NULL OR j.created_at >= to_timestamp($7::bigint / 1000.0)) "
+	    "AND ($8::bigint IS NULL OR j.created_at < to_timestamp($8::bigint / 1000.0)) "
+	    "ORDER BY j.created_at DESC, j.id DESC LIMIT $5::int OFFSET $6::int", 8, params);
 	if (res == NULL)
 		return api_db_error(r);
 	data = json_array();
@@ -146,18 +180,70 @@ job_owned(struct api_req *r, const char *columns_sql, int *rc)
 	return res;
 }
 
-static int
-job_get(struct api_req *r)
+/* The attempts of job id, oldest first (job_attempt, sql/009). */
+static json_t *
+attempts_json(struct api_req *r, const char *id)
+{
+	PGresult *res = api_exec(r, "SELECT attempt, provider_id, " ISO("started_at") ", "
+	    ISO("finished_at") ", outcome, error_code, error_message, provider_status, "
+	    "cost::text, (extract(epoch FROM coalesce(finished_at, now()) - started_at) "
+	    "* 1000)::bigint FROM job_attempt WHERE job_id = $1::uuid ORDER BY attempt", 1, &id);
+	json_t *list;
+
+	if (res == NULL)
+		return NULL;
+	list = json_array();
+	for (int i = 0; i < PQntuples(res); i++) {
+		json_t *a = json_pack("{s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
+		    "attempt", atoi(PQgetvalue(res, i, 0)), "provider_id", PQgetvalue(res, i, 1),
+		    "started_at", opt_string(res, i, 2), "finished_at", opt_string(res, i, 3),
+		    "outcome", opt_string(res, i, 4),
+		    "error", PQgetisnull(res, i, 5) ? json_null() : json_pack("{s:s, s:o}",
+			"code", PQgetvalue(res, i, 5), "message", opt_string(res, i, 6)),
+		    "provider_status", opt_string(res, i, 7),
+		    "cost", PQgetisnull(res, i, 8) ? json_null() :
+			json_real(atof(PQgetvalue(res, i, 8))),
+		    "duration_ms", (json_int_t)atoll(PQgetvalue(res, i, 9)));
+
+		json_array_append_new(list, a);
+	}
+	PQclear(res);
+	return list;
+}
+
+/* The job's photo (kind original, or test for a test run) while it is stored. */
+#define LIVE_ORIGINAL "(SELECT m.id FROM media_object m WHERE m.id = ANY (j.input_media_ids) " \
+	"AND m.kind IN ('original', 'test') AND (m.expires_at IS NULL OR m.expires_at > now()) " \
+	"ORDER BY m.created_at LIMIT 1)"
+
+int
+jobs_reply(struct api_req *r)
 {
 	int rc;
-	PGresult *res = job_owned(r, "SELECT s.user_id, " JOB_COLUMNS " FROM job j "
+	PGresult *res = job_owned(r, "SELECT s.user_id, " JOB_COLUMNS ", j.req_id, "
+	    LIVE_ORIGINAL " IS NOT NULL FROM job j "
 	    "JOIN slots s ON s.id = j.slot_id WHERE j.id = $1::uuid", &rc);
-	json_t *j;
+	json_t *j, *attempts;
+	const char *id = r->param[0];
 
 	if (res == NULL)
 		return rc;
 	j = jobs_json(res, 0, 1);
+	json_object_set_new(j, "req_id", opt_string(res, 0, 17));
+	if (PQgetvalue(res, 0, 18)[0] == 't') {
+		char *url = xasprintf("/api/jobs/%s/original", id);
+
+		json_object_set_new(j, "original_url", json_string(url));
+		free(url);
+	} else {
+		json_object_set_new(j, "original_url", json_null());
+	}
 	PQclear(res);
+	if ((attempts = attempts_json(r, id)) == NULL) {
+		json_decref(j);
+		return api_db_error(r);
+	}
+	json_object_set_new(j, "attempts", attempts);
 	return api_json(r, 200, j);
 }
 
@@ -199,6 +285,27 @@ job_media(struct api_req *r, int thumbnail)
 	return rc;
 }
 
+/* Streams the job's photo as the booth sent it, while it is kept. */
+static int
+job_original(struct api_req *r)
+{
+	int rc;
+	PGresult *res = job_owned(r, "SELECT s.user_id, m.path, m.mime FROM job j "
+	    "JOIN slots s ON s.id = j.slot_id LEFT JOIN media_object m ON m.id = "
+	    LIVE_ORIGINAL " WHERE j.id = $1::uuid", &rc);
+
+	if (res == NULL)
+		return rc;
+	if (PQgetisnull(res, 0, 1)) {
+		PQclear(res);
+		return api_error(r, ERR_NOT_FOUND, "the original photo of this job is no "
+		    "longer stored (originals are deleted 60 s after their job ends)");
+	}
+	rc = api_send_file(r, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), NULL);
+	PQclear(res);
+	return rc;
+}
+
 static int
 job_result(struct api_req *r)
 {
@@ -213,8 +320,9 @@ job_thumbnail(struct api_req *r)
 
 const struct api_route jobs_routes[] = {
 	{ "GET", "/api/jobs", jobs_list, 0 },
-	{ "GET", "/api/jobs/{job_id}", job_get, 0 },
+	{ "GET", "/api/jobs/{job_id}", jobs_reply, 0 },
 	{ "GET", "/api/jobs/{job_id}/result", job_result, 0 },
 	{ "GET", "/api/jobs/{job_id}/thumbnail", job_thumbnail, 0 },
+	{ "GET", "/api/jobs/{job_id}/original", job_original, 0 },
 	{ NULL, NULL, NULL, 0 }
 };

@@ -20,4 +20,8 @@
 /* One job as JSON from the JOB_COLUMNS of a row, starting at column base. */
 json_t	*jobs_json(PGresult *, int row, int base);
 
+struct api_req;
+/* Answers GET /api/jobs/{r->param[0]}: the job, its attempts, its original. */
+int	jobs_reply(struct api_req *);
+
 #endif

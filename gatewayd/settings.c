@@ -7,6 +7,7 @@
  *   t_sync_response_sec  N (10..60)               ingestd/enqueue.c
  *   result_ttl_days      N (1..7)                 providerd/run.c
  *   provider_quotas      {"<provider>": {...}}    quotas.c, jobd, ingestd
+ *   public_base_url      "http(s)://host[:port]"  ingest URLs (baseurl.c)
  * Secrets are sealed with the at-rest key (common/seal.c).  The ingest
  * password is shown to the operator (they type it into the booth); an
  * empty one is refused.  Provider keys are write-only: GET shows only
@@ -19,6 +20,7 @@
 #include <sodium.h>
 
 #include "api.h"
+#include "baseurl.h"
 #include "config.h"
 #include "jsonsafe.h"
 #include "log.h"
@@ -78,7 +80,7 @@ settings_answer(struct api_req *r)
 	    "(SELECT value #>> '{}' FROM settings WHERE key = 't_sync_response_sec' "
 	    "  AND jsonb_typeof(value) = 'number'), "
 	    "(SELECT value #>> '{}' FROM settings WHERE key = 'result_ttl_days' "
-	    "  AND jsonb_typeof(value) = 'number')", 0, NULL);
+	    "  AND jsonb_typeof(value) = 'number'), " BASEURL_SQL, 0, NULL);
 	char *ingest = NULL;
 	json_t *body, *quotas;
 
@@ -96,6 +98,7 @@ settings_answer(struct api_req *r)
 	    "t_sync_response_sec", PQgetisnull(res, 0, 2) ?
 	    (int)config_int("PB_T_SYNC_DEFAULT_SEC") : atoi(PQgetvalue(res, 0, 2)),
 	    "result_ttl_days", PQgetisnull(res, 0, 3) ? 3 : atoi(PQgetvalue(res, 0, 3)));
+	baseurl_describe(body, PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4));
 	PQclear(res);
 	json_object_set_new(body, "provider_quotas", quotas);
 	if (ingest != NULL) {
@@ -127,7 +130,8 @@ static int
 check_body(struct api_req *r, json_t *body)
 {
 	static const char *const keys[] = { "ingest_password", "provider_keys",
-	    "t_sync_response_sec", "result_ttl_days", "provider_quotas", NULL };
+	    "t_sync_response_sec", "result_ttl_days", "provider_quotas",
+	    "public_base_url", NULL };
 	json_t *pw = json_object_get(body, "ingest_password");
 	json_t *pk = json_object_get(body, "provider_keys"), *v;
 	const char *key;
@@ -155,7 +159,8 @@ check_body(struct api_req *r, json_t *body)
 	}
 	if ((rc = check_int(r, body, "t_sync_response_sec", 10, 60)) != 0 ||
 	    (rc = check_int(r, body, "result_ttl_days", 1, 7)) != 0 ||
-	    (rc = quotas_check(r, body)) != 0)
+	    (rc = quotas_check(r, body)) != 0 ||
+	    (rc = baseurl_check(r, json_object_get(body, "public_base_url"))) != 0)
 		return rc;
 	return 0;
 }
@@ -213,6 +218,7 @@ store_all(struct api_req *r, json_t *body)
 		rc |= store(r, upsert, name, num);
 	}
 	rc |= quotas_store(r, body);
+	rc |= baseurl_store(r, json_object_get(body, "public_base_url"));
 	return rc;
 }
 
@@ -235,10 +241,12 @@ settings_put(struct api_req *r)
 	}
 	/* Names of what changed, never the values. */
 	log_info("settings.saved", "req=%s user=%s ingest_password_changed=%d "
-	    "provider_keys_changed=%zu provider_quotas_changed=%zu", r->req, r->username,
+	    "provider_keys_changed=%zu provider_quotas_changed=%zu "
+	    "public_base_url_changed=%d", r->req, r->username,
 	    json_object_get(body, "ingest_password") != NULL,
 	    json_object_size(json_object_get(body, "provider_keys")),
-	    json_object_size(json_object_get(body, "provider_quotas")));
+	    json_object_size(json_object_get(body, "provider_quotas")),
+	    json_object_get(body, "public_base_url") != NULL);
 	json_decref(body);
 	return settings_answer(r);
 }

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "api.h"
-#include "config.h"
+#include "baseurl.h"
 #include "jschema.h"
 #include "jsonsafe.h"
 #include "log.h"
@@ -33,7 +33,7 @@
 	"(SELECT coalesce(json_agg(json_build_object('id', m.id, 'mime', m.mime, " \
 	"'size_bytes', m.size_bytes, 'width', m.width, 'height', m.height, 'url', " \
 	"'/api/slots/' || s.id || '/templates/' || m.id) ORDER BY m.created_at), '[]')::text " \
-	"FROM media_object m WHERE m.slot_id = s.id AND m.kind = 'template')"
+	"FROM media_object m WHERE m.slot_id = s.id AND m.kind = 'template'), " BASEURL_SQL
 
 static json_t *
 slot_json(PGresult *res, int row)
@@ -47,24 +47,27 @@ slot_json(PGresult *res, int row)
 	int configured;
 	json_t *templates = jsonsafe_loads(PQgetvalue(res, row, 8),
 	    JSONSAFE_STORED_MAX, 0, NULL);
-	char *url = xasprintf("%s/ingest/%s", config_get("PB_PUBLIC_BASE_URL"),
-	    PQgetvalue(res, row, 0));
+	const char *source, *base = baseurl_pick(PQgetisnull(res, row, 9) ? NULL :
+	    PQgetvalue(res, row, 9), &source);
+	char *path = xasprintf("/ingest/%s", PQgetvalue(res, row, 0));
+	char *url = xasprintf("%s%s", base, path);
 	json_t *slot;
 
 	/* Configured: a provider that offers the operation, and settings it takes. */
 	configured = p != NULL && o != NULL && provider_supports(p, op) && settings != NULL &&
 	    jschema_validate(json_object_get(o->json, "settings_schema"), settings, &err) == 0;
-	slot = json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:i, s:s, s:b, s:s, s:s, s:o}",
+	slot = json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:i, s:s, s:s, s:s, s:b, s:s, s:s, s:o}",
 	    "id", PQgetvalue(res, row, 0), "name", PQgetvalue(res, row, 1),
 	    "provider_id", provider[0] != '\0' ? provider : NULL,
 	    "operation_id", op[0] != '\0' ? op : NULL,
 	    "settings_json", settings != NULL ? settings : json_object(),
 	    "version", atoi(PQgetvalue(res, row, 5)),
-	    "ingest_url", url,
+	    "ingest_url", url, "ingest_path", path, "ingest_base_source", source,
 	    "is_configured", configured,
 	    "last_reset_at", PQgetvalue(res, row, 6), "updated_at", PQgetvalue(res, row, 7),
 	    "templates", templates != NULL ? templates : json_array());
 	free(url);
+	free(path);
 	return slot;
 }
 

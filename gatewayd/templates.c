@@ -142,7 +142,7 @@ template_upload(struct api_req *r)
 	PQclear(res);
 	log_info("template.stored", "req=%s slot=%s media=%s bytes=%lld", r->req, slot,
 	    up.id, up.size);
-	return api_json(r, 201, json_pack("{s:s, s:s, s:I, s:i, s:i, s:s+}", "id", up.id,
+	return api_json(r, 201, json_pack("{s:s, s:s, s:I, s:i, s:i, s:s+++}", "id", up.id,
 	    "mime", up.image.mime, "size_bytes", (json_int_t)up.size,
 	    "width", (int)up.image.width, "height", (int)up.image.height,
 	    "url", "/api/slots/", slot, "/templates/", up.id));

@@ -81,7 +81,7 @@ test_forward(struct api_req *r, const char *slot, const char *spool, json_t *cfg
 	    "operation_id", json_object_get(cfg, "operation_id"),
 	    "settings", json_object_get(cfg, "settings_json"));
 	json_t *reply = sockclient_call(path, msg, INGESTD_WAIT_MS, err, sizeof(err));
-	const char *job, *code, *message;
+	const char *job;
 	int rc;
 
 	free(path);
@@ -97,11 +97,7 @@ test_forward(struct api_req *r, const char *slot, const char *spool, json_t *cfg
 		rc = api_json(r, 202, json_pack("{s:s, s:s, s:s+}", "job_id", job,
 		    "state", "queued", "status_url", "/api/jobs/", job));
 	} else {
-		code = json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
-		message = json_string_value(json_object_get(json_object_get(reply, "error"),
-		    "message"));
-		rc = api_error(r, code != NULL ? code : ERR_INTERNAL, "%s",
-		    message != NULL ? message : "ingestd refused the test");
+		rc = api_reply_error(r, reply, "ingestd refused the test");
 	}
 	json_decref(reply);
 	return rc;

@@ -286,7 +286,8 @@ verb_refused(struct sock_request *sr)
 
 static const struct verb ingestd_verbs[] = {
 	{ "auth", "check a booth's ingest password before its photo is spooled "
-	    "(throttled): auth req= slot= addr= password=", VERB_MUTATING, auth_verb },
+	    "(throttled): auth req= slot= addr= password=", VERB_MUTATING | VERB_GATEWAY,
+	    auth_verb },
 	{ "refused", "record an ingest gatewayd refused: refused req= slot= status= "
 	    "code= message= received_ms=", VERB_MUTATING | VERB_GATEWAY, verb_refused },
 	{ "slot", "may this slot take a photo, and how large: slot id=slot-NNN", 0,

@@ -217,9 +217,9 @@ verb_retry(struct sock_request *sr)
 const struct verb jobd_verbs[] = {
 	{ "jobs", "list jobs: jobs [state=S] [slot=ID] [limit=N]", 0, verb_jobs },
 	{ "job", "one job: job id=UUID", 0, verb_job },
-	{ "cancel", "cancel a queued or running job: cancel id=UUID", VERB_MUTATING,
-	    verb_cancel },
-	{ "retry", "requeue a failed or canceled job: retry id=UUID", VERB_MUTATING,
-	    verb_retry },
+	{ "cancel", "cancel a queued or running job: cancel id=UUID",
+	    VERB_MUTATING | VERB_GATEWAY, verb_cancel },
+	{ "retry", "requeue a failed or canceled job: retry id=UUID",
+	    VERB_MUTATING | VERB_GATEWAY, verb_retry },
 	{ NULL, NULL, 0, NULL }
 };

@@ -582,3 +582,135 @@ job_done() {
 	AUTH= run json POST /api/login "{\"username\":\"serg\",\"password\":\"$SERG_PW\"}"
 	assert_output 200
 }
+
+@test "template upload: the answer's url is the template's own and serves it" {
+	run api POST /api/slots/slot-039/templates -F "file=@$PB_TESTDATA/orientation/Landscape_1.jpg"
+	assert_output 201
+	t=$(jq -r .id "$O")
+	jassert ".url == \"/api/slots/slot-039/templates/$t\"" <"$O"
+	run api GET "$(jq -r .url "$O")"
+	assert_output 200
+	grep -qi '^content-type: image/jpeg' "$H"
+}
+
+# job_state ID: the job's state in PostgreSQL.
+job_state() { psql_pb "SELECT state FROM job WHERE id = '$1'"; }
+job_is() { [ "$(job_state "$1")" = "$2" ]; }
+
+@test "jobs: a failed job shows each attempt; retry runs it again; cancel; another operator's job is 404" {
+	run json PUT /api/slots/slot-038 '{"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"retry me"}}'
+	assert_output 200
+	# A 500 (retried), then a safety block (final): the job fails.
+	curl -fsS -d '{"behaviours":["500","safety"]}' "$FAKE_URL/_fake/script" >/dev/null
+	run api POST /api/slots/slot-038/test -F "photo=@$PB_TESTDATA/orientation/Landscape_1.jpg"
+	assert_output 202
+	job=$(jq -r .job_id "$O")
+	wait_for 30 job_is "$job" failed
+	run api GET "/api/jobs/$job"
+	assert_output 200
+	jassert '.state == "failed" and (.attempts | map(.attempt)) == [1, 2]
+	    and .attempts[0].outcome == "retry" and .attempts[0].provider_status == "500 INTERNAL"
+	    and (.attempts[0].error.message | test("HTTP 500")) and .attempts[0].duration_ms >= 0
+	    and .attempts[1].outcome == "failed" and .attempts[1].provider_status == null
+	    and (.attempts[1].error.code | length > 0) and .error.code == .attempts[1].error.code
+	    and .attempts[0].cost == null and (.req_id | length > 0)
+	    and (.original_url == null or .original_url == "/api/jobs/\(.id)/original")' <"$O"
+	# Only queued or running jobs can be canceled.
+	run api POST "/api/jobs/$job/cancel"
+	assert_output 409
+	is_error conflict
+	# Another operator: 404 like an unknown job, and nothing changes.
+	AUTH=$IGOR_TOKEN run api POST "/api/jobs/$job/retry"
+	assert_output 404
+	is_error not_found
+	assert_equal "$(job_state "$job")" failed
+	run api POST /api/jobs/0190e0a8-0000-7000-8000-000000000000/retry
+	assert_output 404
+	run api POST /api/jobs/not-a-uuid/cancel
+	assert_output 404
+	# Retry: queued again, then a second attempt that succeeds.
+	run api POST "/api/jobs/$job/retry"
+	assert_output 200
+	jassert '.state == "queued" or .state == "running" or .state == "succeeded"' <"$O"
+	wait_for 30 job_is "$job" succeeded
+	run api GET "/api/jobs/$job"
+	jassert '.state == "succeeded" and (.attempts | map(.outcome)) == ["retry", "failed", "succeeded"]
+	    and .attempts[2].error == null and .attempts[2].cost != null and (.result_url | length > 0)' <"$O"
+	run api POST "/api/jobs/$job/retry"
+	assert_output 409
+	# Cancel a running job (a slow provider call); igor cannot.
+	curl -fsS -d '{"behaviours":["latency=8000"]}' "$FAKE_URL/_fake/script" >/dev/null
+	run api POST /api/slots/slot-038/test -F "photo=@$PB_TESTDATA/orientation/Landscape_1.jpg"
+	job2=$(jq -r .job_id "$O")
+	wait_for 10 job_is "$job2" running
+	AUTH=$IGOR_TOKEN run api POST "/api/jobs/$job2/cancel"
+	assert_output 404
+	assert_equal "$(job_state "$job2")" running
+	run api POST "/api/jobs/$job2/cancel"
+	assert_output 200
+	jassert '.state == "canceled" and .attempts[0].outcome == "canceled"' <"$O"
+	assert_equal "$(job_state "$job2")" canceled
+}
+
+@test "jobs list: from/to time range; the original photo while it is stored" {
+	run api GET "/api/jobs?from=2000-01-01&to=2000-01-02"
+	assert_output 200
+	jassert '.meta.total == 0 and .data == []' <"$O"
+	run api GET "/api/jobs?from=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)&to=$(date -u +%Y-%m-%d)"
+	assert_output 200
+	jassert '.meta.total >= 1' <"$O"
+	run api GET "/api/jobs?from=yesterday"
+	assert_output 400
+	jassert '.error.details.field == "from"' <"$O"
+	run json PUT /api/slots/slot-037 '{"provider_id":"local","operation_id":"passthrough","settings_json":{}}'
+	assert_output 200
+	run api POST /api/slots/slot-037/test -F "photo=@$PB_TESTDATA/orientation/Portrait_3.jpg"
+	job=$(jq -r .job_id "$O")
+	wait_for 30 job_is "$job" succeeded
+	run api GET "/api/jobs/$job"
+	jassert ".original_url == \"/api/jobs/$job/original\"" <"$O"
+	run api GET "/api/jobs/$job/original"
+	assert_output 200
+	cmp "$O" "$PB_TESTDATA/orientation/Portrait_3.jpg"
+	AUTH=$IGOR_TOKEN run api GET "/api/jobs/$job/original"
+	assert_output 403
+	# Gone from the store: 404, and the job says so.
+	psql_pb "UPDATE media_object SET expires_at = now() WHERE kind = 'original' AND job_id = '$job'"
+	run api GET "/api/jobs/$job/original"
+	assert_output 404
+	run api GET "/api/jobs/$job"
+	jassert '.original_url == null' <"$O"
+}
+
+@test "public base URL: a validated setting that ingest URLs use; cleared, the default applies again" {
+	run api GET /api/settings
+	jassert '.public_base_url == null and .public_base_url_source == "default"' <"$O"
+	run api GET /api/slots/slot-001
+	jassert '.ingest_path == "/ingest/slot-001" and .ingest_base_source == "default"
+	    and (.ingest_url | endswith("/ingest/slot-001"))' <"$O"
+	for bad in 'ftp://booth.lan' 'http://' 'http://user@host.lan' 'http://host.lan/?x=1' \
+	    'http://host.lan/#f' 'http://host.lan:99999' 'http://host.lan/a/../b' 'http://ho st' \
+	    'http://host.lan/%2e' 'javascript:alert(1)' "http://$(printf 'a%.0s' $(seq 1 200)).lan"; do
+		echo "bad $bad"
+		run json PUT /api/settings "$(jq -nc --arg u "$bad" '{public_base_url:$u}')"
+		assert_output 422
+		jassert '.error.details.field == "public_base_url"' <"$O"
+	done
+	run json PUT /api/settings '{"public_base_url":42}'
+	assert_output 400
+	run json PUT /api/settings '{"public_base_url":"HTTP://Booth.Example.LAN:8080/pb/"}'
+	assert_output 200
+	jassert '.public_base_url == "http://booth.example.lan:8080/pb" and .public_base_url_source == "setting"
+	    and .public_base_url_effective == "http://booth.example.lan:8080/pb"' <"$O"
+	assert_equal "$(psql_pb "SELECT value #>> '{}' FROM settings WHERE key = 'public_base_url'")" \
+	    http://booth.example.lan:8080/pb
+	run api GET /api/slots
+	jassert '.data[0].ingest_url == "http://booth.example.lan:8080/pb/ingest/\(.data[0].id)"
+	    and .data[0].ingest_base_source == "setting"' <"$O"
+	run json PUT /api/settings '{"public_base_url":"http://[fd00::1]:8080"}'
+	assert_output 200
+	run json PUT /api/settings '{"public_base_url":null}'
+	assert_output 200
+	jassert '.public_base_url == null and .public_base_url_source == "default"' <"$O"
+	assert_equal "$(psql_pb "SELECT count(*) FROM settings WHERE key = 'public_base_url'")" 0
+}

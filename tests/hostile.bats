@@ -110,7 +110,7 @@ gw_pid() { sock gatewayd status | jq -r .pid; }
 	done
 	gateway_alive
 	assert_equal "$(gw_pid)" "$pid"
-	grep -q 'event=webhook.refused .*reason=too_deep' "$PB_STATE_DIR/log/gatewayd/current"
+	log_wait gatewayd 'event=webhook.refused .*reason=too_deep'
 }
 
 @test "1: a 1,500-deep test-run config field is a 400 naming the field" {
@@ -798,19 +798,22 @@ priv_template() {
 	# Read-only verbs answer anyone who reaches the socket.
 	as nobody jobd status | jassert '.ok'
 	# gatewayd's user: only what the HTTP front needs.
-	for call in "jobd|cancel id=$job" "jobd|retry id=$job" "janitor|sweep" "ingestd|log level=debug" \
+	for call in "jobd|log level=debug" "janitor|sweep" "ingestd|log level=debug" \
 	    "providerd|run job=$job attempt=1" "providerd|fallback job=$job mode=original"; do
 		as photobridge-gw "${call%%|*}" "${call#*|}" | jassert '.error.code == "forbidden"'
 	done
 	as photobridge-gw providerd '{"op":"webhook"}' | jassert '.ok == false and .error.code != "forbidden"'
 	as photobridge-gw ingestd '{"op":"test"}' | jassert '.ok == false and .error.code != "forbidden"'
 	as photobridge-gw ingestd '{"op":"ingest"}' | jassert '.ok == false and .error.code != "forbidden"'
+	as photobridge-gw ingestd '{"op":"auth"}' | jassert '.ok == false and .error.code != "forbidden"'
+	# The Jobs page's Cancel and Retry, after gatewayd checked the owner.
+	as photobridge-gw jobd "cancel id=$job" | jassert '.error.code == "not_found"'
 	# The service user and root (pbctl) may call every verb.
 	as photobridge jobd "cancel id=$job" | jassert '.error.code == "not_found"'
 	sock jobd "retry id=$job" | jassert '.error.code == "not_found"'
 	# help tells which verbs gatewayd may call.
-	sock jobd help | jassert '[.verbs[] | select(.gateway) | .name] == ["ping", "status", "help", "jobs", "job"]'
-	sock ingestd help | jassert '[.verbs[] | select(.mutating and .gateway) | .name] == ["refused", "ingest", "test"]'
+	sock jobd help | jassert '[.verbs[] | select(.gateway) | .name] == ["ping", "status", "help", "jobs", "job", "cancel", "retry"]'
+	sock ingestd help | jassert '[.verbs[] | select(.mutating and .gateway) | .name] == ["auth", "refused", "ingest", "test"]'
 }
 
 @test "least privilege: logs, secrets, sockets, media and env/ are closed to other users" {

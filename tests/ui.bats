@@ -27,6 +27,7 @@ setup_file() {
 	export PB_UI_PASS=$(jq -r '.users[0].password' "$creds")
 	export PB_UI_SLOT=slot-002 PB_UI_NEW_INGEST_PW=ui-test-ingest-pw-42
 	export PB_UI_SLOTS=$(psql_pb "SELECT count(*) FROM slots s JOIN users u ON u.id = s.user_id WHERE u.username = '$PB_UI_USER'")
+	export PB_PSQL="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql" PB_PG_HOST=$PB_STATE_DIR/pg/run
 	export PB_UI_SHOTS=${PB_UI_SHOTS:-$REPO/tests/.work/screenshots}
 	mkdir -p "$PB_UI_SHOTS"
 	echo "# screenshots in $PB_UI_SHOTS" >&3
@@ -164,4 +165,63 @@ ui() {
 	assert_equal "$(psql_pb "SELECT value FROM settings WHERE key = 'provider_quotas'" | jq -c .gemini)" \
 	    '{"per_day":1234}'
 	psql_pb "DELETE FROM settings WHERE key = 'provider_quotas'"
+}
+
+# The ingest password now (the settings test changes it): from the API.
+ingest_pw() {
+	local token
+	token=$(curl -fsS -H 'Content-Type: application/json' \
+	    -d "$(jq -nc --arg u "$PB_UI_USER" --arg p "$PB_UI_PASS" '{username:$u,password:$p}')" \
+	    "$BASE_URL/api/login" | jq -r .access_token)
+	curl -fsS -H "Authorization: Bearer $token" "$BASE_URL/api/settings" | jq -r .ingest_password
+}
+
+@test "slot settings round-trip exactly for every provider x operation; switching and leaving ask first" {
+	need_route "GET /api/providers" "PUT /api/slots/{slot_id}" "POST /api/slots/{slot_id}/templates"
+	ui roundtrip 400
+}
+
+@test "a slot saved in the UI gives the booth its photo at the upright input size, not 64 px" {
+	need_route "PUT /api/slots/{slot_id}"
+	ui boothsize
+	local photo=$TESTDATA/orientation/Portrait_6.jpg
+	"$REPO/tests/dslr-body" "$(ingest_pw)" "$photo" >"$BATS_TEST_TMPDIR/body"
+	run curl -sS -o "$BATS_TEST_TMPDIR/out" -w '%{http_code}' -H "Content-Type: multipart/form-data; boundary=$B" \
+	    --data-binary @"$BATS_TEST_TMPDIR/body" "$BASE_URL/ingest/slot-011"
+	assert_output 200
+	upright=$(convert "$photo" -auto-orient -format '%wx%h' info:)
+	assert_equal "$(vipsheader -f width "$BATS_TEST_TMPDIR/out")x$(vipsheader -f height "$BATS_TEST_TMPDIR/out")" "$upright"
+	[ "${upright%x*}" -lt "${upright#*x}" ]	# portrait stays portrait
+	# Nothing the operator did not set: no output.max_side_px.
+	psql_pb "SELECT settings_json FROM slots WHERE id = 'slot-011'" |
+	    jassert '(.output // {} | has("max_side_px") | not) and (.output // {} | has("quality") | not)'
+}
+
+@test "jobs page: a failed booth photo shows its provider error; Retry makes it succeed" {
+	need_route "GET /api/jobs" "POST /api/jobs/{job_id}/retry"
+	psql_pb "UPDATE slots SET name = 'Failing booth', provider_id = 'gemini', operation_id = 'change_image',
+	    settings_json = '{\"prompt\":\"make it gold\"}' WHERE id = 'slot-003'"
+	curl -fsS -d '{"behaviours":["safety"]}' "$FAKE_URL/_fake/script" >/dev/null
+	"$REPO/tests/dslr-body" "$(ingest_pw)" "$TESTDATA/orientation/Landscape_2.jpg" >"$BATS_TEST_TMPDIR/body"
+	run curl -sS -o /dev/null -w '%{http_code}' -H "Content-Type: multipart/form-data; boundary=$B" \
+	    --data-binary @"$BATS_TEST_TMPDIR/body" "$BASE_URL/ingest/slot-003"
+	assert_output 502
+	export PB_UI_FAILED_JOB=$(psql_pb "SELECT id FROM job WHERE slot_id = 'slot-003' AND state = 'failed' ORDER BY created_at DESC LIMIT 1")
+	[ -n "$PB_UI_FAILED_JOB" ]
+	ui jobs
+	assert_equal "$(psql_pb "SELECT state FROM job WHERE id = '$PB_UI_FAILED_JOB'")" succeeded
+	assert_equal "$(psql_pb "SELECT string_agg(outcome, ',' ORDER BY attempt) FROM job_attempt WHERE job_id = '$PB_UI_FAILED_JOB'")" failed,succeeded
+}
+
+@test "ingest URL: the browser's address when opened by name, a warning on loopback, the Settings base URL" {
+	need_route "GET /api/slots" "PUT /api/settings"
+	ui baseurl
+	assert_equal "$(psql_pb "SELECT count(*) FROM settings WHERE key = 'public_base_url'")" 0
+}
+
+@test "a missing slot's page and another operator's say so and offer no form" {
+	need_route "GET /api/slots/{slot_id}"
+	export PB_UI_FOREIGN_SLOT=$(psql_pb "SELECT s.id FROM slots s JOIN users u ON u.id = s.user_id WHERE u.username <> '$PB_UI_USER' ORDER BY s.id LIMIT 1")
+	[ -n "$PB_UI_FOREIGN_SLOT" ]
+	ui missing
 }

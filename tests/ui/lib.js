@@ -21,7 +21,7 @@ async function withPage(fn, opts = {}) {
 	const browser = await chromium.launch({
 		executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
 		// Root in a container has no user namespaces for the sandbox.
-		args: ['--no-sandbox', '--disable-dev-shm-usage'],
+		args: ['--no-sandbox', '--disable-dev-shm-usage', ...(opts.args || [])],
 	});
 	const errors = [];
 	try {
@@ -43,8 +43,8 @@ async function withPage(fn, opts = {}) {
 	}
 }
 
-async function login(page, user = process.env.PB_UI_USER, pass = process.env.PB_UI_PASS) {
-	await page.goto(BASE + '/');
+async function login(page, user = process.env.PB_UI_USER, pass = process.env.PB_UI_PASS, base = BASE) {
+	await page.goto(base + '/');
 	await page.fill('#username', user);
 	await page.fill('#password', pass);
 	await page.click('#login-btn');
@@ -74,6 +74,45 @@ async function toastSeen(page, kind, re) {
 	}
 }
 
+// Clicks Save and waits for its PUT /api/slots/{id} answer (an earlier
+// "Saved" toast may still be on screen); the answer's status.
+async function saveSlot(page) {
+	const [res] = await Promise.all([
+		page.waitForResponse((r) => /\/api\/slots\/[^/]+$/.test(r.url()) && r.request().method() === 'PUT'),
+		page.click('#save-btn'),
+	]);
+	// The page has taken the answer in (and marked itself saved).
+	await page.waitForSelector('#save-btn:not([disabled])');
+	return res.status();
+}
+
+// The API as the operator: a token from POST /api/login, then JSON calls.
+async function apiAs(user = process.env.PB_UI_USER, pass = process.env.PB_UI_PASS) {
+	const r = await fetch(BASE + '/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+	    body: JSON.stringify({ username: user, password: pass }) });
+	check(r.ok, 'API login ' + r.status);
+	const token = (await r.json()).access_token;
+	return async (method, path, body) => {
+		const opts = { method, headers: { Authorization: 'Bearer ' + token } };
+		if (body instanceof FormData) {
+			opts.body = body;
+		} else if (body !== undefined) {
+			opts.headers['Content-Type'] = 'application/json';
+			opts.body = JSON.stringify(body);
+		}
+		const res = await fetch(BASE + '/api/' + path, opts);
+		const text = await res.text();
+		check(res.ok, method + ' ' + path + ' -> ' + res.status + ' ' + text);
+		return text ? JSON.parse(text) : null;
+	};
+}
+
+// One value from PostgreSQL (PB_PSQL and PB_PG_HOST come from tests/ui.bats).
+function sql(query) {
+	return require('child_process').execFileSync(process.env.PB_PSQL, ['-X', '-Atq', '-h', process.env.PB_PG_HOST,
+	    '-U', 'photobridge', '-d', 'photobridge', '-c', query], { encoding: 'utf8' }).trim();
+}
+
 // Runs main() and exits non-zero with the error on failure.
 function run(main) {
 	main().then(() => process.exit(0), (e) => {
@@ -82,4 +121,4 @@ function run(main) {
 	});
 }
 
-module.exports = { BASE, DESKTOP, PHONE, check, withPage, login, shot, toastSeen, run };
+module.exports = { BASE, DESKTOP, PHONE, check, withPage, login, shot, toastSeen, run, apiAs, sql, saveSlot };

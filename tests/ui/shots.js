@@ -7,6 +7,7 @@ const PAGES = [
 	['slot', 'slot.html?id=' + (process.env.PB_UI_SLOT || 'slot-002'), '#fields .stack'],
 	['settings', 'settings.html', '#history tbody tr'],
 	['gallery', 'gallery.html', '#gallery[aria-busy="false"]'],
+	['jobs', 'jobs.html', '#jobs tbody tr'],
 	['stats', 'stats.html', '#stats tbody tr'],
 ];
 

@@ -20,10 +20,19 @@ run(() => withPage(async (page) => {
 	await page.selectOption('#operation', 'style_transfer');
 	await page.waitForSelector('#f-prompt');
 	await page.fill('#f-prompt', 'soft watercolour, pastel palette');
-	// The slider: keyboard works on it like a user's would.
-	await page.focus('#f-style_strength');
+	// The slider: keyboard works on it like a user's would, and its number
+	// box follows; typing in the box moves the slider.
+	check(await page.inputValue('#f-style_strength') === '0.65', 'the default is shown: ' +
+	    await page.inputValue('#f-style_strength'));
+	await page.fill('#f-style_strength', '0.3');
+	check(await page.inputValue('#f-style_strength-range') === '0.3', 'box -> slider');
+	await page.focus('#f-style_strength-range');
 	await page.keyboard.press('End');
-	check(await page.inputValue('#f-style_strength') === '1', 'slider moved to its maximum');
+	check(await page.inputValue('#f-style_strength') === '1', 'slider moved to its maximum, box follows');
+	// An optional number without a default stays empty and says what that means.
+	check(await page.inputValue('#f-output-max_side_px') === '', 'max side unset');
+	check(/original size/.test(await page.textContent('#f-output-max_side_px-unset')),
+	    'unset max side says "original size"');
 
 	// A wrong file type is refused with a message, nothing uploaded.
 	await page.setInputFiles('#m-reference_media_id-input', {
@@ -51,6 +60,14 @@ run(() => withPage(async (page) => {
 	const loaded = await page.$eval('#result-img', (img) => img.complete && img.naturalWidth > 0);
 	check(loaded, 'the result image decoded');
 	check(/Done in/.test(await page.textContent('#result-meta')), 'timing shown');
+	// Before and after side by side, whole: never stretched.
+	check(await page.$eval('#result-img', (i) => getComputedStyle(i).objectFit) === 'contain',
+	    'the result is shown with object-fit: contain');
+	check(await page.$eval('#before-img', (i) => i.complete && i.naturalWidth > 0), 'the test photo is shown beside it');
+	const [b, a] = await Promise.all(['#before-img', '#result-img'].map((s) => page.$eval(s, (i) => i.getBoundingClientRect().top)));
+	check(Math.abs(a - b) < 2, 'before and after on one row');
+	check(/not sent to any booth/.test(await page.textContent('#test-result')), 'labelled as a test');
+	await page.waitForSelector('#recent-jobs li[data-kind="test"] .badge.test');
 	await shot(page, 'slot-tested-desktop');
 
 	await page.click('#save-btn');

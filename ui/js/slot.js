@@ -1,12 +1,16 @@
 // slot.js - one slot's page: GET /api/providers and /api/slots/{id}, the
 // form generated from the operation's schema, template uploads, a test
 // run (POST /api/slots/{id}/test, then GET /api/jobs/{id} until it ends,
-// then its result), and Save (PUT /api/slots/{id} with the version read).
+// then its result), Save (PUT /api/slots/{id} with the version read), the
+// Booth set-up card and the slot's recent jobs.  A slot that does not
+// exist or is another operator's gets a message and no form.
 import { api, imageUrl, requireLogin, enc } from './api.js';
-import { $, el, toast, toastError, pulse, copyText, fmtMs, fmtCost, initTopbar } from './ui.js';
-import { buildForm } from './schema-form.js';
+import { $, el, toast, toastError, pulse, fmtMs, fmtCost, fmtDate, initTopbar } from './ui.js';
+import { buildForm, carryOver, humanize } from './schema-form.js';
 import { dropZone } from './dropzone.js';
 import { mediaPath, templateUpload } from './media.js';
+import { boothCard } from './booth.js';
+import { guardLeaving } from './unsaved.js';
 
 const slotId = new URLSearchParams(location.search).get('id') || '';
 const POLL_MS = 1000;
@@ -14,10 +18,14 @@ const POLL_MS = 1000;
 let providers = [];
 let slot = null;
 let form = null;		/* buildForm() of the current operation */
+let shown = { provider: '', operation: '' };	/* what the form was built for */
+let saved = '';			/* the draft as last loaded or saved */
 let testZone = null;
 
-const provider = () => providers.find((p) => p.id === $('#provider').value);
-const operation = () => (provider()?.operations || []).find((o) => o.id === $('#operation').value);
+const findProvider = (id) => providers.find((p) => p.id === id);
+const findOperation = (pid, oid) => (findProvider(pid)?.operations || []).find((o) => o.id === oid);
+const provider = () => findProvider($('#provider').value);
+const operation = () => findOperation($('#provider').value, $('#operation').value);
 const maxBytes = () => (provider()?.ingest?.max_file_size_mb || 20) * 1048576;
 
 // A *_media_id field: a drop zone whose file is uploaded as the slot's
@@ -62,6 +70,7 @@ function renderFields(values) {
 	const p = provider();
 	$('#model-line').textContent = p ? (p.title || p.name) + (p.model ? ' · ' + p.model : '') +
 	    (op ? ' · ' + (op.title || op.name) : '') : 'Not configured yet: choose a provider';
+	shown = { provider: $('#provider').value, operation: op ? op.id : '' };
 	if (!op) {
 		form = null;
 		$('#fields').replaceChildren();
@@ -69,6 +78,23 @@ function renderFields(values) {
 	}
 	form = buildForm(op.settings_schema || {}, values, mediaField);
 	$('#fields').replaceChildren(form.node);
+}
+
+// Provider or operation changed: keep the settings both operations share,
+// and ask before dropping the others; "No" puts the selectors back.
+function switchOperation() {
+	const from = findOperation(shown.provider, shown.operation);
+	const to = operation();
+	const values = form ? form.read() : {};
+	const { kept, dropped } = carryOver(values, from?.settings_schema, to?.settings_schema);
+	if (dropped.length && !confirm('The new ' + (to ? 'operation' : 'choice') + ' has no place for: ' +
+	    dropped.map((d) => d.split('.').map(humanize).join(' › ')).join(', ') +
+	    '.\nDrop these settings?')) {
+		$('#provider').value = shown.provider;
+		fillOperations(shown.operation);
+		return;
+	}
+	renderFields(kept);
 }
 
 // The body of PUT /api/slots/{id}, also sent with a test of unsaved settings.
@@ -81,6 +107,9 @@ function draft() {
 		version: slot.version,
 	};
 }
+
+const unsaved = () => slot !== null && JSON.stringify({ ...draft(), version: 0 }) !== saved;
+const markSaved = () => { saved = JSON.stringify({ ...draft(), version: 0 }); };
 
 function markErrors(e) {
 	for (const n of document.querySelectorAll('[aria-invalid="true"]'))
@@ -107,6 +136,7 @@ async function save() {
 		slot.name = $('#name').value.trim();
 		$('#slot-title').textContent = slot.name || slotId;
 		markErrors({});
+		markSaved();
 		toast('Saved', 'success');
 	} catch (e) {
 		markErrors(e);
@@ -119,23 +149,30 @@ async function save() {
 	}
 }
 
-function showResult(url, job, elapsed) {
+// Before and after side by side, whole (object-fit: contain), with timing.
+function showResult(url, job, elapsed, photo) {
 	const took = job.duration_ms ?? elapsed;
-	$('#test-result').replaceChildren(el('p', { class: 'label-row', text: 'Result' }),
-	    el('img', { src: url, alt: 'Test result', class: 'fade-in', id: 'result-img' }),
+	const figure = (src, caption, id) => el('figure', { class: 'compare-item' },
+	    el('img', { src, alt: caption, class: 'fade-in', id }), el('figcaption', { text: caption }));
+	$('#test-result').replaceChildren(el('p', { class: 'label-row', text: 'Test result (not sent to any booth)' }),
+	    el('div', { class: 'compare' },
+		figure(URL.createObjectURL(photo), 'Before: ' + photo.name, 'before-img'),
+		figure(url, 'After', 'result-img')),
 	    el('p', { class: 'hint', id: 'result-meta' }, 'Done in ' + fmtMs(took),
 		job.cost !== undefined && job.cost !== null ? ' · cost ' + fmtCost(job.cost) : '',
-		' · ', el('a', { href: url, download: 'test-result', text: 'Download' })));
+		' · attempt ' + (job.attempt || 1),
+		' · ', el('a', { href: url, download: 'test-result', text: 'Download' }),
+		' · ', el('a', { href: 'job.html?id=' + enc(job.id), text: 'Job details' })));
 }
 
-async function poll(jobId, started) {
+async function poll(jobId, started, photo) {
 	const state = $('#test-state');
 	for (;;) {
 		const job = await api('GET', 'jobs/' + enc(jobId));
 		const elapsed = Date.now() - started;
 		state.textContent = (job.state || 'queued') + ' · ' + fmtMs(elapsed);
 		if (job.state === 'succeeded')
-			return showResult(await imageUrl('jobs/' + enc(jobId) + '/result'), job, elapsed);
+			return showResult(await imageUrl('jobs/' + enc(jobId) + '/result'), job, elapsed, photo);
 		if (job.state === 'failed' || job.state === 'canceled') {
 			const err = job.error || {};
 			throw new Error('The test ' + job.state + ': ' + (err.message || err.code || 'no detail'));
@@ -166,7 +203,7 @@ async function runTest() {
 	const started = Date.now();
 	try {
 		const r = await api('POST', 'slots/' + enc(slotId) + '/test', body);
-		await poll(r.job_id, started);
+		await poll(r.job_id, started, photo);
 		toast('Test done', 'success');
 	} catch (e) {
 		markErrors(e);
@@ -174,6 +211,25 @@ async function runTest() {
 	} finally {
 		btn.disabled = false;
 		$('#test-progress').hidden = true;
+		loadRecent();
+	}
+}
+
+// The slot's last jobs; test runs are labelled as such.
+async function loadRecent() {
+	const list = $('#recent-jobs');
+	try {
+		const r = await api('GET', 'jobs?page_size=8&slot_id=' + enc(slotId));
+		list.replaceChildren(...r.data.map((j) => el('li', { 'data-job': j.id, 'data-kind': j.kind },
+		    el('span', { class: 'badge ' + (j.kind === 'test' ? 'test' : 'booth'),
+			text: j.kind === 'test' ? 'Test' : 'Booth' }),
+		    el('a', { href: 'job.html?id=' + enc(j.id), text: fmtDate(j.created_at) }),
+		    el('span', { class: 'state ' + j.state, text: j.state }),
+		    el('span', { class: 'hint', text: fmtMs(j.duration_ms) }))));
+		if (!r.data.length)
+			list.append(el('li', { class: 'empty', text: 'No photos or tests yet.' }));
+	} catch (e) {
+		list.replaceChildren(el('li', { class: 'empty', text: 'Jobs could not be loaded: ' + e.message }));
 	}
 }
 
@@ -185,38 +241,55 @@ function bindToggle(btn, target) {
 	});
 }
 
+// No such slot, or another operator's: say so, and offer no form.
+function showMissing(e) {
+	$('#upload-form').remove();
+	$('#slot-missing').hidden = false;
+	document.title = 'Slot not available · photobridge';
+	$('#missing-text').textContent = e.status === 403 ?
+	    'Slot ' + slotId + ' belongs to another operator: you cannot see or change it.' :
+	    e.status === 404 ? 'There is no slot ' + (slotId || '(no id given)') + '. Check the link, ' +
+		'or pick a slot from your list.' :
+	    'This slot could not be loaded: ' + e.message;
+}
+
 async function load() {
 	try {
 		const [p, s] = await Promise.all([api('GET', 'providers'), api('GET', 'slots/' + enc(slotId))]);
 		providers = p.providers || [];
 		slot = s;
 	} catch (e) {
-		$('#model-line').textContent = e.status === 404 || e.status === 403 ? 'No such slot' : 'Could not load this slot';
-		toastError(e, 'Loading the slot failed');
+		showMissing(e);
+		if (e.status !== 404 && e.status !== 403)
+			toastError(e, 'Loading the slot failed');
 		return;
 	}
 	document.title = (slot.name || slot.id) + ' · photobridge';
 	$('#slot-title').textContent = slot.name || slot.id;
 	$('#name').value = slot.name || '';
-	$('#ingest-url').value = slot.ingest_url || '';
+	$('#booth').replaceChildren(boothCard(slot));
+	$('#all-jobs').href = 'jobs.html?slot_id=' + enc(slot.id);
 	fillProviders();
 	fillOperations(slot.operation_id);
 	renderFields(slot.settings_json || {});
+	markSaved();
+	$('#upload-form').dataset.ready = 'true';
+	loadRecent();
 }
 
 if (requireLogin()) {
 	document.addEventListener('DOMContentLoaded', () => {
 		initTopbar();
+		guardLeaving(unsaved);
 		testZone = dropZone({ id: 'test-photo', label: 'Test photo',
 		    hint: 'Used only for this test; not stored with the slot', maxBytes: 20 * 1048576 });
 		$('#test-zone').append(testZone.node);
 		bindToggle($('#toggle-first'), $('#test-zone'));
 		$('#provider').addEventListener('change', () => {
-			fillOperations();
-			renderFields({});
+			fillOperations(shown.operation);
+			switchOperation();
 		});
-		$('#operation').addEventListener('change', () => renderFields(form ? form.read() : {}));
-		$('#copy-url').addEventListener('click', () => copyText($('#ingest-url')));
+		$('#operation').addEventListener('change', switchOperation);
 		$('#save-btn').addEventListener('click', save);
 		$('#test-btn').addEventListener('click', runTest);
 		load();

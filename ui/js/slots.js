@@ -1,7 +1,9 @@
 // slots.js - the main page: GET /api/slots, one row per slot with its
-// name (link to the slot page), state, and ingest URL with Copy.
+// name (link to the slot page), state, and ingest URL with Copy (and a
+// warning when that URL is a loopback address the booth cannot reach).
 import { api, requireLogin } from './api.js';
 import { $, el, copyField, initTopbar, toastError } from './ui.js';
+import { ingestUrl, loopbackWarning } from './ingest-url.js';
 
 function slotRow(s) {
 	const title = s.name || s.id;
@@ -12,7 +14,7 @@ function slotRow(s) {
 	    el('div', {},
 		el('a', { class: 'slot-name', href: 'slot.html?id=' + encodeURIComponent(s.id), text: title }),
 		el('span', { class: 'slot-meta' }, s.name ? s.id + ' ' : '', meta)),
-	    copyField(s.ingest_url, 'ingest URL of ' + title));
+	    copyField(ingestUrl(s), 'ingest URL of ' + title));
 }
 
 function applyFilter() {
@@ -26,6 +28,7 @@ async function load() {
 	try {
 		const r = await api('GET', 'slots');
 		list.replaceChildren(...r.data.map(slotRow));
+		$('#url-warning').replaceChildren(r.data.length ? loopbackWarning(ingestUrl(r.data[0])) || '' : '');
 		if (!r.data.length)
 			list.append(el('li', { class: 'empty', text: 'No slots: run pbctl init.' }));
 	} catch (e) {

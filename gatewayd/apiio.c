@@ -189,6 +189,9 @@ api_json_error(struct api_req *r, const char *field, const struct jsonsafe_error
 		json_object_set_new(details, "field", json_string(field));
 	return api_error_details(r, ERR_BAD_REQUEST, details, "%s%sinvalid JSON: %s",
 	    field != NULL ? field : "", field != NULL ? ": " : "", e->text);
+}
+
+int
 api_reply_error(struct api_req *r, const json_t *reply, const char *fallback)
 {
 	const json_t *e = json_object_get(reply, "error");

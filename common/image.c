@@ -139,6 +139,29 @@ image_upright_size(const void *buf, size_t len, int *w, int *h, char *err, size_
 	return 0;
 }
 
+/*
+ * An embedded profile (Display P3 of phone HEICs, Adobe RGB) applied into
+ * sRGB: the profile is dropped on saving, and its pixels would then be read
+ * as sRGB.  vips_thumbnail leaves them in the profile's space, and its
+ * export_profile would transform images without a profile too (not an
+ * identity).  A profile lcms cannot use is ignored, as browsers do.
+ */
+static void
+image_profile_to_srgb(VipsImage **img)
+{
+	VipsImage *t;
+
+	if (!vips_image_get_typeof(*img, VIPS_META_ICC_NAME))
+		return;
+	if (vips_icc_transform(*img, &t, "srgb", "embedded", TRUE,
+	    "intent", VIPS_INTENT_RELATIVE, NULL) != 0) {
+		vips_error_clear();
+		return;
+	}
+	g_object_unref(*img);
+	*img = t;
+}
+
 int
 image_load(const void *buf, size_t len, long long max_pixels, int max_side,
     VipsImage **out, char *err, size_t errlen)
@@ -149,13 +172,10 @@ image_load(const void *buf, size_t len, long long max_pixels, int max_side,
 
 	if (image_check(buf, len, max_pixels, &info, err, errlen) != 0)
 		return -1;
-	/* export_profile: an embedded profile (Display P3 of phone HEICs, Adobe
-	 * RGB) is applied, else its pixels would be read as sRGB once the
-	 * profile is dropped; images without one are not transformed. */
 	if (vips_thumbnail_buffer((void *)buf, len, &t, side, "height", side,
-	    "size", VIPS_SIZE_DOWN, "fail_on", VIPS_FAIL_ON_ERROR,
-	    "export_profile", "srgb", NULL) != 0)
+	    "size", VIPS_SIZE_DOWN, "fail_on", VIPS_FAIL_ON_ERROR, NULL) != 0)
 		return image_error(err, errlen, "cannot decode the image");
+	image_profile_to_srgb(&t);
 	if (vips_colourspace(t, &c, VIPS_INTERPRETATION_sRGB, NULL) != 0) {
 		g_object_unref(t);
 		return image_error(err, errlen, "cannot convert the image to sRGB");

@@ -14,6 +14,9 @@
  * enumerated nor probed.  A link works while both its own exp and the
  * row's expires_at are in the future: extend makes a new link, and a job
  * that ends revokes its links (sql/004) whatever exp they carry.
+ * A registered image is stored upright and without metadata (imageprep.c:
+ * JPEG, PNG when it has transparency), so a link never publishes a
+ * guest's GPS position or a camera serial.
  * Rows are media_object kind 'public' with files in $PB_MEDIA_ROOT/public;
  * the janitor deletes them once expired.  gatewayd reads and writes them
  * itself, as it does template images (gatewayd/README.md).
@@ -30,6 +33,7 @@
 #include "api.h"
 #include "config.h"
 #include "http.h"
+#include "imageprep.h"
 #include "log.h"
 #include "media.h"
 #include "medialink.h"
@@ -171,6 +175,9 @@ media_register(struct api_req *r)
 		return api_error(r, ERR_UNSUPPORTED_TYPE, "%s is not among PB_MEDIA_ALLOWED_MIME",
 		    up.image.mime);
 	}
+	/* Published to the world: never with the photo's GPS position or serials. */
+	if ((rc = imageprep_upload(r, &up, max)) != 0)
+		return rc;
 	snprintf(size, sizeof(size), "%lld", up.size);
 	snprintf(exp_s, sizeof(exp_s), "%lld", exp);
 	params[0] = up.id;

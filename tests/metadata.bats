@@ -110,14 +110,30 @@ fallback() {
 	fallback local '"fallback_local":{"operation":"grade","mode":"warm","strength":0.5},'
 }
 
-@test "templates are stored without metadata" {
+token() {
+	local pw
 	pw=$(jq -r '.users[] | select(.username == "serg") | .password' "$PB_STATE_DIR/secrets/runtime_credentials.json")
-	token=$(curl -fsS -H 'Content-Type: application/json' \
-	    -d "$(jq -nc --arg p "$pw" '{username:"serg",password:$p}')" "$BASE_URL/api/login" | jq -r .access_token)
-	for photo in $PHOTOS; do
+	curl -fsS -H 'Content-Type: application/json' \
+	    -d "$(jq -nc --arg p "$pw" '{username:"serg",password:$p}')" "$BASE_URL/api/login" | jq -r .access_token
+}
+
+@test "templates are stored without metadata, a HEIC one as JPEG" {
+	token=$(token)
+	for photo in $PHOTOS sample.heif; do
 		curl -fsS -o "$O" -H "Authorization: Bearer $token" \
-		    -F "file=@$PB_TESTDATA/exif/$photo;type=image/jpeg" "$BASE_URL/api/slots/slot-004/templates"
+		    -F "file=@$PB_TESTDATA/exif/$photo" "$BASE_URL/api/slots/slot-004/templates"
+		jassert '.mime == "image/jpeg"' <"$O"
 		id=$(jq -r .id "$O")
 		clean "$(media_file "SELECT path FROM media_object WHERE id = '$id'")" "template from $photo"
+	done
+}
+
+@test "public media is published without metadata" {
+	token=$(token)
+	for photo in $PHOTOS; do
+		curl -fsS -o "$O" -H "Authorization: Bearer $token" \
+		    -F "file=@$PB_TESTDATA/exif/$photo" "$BASE_URL/api/media/register"
+		curl -fsS -o "$BATS_TEST_TMPDIR/got" "$(jq -r .public_url "$O")"
+		clean "$BATS_TEST_TMPDIR/got" "public link to $photo"
 	done
 }

@@ -452,8 +452,8 @@ catalog_settings_schema(const struct catalog *c, const struct provider *p,
 	return i < c->nproviders && j < c->noperations ? c->schemas[i * c->noperations + j] : NULL;
 }
 
-static int
-array_has(const json_t *a, const char *s)
+int
+catalog_array_has(const json_t *a, const char *s)
 {
 	size_t i;
 
@@ -467,13 +467,13 @@ array_has(const json_t *a, const char *s)
 int
 provider_supports(const struct provider *p, const char *operation_id)
 {
-	return array_has(json_object_get(p->json, "operations"), operation_id);
+	return catalog_array_has(json_object_get(p->json, "operations"), operation_id);
 }
 
 int
 provider_allows_mime(const struct provider *p, const char *mime)
 {
-	return array_has(json_object_get(json_object_get(p->json, "ingest"),
+	return catalog_array_has(json_object_get(json_object_get(p->json, "ingest"),
 	    "allowed_mime"), mime);
 }
 

@@ -76,6 +76,8 @@ const struct operation	*catalog_operation_at(const struct catalog *, size_t);
 const json_t		*catalog_settings_schema(const struct catalog *,
 			    const struct provider *, const struct operation *);
 
+/* Whether the JSON array a holds the string s. */
+int	catalog_array_has(const json_t *a, const char *s);
 /* One of the image types photobridge knows (jpeg, png, webp, heic, heif). */
 int	catalog_mime_known(const char *mime);
 int	provider_supports(const struct provider *, const char *operation_id);

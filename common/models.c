@@ -26,18 +26,6 @@ valid_model(const char *s)
 	return n > 0 && n <= MODEL_ID_MAX;
 }
 
-static int
-has_string(const json_t *a, const char *s)
-{
-	size_t i;
-
-	for (i = 0; s != NULL && i < json_array_size(a); i++)
-		if (json_is_string(json_array_get(a, i)) &&
-		    strcmp(json_string_value(json_array_get(a, i)), s) == 0)
-			return 1;
-	return 0;
-}
-
 int
 models_check_prices(const json_t *v, const char *ctx, char *err, size_t errlen)
 {
@@ -203,7 +191,7 @@ config_property(const json_t *ms, size_t k)
 	json_array_append_new(values, json_string(""));
 	json_array_foreach(ms, i, m)
 		json_array_foreach(json_object_get(json_object_get(m, "image_config"), config_keys[k]), j, v)
-			if (!has_string(values, json_string_value(v)))
+			if (!catalog_array_has(values, json_string_value(v)))
 				json_array_append(values, (json_t *)v);
 	desc = xasprintf("Sent as generationConfig.imageConfig.%s. Only for the models %s; "
 	    "each takes its own values (models[].image_config). Empty: the model's default.",
@@ -263,7 +251,7 @@ models_check_settings(const struct provider *p, const json_t *settings,
 		if (ok == NULL)
 			return errorf(reason, reasonlen, "%s does not take %s", model_id(m),
 			    config_keys[k]);
-		if (!has_string(ok, v))
+		if (!catalog_array_has(ok, v))
 			return errorf(reason, reasonlen, "%s does not take %s %.32s", model_id(m),
 			    config_keys[k], v);
 	}

@@ -9,7 +9,6 @@
 
 load helpers
 
-B='------------090306000104030805010400'
 PHOTOS="gps-DSCN0010.jpg Canon_40D.jpg Nikon_D70.jpg"
 FORMATS="jpeg png webp"
 
@@ -34,14 +33,6 @@ slot() {
 	    settings_json = '$4'::jsonb WHERE id = '$1'"
 }
 
-# post SLOT PHOTO: the booth's request; the status on stdout, headers in $H, body in $O.
-post() {
-	"$REPO/tests/dslr-body" "$PW" "$2" form-data >"$BATS_TEST_TMPDIR/body"
-	curl -sS -o "$O" -D "$H" -w '%{http_code}' \
-	    -H "Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)" \
-	    -H "Content-Type: multipart/form-data; boundary=$B" \
-	    --data-binary @"$BATS_TEST_TMPDIR/body" "$BASE_URL/ingest/$1"
-}
 
 header() { grep -i "^$1:" "$H" | tr -d '\r' | cut -d' ' -f2; }
 
@@ -72,7 +63,7 @@ media_file() { echo "$PB_STATE_DIR/media/$(psql_pb "$1")"; }
 	for photo in $PHOTOS sample.heif; do
 		for fmt in $FORMATS; do
 			slot slot-002 local passthrough "{\"output\":{\"format\":\"$fmt\"}}"
-			run post slot-002 "$PB_TESTDATA/exif/$photo"
+			run booth_post slot-002 "$PB_TESTDATA/exif/$photo"
 			assert_output 200
 			assert_equal "$(header content-type)" "image/$fmt"
 			clean "$O" "$photo as $fmt"
@@ -91,7 +82,7 @@ fallback() {
 		for fmt in $FORMATS; do
 			slot slot-003 gemini change_image "{\"prompt\":\"x\",\"on_failure\":\"$1\",$2\"output\":{\"format\":\"$fmt\"}}"
 			curl -fsS -X POST -d '{"behaviours":["safety"]}' "$FAKE_URL/_fake/script" >/dev/null
-			run post slot-003 "$PB_TESTDATA/exif/$photo"
+			run booth_post slot-003 "$PB_TESTDATA/exif/$photo"
 			assert_output 200
 			assert_equal "$(header x-photobridge-fallback)" "$1"
 			assert_equal "$(header content-type)" "image/$fmt"

@@ -7,7 +7,6 @@
 
 load helpers
 
-B='------------090306000104030805010400'
 
 setup_file() {
 	export GM_PORT=$(free_port) OA_PORT=$(free_port) TT_PORT=$(free_port)
@@ -61,14 +60,6 @@ put() {
 	    -H 'Content-Type: application/json' --data-binary "$2" "$BASE_URL/api/slots/$1"
 }
 
-# post SLOT PHOTO: the booth's request; the status on stdout, headers in $H, body in $O.
-post() {
-	"$REPO/tests/dslr-body" "$PW" "$2" form-data >"$BATS_TEST_TMPDIR/body"
-	curl -sS -o "$O" -D "$H" -w '%{http_code}' \
-	    -H "Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)" \
-	    -H "Content-Type: multipart/form-data; boundary=$B" \
-	    --data-binary @"$BATS_TEST_TMPDIR/body" "$BASE_URL/ingest/$1"
-}
 
 header() { grep -i "^$1:" "$H" | tr -d '\r' | cut -d' ' -f2; }
 job_cost() { psql_pb "SELECT cost FROM job WHERE id = '$(header x-photobridge-job)'"; }
@@ -78,7 +69,7 @@ log_cost() { psql_pb "SELECT cost FROM processing_log WHERE req_id = '$(header x
 	assert_equal "$(put slot-002 '{"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"x"}}')" 200
 	for photo in photo.webp photo.heic; do
 		rm -f "$RECORD"/*
-		run post slot-002 "$BATS_FILE_TMPDIR/$photo"
+		run booth_post slot-002 "$BATS_FILE_TMPDIR/$photo"
 		assert_output 200
 		sent=$(ls "$RECORD"/*)
 		assert_equal "$(echo "$sent" | wc -l)" 1
@@ -92,10 +83,10 @@ log_cost() { psql_pb "SELECT cost FROM processing_log WHERE req_id = '$(header x
 	assert_equal "$(put slot-003 '{"provider_id":"openai","operation_id":"change_image","settings_json":{"prompt":"x"}}')" 200
 	assert_equal "$(put slot-004 '{"provider_id":"turbotext","operation_id":"change_image","settings_json":{"prompt":"x"}}')" 200
 	for photo in photo.webp photo.heic; do
-		run post slot-003 "$BATS_FILE_TMPDIR/$photo"
+		run booth_post slot-003 "$BATS_FILE_TMPDIR/$photo"
 		assert_output 200
 		curl -fsS "$OA_URL/_fake/stats" | jassert '.last_request.images == [{"filename":"image-0.jpg","content_type":"image/jpeg","bytes":.last_request.images[0].bytes}]'
-		run post slot-004 "$BATS_FILE_TMPDIR/$photo"
+		run booth_post slot-004 "$BATS_FILE_TMPDIR/$photo"
 		assert_output 200
 		# Turbotext downloaded the prepared photo from its public link (a JPEG, as prepare.c makes it).
 		curl -fsS "$TT_URL/_fake/stats" | jassert '.fetched[-1].status == 200 and .fetched[-1].image == true'
@@ -105,7 +96,7 @@ log_cost() { psql_pb "SELECT cost FROM processing_log WHERE req_id = '$(header x
 @test "the slot's Gemini model is in the request URL and prices the job" {
 	for model in gemini-2.5-flash-image gemini-3-pro-image-preview; do
 		assert_equal "$(put slot-005 "{\"provider_id\":\"gemini\",\"operation_id\":\"change_image\",\"settings_json\":{\"prompt\":\"x\",\"model\":\"$model\"}}")" 200
-		run post slot-005 "$PB_TESTDATA/orientation/Landscape_1.jpg"
+		run booth_post slot-005 "$PB_TESTDATA/orientation/Landscape_1.jpg"
 		assert_output 200
 		curl -fsS "$GM_URL/_fake/stats" | jassert ".last_request.model == \"$model\""
 		grep -q "path=/v1beta/models/$model:generateContent" "$BATS_FILE_TMPDIR/gm.log"
@@ -123,7 +114,7 @@ log_cost() { psql_pb "SELECT cost FROM processing_log WHERE req_id = '$(header x
 	# No model set: the provider's recommended one.
 	assert_equal "$(put slot-005 '{"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"x"}}')" 200
 	jassert '.settings_json.model == "gemini-3.1-flash-image"' <"$O"
-	run post slot-005 "$PB_TESTDATA/orientation/Landscape_1.jpg"
+	run booth_post slot-005 "$PB_TESTDATA/orientation/Landscape_1.jpg"
 	assert_output 200
 	curl -fsS "$GM_URL/_fake/stats" | jassert '.last_request.model == "gemini-3.1-flash-image"'
 }
@@ -132,7 +123,7 @@ log_cost() { psql_pb "SELECT cost FROM processing_log WHERE req_id = '$(header x
 	# The fake's usage: 50 text and 194 image input tokens, 1056 output tokens.
 	while read -r model want; do
 		assert_equal "$(put slot-006 "{\"provider_id\":\"openai\",\"operation_id\":\"change_image\",\"settings_json\":{\"prompt\":\"x\",\"model\":\"$model\"}}")" 200
-		run post slot-006 "$PB_TESTDATA/orientation/Landscape_1.jpg"
+		run booth_post slot-006 "$PB_TESTDATA/orientation/Landscape_1.jpg"
 		assert_output 200
 		curl -fsS "$OA_URL/_fake/stats" | jassert ".last_request.model == \"$model\""
 		assert_equal "$(job_cost)" "$want"
@@ -145,19 +136,19 @@ log_cost() { psql_pb "SELECT cost FROM processing_log WHERE req_id = '$(header x
 
 @test "imageConfig is sent only for a model that takes it, as the slot set it" {
 	assert_equal "$(put slot-007 '{"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"x","model":"gemini-3-pro-image","aspect_ratio":"3:4","image_size":"2K"}}')" 200
-	run post slot-007 "$PB_TESTDATA/orientation/Landscape_1.jpg"
+	run booth_post slot-007 "$PB_TESTDATA/orientation/Landscape_1.jpg"
 	assert_output 200
 	curl -fsS "$GM_URL/_fake/stats" | jassert '.last_request.generationConfig.imageConfig == {"aspectRatio":"3:4","imageSize":"2K"}'
 	# gemini-2.5-flash-image takes an aspect ratio but no size.
 	assert_equal "$(put slot-007 '{"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"x","model":"gemini-2.5-flash-image","aspect_ratio":"3:4","image_size":"2K"}}')" 422
 	jassert '.error.code == "unprocessable" and .error.details.field == "settings_json.image_size" and (.error.message | test("gemini-2.5-flash-image"))' <"$O"
 	assert_equal "$(put slot-007 '{"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"x","model":"gemini-2.5-flash-image","aspect_ratio":"3:4","image_size":""}}')" 200
-	run post slot-007 "$PB_TESTDATA/orientation/Landscape_1.jpg"
+	run booth_post slot-007 "$PB_TESTDATA/orientation/Landscape_1.jpg"
 	assert_output 200
 	curl -fsS "$GM_URL/_fake/stats" | jassert '.last_request.generationConfig.imageConfig == {"aspectRatio":"3:4"}'
 	# Nothing set: no imageConfig at all.
 	assert_equal "$(put slot-007 '{"provider_id":"gemini","operation_id":"change_image","settings_json":{"prompt":"x","model":"gemini-2.5-flash-image"}}')" 200
-	run post slot-007 "$PB_TESTDATA/orientation/Landscape_1.jpg"
+	run booth_post slot-007 "$PB_TESTDATA/orientation/Landscape_1.jpg"
 	assert_output 200
 	curl -fsS "$GM_URL/_fake/stats" | jassert '.last_request.generationConfig | has("imageConfig") | not'
 }

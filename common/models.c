@@ -214,13 +214,15 @@ models_schema(const struct provider *p, const json_t *op_schema)
 	if (!json_is_array(ms))
 		return json_incref((json_t *)op_schema);
 	schema = json_deep_copy(op_schema);
-	props = json_object_get(schema, "properties");
 	ids = json_array();
 	json_array_foreach(ms, i, m)
 		json_array_append_new(ids, json_string(model_id(m)));
-	json_object_set_new(props, "model", json_pack("{s:s, s:s, s:s, s:o, s:s}", "type", "string",
+	/* The model first: a form built from the schema shows it on top. */
+	props = json_pack("{s:{s:s, s:s, s:s, s:o, s:s}}", "model", "type", "string",
 	    "title", "Model", "description", "The provider's image model; its price is in "
-	    "GET /api/providers (models[]).", "enum", ids, "default", provider_string(p, "model")));
+	    "GET /api/providers (models[]).", "enum", ids, "default", provider_string(p, "model"));
+	json_object_update(props, json_object_get(schema, "properties"));
+	json_object_set_new(schema, "properties", props);
 	for (k = 0; config_keys[k] != NULL; k++) {
 		if ((who = takers(ms, config_keys[k]))[0] != '\0')
 			json_object_set_new(props, config_keys[k], config_property(ms, k));

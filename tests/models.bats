@@ -100,6 +100,9 @@ log_cost() { psql_pb "SELECT cost FROM processing_log WHERE req_id = '$(header x
 		assert_output 200
 		curl -fsS "$GM_URL/_fake/stats" | jassert ".last_request.model == \"$model\""
 		grep -q "path=/v1beta/models/$model:generateContent" "$BATS_FILE_TMPDIR/gm.log"
+		# The sysadmin sees which model a job used.
+		wait_for 5 grep -q "event=provider.start req=$(header x-request-id) .*model=$model " \
+		    "$PB_STATE_DIR/log/providerd/current"
 		assert_equal "$(log_cost)" "$(job_cost)"
 		eval "cost_${model//[-.]/_}=$(job_cost)"
 	done

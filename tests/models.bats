@@ -79,7 +79,7 @@ log_cost() { psql_pb "SELECT cost FROM processing_log WHERE req_id = '$(header x
 	curl -fsS "$GM_URL/_fake/stats" | jassert '.last_request.contents[0].parts[1].inline_data.mime_type == "image/jpeg"'
 }
 
-@test "WEBP and HEIC photos are accepted for OpenAI and Turbotext, sent as JPEG" {
+@test "WEBP and HEIC photos are accepted for OpenAI (it receives JPEG) and Turbotext" {
 	assert_equal "$(put slot-003 '{"provider_id":"openai","operation_id":"change_image","settings_json":{"prompt":"x"}}')" 200
 	assert_equal "$(put slot-004 '{"provider_id":"turbotext","operation_id":"change_image","settings_json":{"prompt":"x"}}')" 200
 	for photo in photo.webp photo.heic; do
@@ -88,7 +88,7 @@ log_cost() { psql_pb "SELECT cost FROM processing_log WHERE req_id = '$(header x
 		curl -fsS "$OA_URL/_fake/stats" | jassert '.last_request.images == [{"filename":"image-0.jpg","content_type":"image/jpeg","bytes":.last_request.images[0].bytes}]'
 		run booth_post slot-004 "$BATS_FILE_TMPDIR/$photo"
 		assert_output 200
-		# Turbotext downloaded the prepared photo from its public link (a JPEG, as prepare.c makes it).
+		# Turbotext downloaded the prepared photo from its public link: an image by its magic bytes.
 		curl -fsS "$TT_URL/_fake/stats" | jassert '.fetched[-1].status == 200 and .fetched[-1].image == true'
 	done
 }

@@ -140,6 +140,14 @@ provider_model(const struct provider *p, const json_t *settings)
 }
 
 const char *
+model_wanted(const json_t *settings)
+{
+	const char *id = json_string_value(json_object_get(settings, "model"));
+
+	return id != NULL ? id : "(default)";
+}
+
+const char *
 model_id(const json_t *m)
 {
 	const char *id = json_string_value(json_object_get(m, "id"));
@@ -244,7 +252,7 @@ models_check_settings(const struct provider *p, const json_t *settings,
 	*field = "model";
 	if ((m = provider_model(p, settings)) == NULL)
 		return errorf(reason, reasonlen, "%s has no model %.128s", p->id,
-		    json_string_value(json_object_get(settings, "model")));
+		    model_wanted(settings));
 	for (k = 0; config_keys[k] != NULL; k++) {
 		if ((v = model_setting(settings, config_keys[k])) == NULL)
 			continue;

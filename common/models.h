@@ -38,6 +38,8 @@ json_t	*models_schema(const struct provider *, const json_t *op_schema);
 /* The model settings.model names, else the provider's default; NULL if unknown or none. */
 const json_t	*provider_model(const struct provider *, const json_t *settings);
 const json_t	*provider_model_by_id(const struct provider *, const char *id);
+/* The model settings name, for messages: "(default)" when none is named. */
+const char	*model_wanted(const json_t *settings);
 /* A model's id; its prices object (NULL when none). */
 const char	*model_id(const json_t *model);
 const json_t	*model_prices(const json_t *model);

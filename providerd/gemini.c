@@ -152,7 +152,7 @@ gemini_build_request(const struct provider *p, const char *operation_id,
 	tpl = json_object_get(json_object_get(p->json, "prompts"), operation_id);
 	if (!json_is_string(tpl) || model == NULL) {
 		errorf(err, errlen, "provider %s: no model %s or no prompt template for %s",
-		    p->id, json_string_value(json_object_get(settings, "model")), operation_id);
+		    p->id, model_wanted(settings), operation_id);
 		return NULL;
 	}
 	if (ninputs < spec->min_inputs || ninputs > GEMINI_MAX_INPUTS) {

@@ -93,7 +93,7 @@ openai_build_form(const struct provider *p, const char *operation_id,
 		    operation_id != NULL ? operation_id : "(none)");
 	if (model == NULL)
 		return errorf(err, errlen, "provider %s has no model %s", p->id,
-		    json_string_value(json_object_get(settings, "model")));
+		    model_wanted(settings));
 	if (n == 0 || n > OPENAI_MAX_INPUTS)
 		return errorf(err, errlen, "%s needs 1..%d images, got %zu", operation_id,
 		    OPENAI_MAX_INPUTS, n);

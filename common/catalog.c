@@ -5,6 +5,7 @@
 
 #include "catalog.h"
 #include "jsonsafe.h"
+#include "models.h"
 #include "util.h"
 
 #define CATALOG_MAX_BYTES	(4 * 1024 * 1024)
@@ -16,6 +17,7 @@ struct catalog {
 	size_t			 nproviders;
 	struct operation	*operations;
 	size_t			 noperations;
+	json_t			**schemas;	/* [provider * noperations + op]: settings_schema with the provider's models */
 };
 
 static const char *const image_mimes[] = {
@@ -33,20 +35,6 @@ valid_id(const char *s)
 		    s[n] == '_' || s[n] == '-'))
 			return 0;
 	return n > 0 && n <= ID_MAX;
-}
-
-/* Model ids go into the request path unescaped. */
-static int
-valid_model(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n] != '\0'; n++)
-		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
-		    (s[n] >= '0' && s[n] <= '9') || s[n] == '.' || s[n] == '_' ||
-		    s[n] == '-'))
-			return 0;
-	return n > 0 && n <= 128;
 }
 
 int
@@ -235,14 +223,11 @@ check_extras(const struct provider *p, char *err, size_t errlen)
 	char ctx[ID_MAX + 16];
 
 	snprintf(ctx, sizeof(ctx), "provider %s", p->id);
-	if ((v = json_object_get(j, "model")) != NULL &&
-	    (!json_is_string(v) || !valid_model(json_string_value(v))))
-		return errorf(err, errlen, "%s: model must be a model id ([A-Za-z0-9._-])", ctx);
+	if (models_check(p, err, errlen) != 0)
+		return -1;
 	if (json_object_get(j, "inline_max_bytes") != NULL &&
 	    get_int(j, "inline_max_bytes", 1, 20000000, NULL, &n, ctx, err, errlen) == -1)
 		return -1;
-	if ((v = json_object_get(j, "image_config")) != NULL && !json_is_object(v))
-		return errorf(err, errlen, "%s: image_config must be an object", ctx);
 	if ((v = json_object_get(j, "safety_settings")) != NULL && !json_is_array(v))
 		return errorf(err, errlen, "%s: safety_settings must be an array", ctx);
 	if ((v = json_object_get(j, "prompts")) != NULL) {
@@ -255,14 +240,9 @@ check_extras(const struct provider *p, char *err, size_t errlen)
 				return errorf(err, errlen, "%s: prompts.%s must be a string (<= 8192 bytes)", ctx, k);
 		}
 	}
-	if ((v = json_object_get(j, "prices_usd_per_million_tokens")) != NULL) {
-		if (!json_is_object(v))
-			return errorf(err, errlen, "%s: prices_usd_per_million_tokens must be an object", ctx);
-		json_object_foreach((json_t *)v, k, x)
-			if (!json_is_number(x) || json_number_value(x) < 0 ||
-			    json_number_value(x) > 1e6)
-				return errorf(err, errlen, "%s: prices_usd_per_million_tokens.%.64s must be a number >= 0", ctx, k);
-	}
+	if ((v = json_object_get(j, "prices_usd_per_million_tokens")) != NULL &&
+	    models_check_prices(v, ctx, err, errlen) != 0)
+		return -1;
 	return 0;
 }
 
@@ -362,6 +342,11 @@ catalog_from_json(json_t *root, char *err, size_t errlen)
 		catalog_free(c);
 		return NULL;
 	}
+	c->schemas = xcalloc(c->nproviders * c->noperations, sizeof(*c->schemas));
+	for (size_t i = 0; i < c->nproviders; i++)
+		for (size_t j = 0; j < c->noperations; j++)
+			c->schemas[i * c->noperations + j] = models_schema(&c->providers[i],
+			    json_object_get(c->operations[j].json, "settings_schema"));
 	return c;
 }
 
@@ -394,6 +379,9 @@ catalog_free(struct catalog *c)
 {
 	if (c == NULL)
 		return;
+	for (size_t i = 0; c->schemas != NULL && i < c->nproviders * c->noperations; i++)
+		json_decref(c->schemas[i]);
+	free(c->schemas);
 	free(c->providers);
 	free(c->operations);
 	json_decref(c->root);
@@ -452,8 +440,21 @@ catalog_operation_at(const struct catalog *c, size_t i)
 	return i < c->noperations ? &c->operations[i] : NULL;
 }
 
-static int
-array_has(const json_t *a, const char *s)
+const json_t *
+catalog_settings_schema(const struct catalog *c, const struct provider *p,
+    const struct operation *o)
+{
+	size_t i, j;
+
+	if (p == NULL || o == NULL)
+		return NULL;
+	i = (size_t)(p - c->providers);
+	j = (size_t)(o - c->operations);
+	return i < c->nproviders && j < c->noperations ? c->schemas[i * c->noperations + j] : NULL;
+}
+
+int
+catalog_array_has(const json_t *a, const char *s)
 {
 	size_t i;
 
@@ -467,13 +468,13 @@ array_has(const json_t *a, const char *s)
 int
 provider_supports(const struct provider *p, const char *operation_id)
 {
-	return array_has(json_object_get(p->json, "operations"), operation_id);
+	return catalog_array_has(json_object_get(p->json, "operations"), operation_id);
 }
 
 int
 provider_allows_mime(const struct provider *p, const char *mime)
 {
-	return array_has(json_object_get(json_object_get(p->json, "ingest"),
+	return catalog_array_has(json_object_get(json_object_get(p->json, "ingest"),
 	    "allowed_mime"), mime);
 }
 

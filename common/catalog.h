@@ -11,10 +11,12 @@
  * requires_public_media boolean}, optional rate_limits {per_minute,
  * per_day >= 0, 0 = unlimited}, operations (non-empty, unique, each
  * defined under "operations").  Optional provider keys, checked when
- * present: model (a URL-safe model id), inline_max_bytes (1..20000000),
- * image_config (object), safety_settings (array), prompts {operation
- * the provider supports: string}, prices_usd_per_million_tokens {name:
- * number >= 0}.  Every other provider key is kept for its provider's code.
+ * present: model and models (models.h: the image models with their
+ * prices and image_config; model is the default and one of them),
+ * inline_max_bytes (1..20000000), safety_settings (array), prompts
+ * {operation the provider supports: string}, prices_usd_per_million_tokens
+ * {name: number >= 0}.  Every other provider key is kept for its
+ * provider's code.
  *
  * Checked for every operation: title, optional description,
  * settings_schema {type "object", properties object, required[] naming
@@ -66,6 +68,16 @@ const struct provider	*catalog_provider_at(const struct catalog *, size_t);
 size_t			 catalog_noperations(const struct catalog *);
 const struct operation	*catalog_operation_at(const struct catalog *, size_t);
 
+/*
+ * The operation's settings_schema as provider p offers it: with the
+ * "model", "aspect_ratio" and "image_size" properties of its models
+ * (models.h).  Validate slot settings against this, not the operation's.
+ */
+const json_t		*catalog_settings_schema(const struct catalog *,
+			    const struct provider *, const struct operation *);
+
+/* Whether the JSON array a holds the string s. */
+int	catalog_array_has(const json_t *a, const char *s);
 /* One of the image types photobridge knows (jpeg, png, webp, heic, heif). */
 int	catalog_mime_known(const char *mime);
 int	provider_supports(const struct provider *, const char *operation_id);

@@ -12,6 +12,7 @@
 #include "image.h"
 #include "imagehdr.h"
 #include "util.h"
+#include "webpmeta.h"
 
 /* The loaders we take, as libvips class names (each with its subclasses). */
 static const char *const allowed_loaders[] = {
@@ -138,6 +139,29 @@ image_upright_size(const void *buf, size_t len, int *w, int *h, char *err, size_
 	return 0;
 }
 
+/*
+ * An embedded profile (Display P3 of phone HEICs, Adobe RGB) applied into
+ * sRGB: the profile is dropped on saving, and its pixels would then be read
+ * as sRGB.  vips_thumbnail leaves them in the profile's space, and its
+ * export_profile would transform images without a profile too (not an
+ * identity).  A profile lcms cannot use is ignored, as browsers do.
+ */
+static void
+image_profile_to_srgb(VipsImage **img)
+{
+	VipsImage *t;
+
+	if (!vips_image_get_typeof(*img, VIPS_META_ICC_NAME))
+		return;
+	if (vips_icc_transform(*img, &t, "srgb", "embedded", TRUE,
+	    "intent", VIPS_INTENT_RELATIVE, NULL) != 0) {
+		vips_error_clear();
+		return;
+	}
+	g_object_unref(*img);
+	*img = t;
+}
+
 int
 image_load(const void *buf, size_t len, long long max_pixels, int max_side,
     VipsImage **out, char *err, size_t errlen)
@@ -151,6 +175,7 @@ image_load(const void *buf, size_t len, long long max_pixels, int max_side,
 	if (vips_thumbnail_buffer((void *)buf, len, &t, side, "height", side,
 	    "size", VIPS_SIZE_DOWN, "fail_on", VIPS_FAIL_ON_ERROR, NULL) != 0)
 		return image_error(err, errlen, "cannot decode the image");
+	image_profile_to_srgb(&t);
 	if (vips_colourspace(t, &c, VIPS_INTERPRETATION_sRGB, NULL) != 0) {
 		g_object_unref(t);
 		return image_error(err, errlen, "cannot convert the image to sRGB");
@@ -197,6 +222,29 @@ image_size(VipsImage *in, const struct image_output *o, VipsImage **out)
 	return 0;
 }
 
+/*
+ * A header copy (pixels shared) with every metadata field removed: EXIF
+ * (exif-data and each exif-ifd* field, from which savers rebuild EXIF),
+ * XMP, IPTC, the ICC profile (the pixels are sRGB by now), and loader
+ * notes.  The savers' strip flag is not enough: libvips 8.14's webpsave
+ * ignores it and writes EXIF with GPS and serials, XMP and ICC; and even
+ * from a bare image it writes a fresh EXIF chunk (webpmeta.c drops it).
+ */
+static int
+image_unmeta(VipsImage *in, VipsImage **out)
+{
+	gchar **fields;
+
+	if (vips_copy(in, out, NULL) != 0)
+		return -1;
+	fields = vips_image_get_fields(*out);
+	/* Width, height, bands... are not in the metadata table: kept. */
+	for (size_t i = 0; fields[i] != NULL; i++)
+		(void)vips_image_remove(*out, fields[i]);
+	g_strfreev(fields);
+	return 0;
+}
+
 static int
 image_encode(VipsImage *in, const struct image_output *o, struct image_buf *out)
 {
@@ -213,6 +261,11 @@ image_encode(VipsImage *in, const struct image_output *o, struct image_buf *out)
 	case IMAGE_FMT_WEBP:
 		rc = vips_webpsave_buffer(in, &data, &out->len, "Q", o->quality,
 		    "strip", TRUE, NULL);
+		/* webpsave writes an EXIF chunk whatever the image holds. */
+		if (rc == 0 && (out->len = webpmeta_strip(data, out->len)) == 0) {
+			vips_error("photobridge", "webpsave wrote no WEBP");
+			rc = -1;
+		}
 		out->mime = "image/webp";
 		break;
 	default:
@@ -245,14 +298,18 @@ int
 image_save(VipsImage *in, const struct image_output *o, struct image_buf *out,
     char *err, size_t errlen)
 {
-	VipsImage *sized;
+	VipsImage *sized, *bare;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (image_size(in, o, &sized) != 0)
 		return image_error(err, errlen, "cannot resize the image");
-	rc = image_encode(sized, o, out);
+	rc = image_unmeta(sized, &bare);
 	g_object_unref(sized);
+	if (rc == 0) {
+		rc = image_encode(bare, o, out);
+		g_object_unref(bare);
+	}
 	if (rc != 0) {
 		image_buf_free(out);
 		return image_error(err, errlen, "cannot encode the image");

@@ -1,8 +1,9 @@
 /*
  * image.h - the image pipeline on libvips: decode with the pixel cap
  * checked from the header first (imagehdr), apply the EXIF orientation,
- * shrink on load, convert to sRGB, encode with every metadata block
- * stripped (EXIF, GPS, XMP, IPTC, maker notes, ICC after conversion).
+ * shrink on load, apply an embedded profile into sRGB, encode with every
+ * metadata field removed first (EXIF, GPS, XMP, IPTC, maker notes, ICC
+ * after conversion): the savers' strip flag alone leaks in WEBP.
  *
  * Only the JPEG, PNG, WEBP and HEIF loaders can run: image_init() blocks
  * libvips' untrusted operations and every other loader, and each input

@@ -16,6 +16,9 @@
  * that ends revokes its links (sql/004) whatever exp they carry.  Only
  * the item's owner (owner_user_id, sql/006: who registered it, or the
  * owner of the slot whose job published it) may extend it.
+ * A registered image is stored upright and without metadata (imageprep.c:
+ * JPEG, PNG when it has transparency), so a link never publishes a
+ * guest's GPS position or a camera serial.
  * Rows are media_object kind 'public' with files in $PB_MEDIA_ROOT/public;
  * the janitor deletes them once expired.  gatewayd reads and writes them
  * itself, as it does template images (gatewayd/README.md).
@@ -32,6 +35,7 @@
 #include "api.h"
 #include "config.h"
 #include "http.h"
+#include "imageprep.h"
 #include "log.h"
 #include "media.h"
 #include "medialink.h"
@@ -173,6 +177,9 @@ media_register(struct api_req *r)
 		return api_error(r, ERR_UNSUPPORTED_TYPE, "%s is not among PB_MEDIA_ALLOWED_MIME",
 		    up.image.mime);
 	}
+	/* Published to the world: never with the photo's GPS position or serials. */
+	if ((rc = imageprep_upload(r, &up, max)) != 0)
+		return rc;
 	snprintf(size, sizeof(size), "%lld", up.size);
 	snprintf(exp_s, sizeof(exp_s), "%lld", exp);
 	params[0] = up.id;

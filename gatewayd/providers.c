@@ -1,7 +1,10 @@
 /*
  * providers.c - GET /api/providers: the catalogue of configs/providers.json
  * as the UI needs it to build its forms: each provider's limits and its
- * operations with their settings_schema.  API keys are never part of it.
+ * operations with their settings_schema (with the provider's "model",
+ * "aspect_ratio" and "image_size" settings, common/models.h), and its
+ * models with their prices and imageConfig values.  API keys are never
+ * part of it.
  */
 #include "api.h"
 #include "proto.h"
@@ -13,14 +16,14 @@ provider_operations(const struct provider *p)
 
 	for (size_t i = 0; i < catalog_noperations(api_catalog); i++) {
 		const struct operation *o = catalog_operation_at(api_catalog, i);
-		json_t *schema = json_object_get(o->json, "settings_schema");
+		const json_t *schema = catalog_settings_schema(api_catalog, p, o);
 
 		if (!provider_supports(p, o->id))
 			continue;
 		json_array_append_new(ops, json_pack("{s:s, s:s, s:s, s:s?, s:O, s:O?}",
 		    "id", o->id, "name", o->title, "title", o->title,
 		    "description", json_string_value(json_object_get(o->json, "description")),
-		    "settings_schema", schema,
+		    "settings_schema", (json_t *)schema,
 		    "required_settings", json_object_get(o->json, "required_settings")));
 	}
 	return ops;
@@ -34,9 +37,10 @@ providers_list(struct api_req *r)
 	for (size_t i = 0; i < catalog_nproviders(api_catalog); i++) {
 		const struct provider *p = catalog_provider_at(api_catalog, i);
 
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s?, s:{s:i, s:i, "
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s?, s:O?, s:{s:i, s:i, "
 		    "s:I, s:b, s:O?}, s:o}", "id", p->id, "name", p->title, "title", p->title,
-		    "model", provider_string(p, "model"), "ingest",
+		    "model", provider_string(p, "model"), "models", json_object_get(p->json, "models"),
+		    "ingest",
 		    "max_parallel_jobs", p->ingest.max_parallel_jobs,
 		    "timeout_sec", p->ingest.timeout_sec,
 		    "max_file_size_mb", (json_int_t)(p->ingest.max_file_bytes / (1024 * 1024)),

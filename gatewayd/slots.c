@@ -6,6 +6,9 @@
  * (common/jschema.c): a body of the wrong shape is 400, settings the
  * schema refuses or an unknown provider/operation are 422, each with
  * details.field naming the offender ("settings_json.output.format").
+ * The schema is the operation's as the provider offers it, with the
+ * provider's "model" choice (catalog_settings_schema); an aspect_ratio or
+ * image_size the chosen model does not take is 422 too (models.h).
  * Settings that name media ("..._media_id", at any depth, in arrays
  * too: mediarefs.c) must name a template image of this slot.  PUT with "version" is optimistic: a stale version is 409
  * with the current one in details.  Saving makes the referenced templates
@@ -22,6 +25,7 @@
 #include "jschema.h"
 #include "jsonsafe.h"
 #include "log.h"
+#include "models.h"
 #include "proto.h"
 #include "slots.h"
 #include "util.h"
@@ -55,7 +59,7 @@ slot_json(PGresult *res, int row)
 
 	/* Configured: a provider that offers the operation, and settings it takes. */
 	configured = p != NULL && o != NULL && provider_supports(p, op) && settings != NULL &&
-	    jschema_validate(json_object_get(o->json, "settings_schema"), settings, &err) == 0;
+	    jschema_validate(catalog_settings_schema(api_catalog, p, o), settings, &err) == 0;
 	slot = json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:i, s:s, s:s, s:s, s:b, s:s, s:s, s:o}",
 	    "id", PQgetvalue(res, row, 0), "name", PQgetvalue(res, row, 1),
 	    "provider_id", provider[0] != '\0' ? provider : NULL,
@@ -183,7 +187,9 @@ slot_check_config(struct api_req *r, const char *slot, json_t *provider,
 	const struct provider *p;
 	const struct operation *op;
 	struct jschema_error err;
-	json_t *schema;
+	const json_t *schema;
+	const char *field;
+	char why[256];
 	int rc;
 
 	*settings = NULL;
@@ -213,7 +219,7 @@ slot_check_config(struct api_req *r, const char *slot, json_t *provider,
 	    !provider_supports(p, op->id))
 		return api_field_error(r, ERR_UNPROCESSABLE, "operation_id",
 		    "the provider does not offer %s", json_string_value(operation));
-	schema = json_object_get(op->json, "settings_schema");
+	schema = catalog_settings_schema(api_catalog, p, op);
 	*settings = in != NULL ? json_deep_copy(in) : json_object();
 	if (jschema_validate(schema, *settings, &err) != 0) {
 		json_decref(*settings);
@@ -224,6 +230,14 @@ slot_check_config(struct api_req *r, const char *slot, json_t *provider,
 		    err.field[0] != '\0' ? "." : "", err.field, err.reason);
 	}
 	jschema_apply_defaults(schema, *settings);
+	/* What the schema subset cannot say: aspect_ratio/image_size per model. */
+	if (models_check_settings(p, *settings, &field, why, sizeof(why)) != 0) {
+		json_decref(*settings);
+		*settings = NULL;
+		return api_error_details(r, ERR_UNPROCESSABLE, json_pack("{s:s+, s:s}",
+		    "field", "settings_json.", field, "reason", why), "settings_json.%s: %s",
+		    field, why);
+	}
 	if ((rc = check_media_refs(r, slot, *settings)) != 0) {
 		json_decref(*settings);
 		*settings = NULL;

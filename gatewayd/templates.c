@@ -7,7 +7,7 @@
  *   DELETE /api/slots/{id}/templates/{media_id} 204
  *
  * An upload is made upright and stripped of its metadata once, here
- * (template_prepare), then stored as a media_object of kind 'template'
+ * (imageprep.c), then stored as a media_object of kind 'template'
  * with the slot's id.  It
  * is pending (expires in a day, so the janitor removes it if it is never
  * used) until a PUT of the slot's settings names it; from then on it has
@@ -22,9 +22,8 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "atomicfile.h"
 #include "config.h"
-#include "image.h"
+#include "imageprep.h"
 #include "log.h"
 #include "proto.h"
 #include "slots.h"
@@ -32,7 +31,6 @@
 #include "util.h"
 
 #define TEMPLATE_MAX_BYTES	(20LL * 1024 * 1024)
-#define TEMPLATE_MAX_PIXELS	100000000LL	/* as upload.c checks */
 
 int
 template_delete(struct api_req *r, const char *slot, const char *id)
@@ -61,50 +59,6 @@ template_delete(struct api_req *r, const char *slot, const char *id)
 	return 1;
 }
 
-/*
- * The treatment a photo gets before it leaves for a provider, done once
- * here: upright, sRGB, every metadata block gone (an operator's frame or
- * reference carries EXIF, XMP and camera serials too), at its own size;
- * JPEG, or PNG when it has transparency (frames and logos keep it).  On a
- * civetweb worker thread: libvips is thread-safe.
- */
-static int
-template_prepare(struct api_req *r, struct upload_file *up)
-{
-	char err[256], *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), up->rel_path);
-	struct image_buf out = { 0 };
-	size_t len;
-	char *data = read_file(abs, TEMPLATE_MAX_BYTES, &len);
-	int ok = data != NULL && image_prepare_input(data, len, TEMPLATE_MAX_PIXELS, 0, &out,
-	    err, sizeof(err)) == 0, full = 0;
-
-	if (data == NULL)
-		snprintf(err, sizeof(err), "%s", strerror(errno));
-	if (ok && atomic_write(abs, out.data, out.len, 0640) != 0) {
-		full = errno_disk_full(errno);
-		snprintf(err, sizeof(err), "cannot store it: %s", strerror(errno));
-		ok = 0;
-	}
-	if (ok) {
-		up->size = (long long)out.len;
-		up->image.mime = out.mime;
-		up->image.type = strcmp(out.mime, "image/png") == 0 ? IMAGE_PNG : IMAGE_JPEG;
-		up->image.width = (unsigned)out.width;
-		up->image.height = (unsigned)out.height;
-		up->image.orientation = 0;
-	}
-	image_buf_free(&out);
-	free(data);
-	free(abs);
-	if (ok)
-		return 0;
-	log_warn("template.prepare_failed", "req=%s media=%s err=%s", r->req, up->id, err);
-	upload_discard(up);
-	if (full)
-		return api_error(r, ERR_INSUFFICIENT_STORAGE, "the server's media disk is full");
-	return api_error(r, ERR_UNPROCESSABLE, "unreadable image: %s", err);
-}
-
 static int
 template_upload(struct api_req *r)
 {
@@ -120,7 +74,8 @@ template_upload(struct api_req *r)
 	if ((rc = upload_receive(r, "templates", TEMPLATE_MAX_BYTES, &up)) != 0)
 		return rc;
 	json_decref(up.fields);
-	if ((rc = template_prepare(r, &up)) != 0)
+	/* Done once here, as providerd does to every photo before a provider. */
+	if ((rc = imageprep_upload(r, &up, TEMPLATE_MAX_BYTES)) != 0)
 		return rc;
 	snprintf(size, sizeof(size), "%lld", up.size);
 	snprintf(w, sizeof(w), "%u", up.image.width);

@@ -114,8 +114,9 @@ upload_check_image(struct api_req *r, struct upload_file *up)
 	enum imagehdr_result res = imagehdr_probe_file(abs, &up->image, err, sizeof(err));
 
 	free(abs);
-	if (res == IMAGEHDR_UNSUPPORTED || (res == IMAGEHDR_OK && up->image.type == IMAGE_HEIF))
-		return api_error(r, ERR_UNSUPPORTED_TYPE, "send a JPEG, PNG or WEBP image");
+	/* HEIC too: every stored upload is converted (imageprep.c, providerd). */
+	if (res == IMAGEHDR_UNSUPPORTED)
+		return api_error(r, ERR_UNSUPPORTED_TYPE, "send a JPEG, PNG, WEBP or HEIC image");
 	if (res == IMAGEHDR_ERROR)
 		return api_error(r, ERR_INTERNAL, "cannot read the upload");
 	if (res != IMAGEHDR_OK)

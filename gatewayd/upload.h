@@ -3,7 +3,7 @@
  * (template images, test photos): streamed through common/multipart.c
  * into $PB_MEDIA_ROOT/<dir>/<uuid>, never buffered whole; text fields
  * are collected (bounded).  The file's type is then read from its magic
- * bytes (JPEG, PNG or WEBP; anything else 415, broken 422).
+ * bytes (JPEG, PNG, WEBP or HEIC/HEIF; anything else 415, broken 422).
  */
 #ifndef PB_GATEWAYD_UPLOAD_H
 #define PB_GATEWAYD_UPLOAD_H

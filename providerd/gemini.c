@@ -14,6 +14,7 @@
 #include "gemini.h"
 #include "jsonsafe.h"
 #include "log.h"
+#include "models.h"
 #include "prompt.h"
 #include "util.h"
 
@@ -100,13 +101,44 @@ image_part(const struct gemini_input *in, size_t i, char *err, size_t errlen)
 	return part;
 }
 
+/*
+ * generationConfig.imageConfig from the slot's aspect_ratio and image_size,
+ * only those the model takes (the gateway refuses the others with 422; a
+ * catalogue edited since is refused here) and only when set.
+ */
+static int
+image_config(const struct provider *p, const json_t *settings, json_t *gen, char *err,
+    size_t errlen)
+{
+	static const char *const keys[][2] = {
+		{ "aspect_ratio", "aspectRatio" }, { "image_size", "imageSize" }
+	};
+	const char *field;
+	json_t *cfg = json_object();
+	char why[200];
+
+	if (models_check_settings(p, settings, &field, why, sizeof(why)) != 0) {
+		json_decref(cfg);
+		return errorf(err, errlen, "%s: %s", field, why);
+	}
+	for (size_t i = 0; i < 2; i++)
+		if (model_setting(settings, keys[i][0]) != NULL)
+			json_object_set_new(cfg, keys[i][1],
+			    json_string(model_setting(settings, keys[i][0])));
+	if (json_object_size(cfg) > 0)
+		json_object_set_new(gen, "imageConfig", cfg);
+	else
+		json_decref(cfg);
+	return 0;
+}
+
 json_t *
 gemini_build_request(const struct provider *p, const char *operation_id,
     const json_t *settings, const struct gemini_input *inputs, size_t ninputs,
     char *err, size_t errlen)
 {
 	const struct opspec *spec;
-	const json_t *tpl, *cfg;
+	const json_t *tpl, *cfg, *model = provider_model(p, settings);
 	json_t *parts, *gen, *body, *part;
 	const char *v;
 	char *text, nb[64];
@@ -119,9 +151,9 @@ gemini_build_request(const struct provider *p, const char *operation_id,
 	}
 	spec = opspec(operation_id);
 	tpl = json_object_get(json_object_get(p->json, "prompts"), operation_id);
-	if (!json_is_string(tpl) || provider_string(p, "model") == NULL) {
-		errorf(err, errlen, "provider %s: no model or no prompt template for %s",
-		    p->id, operation_id);
+	if (!json_is_string(tpl) || model == NULL) {
+		errorf(err, errlen, "provider %s: no model %s or no prompt template for %s",
+		    p->id, model_wanted(settings), operation_id);
 		return NULL;
 	}
 	if (ninputs < spec->min_inputs || ninputs > GEMINI_MAX_INPUTS) {
@@ -156,8 +188,11 @@ gemini_build_request(const struct provider *p, const char *operation_id,
 	gen = json_pack("{s:[s]}", "responseModalities", "IMAGE");
 	if (gen == NULL)
 		goto oom;
-	if ((cfg = json_object_get(p->json, "image_config")) != NULL)
-		json_object_set_new(gen, "imageConfig", json_deep_copy(cfg));
+	if (image_config(p, settings, gen, err, errlen) != 0) {
+		json_decref(parts);
+		json_decref(gen);
+		return NULL;
+	}
 	/* "o" hands parts and gen over, on failure too. */
 	body = json_pack("{s:[{s:s,s:o}],s:o}", "contents", "role", "user",
 	    "parts", parts, "generationConfig", gen);
@@ -175,9 +210,8 @@ oom:
 }
 
 char *
-gemini_request_url(const char *base_url, const struct provider *p)
+gemini_request_url(const char *base_url, const char *model)
 {
-	const char *model = provider_string(p, "model");
 	char *path, *url;
 
 	if (model == NULL || base_url == NULL)
@@ -193,8 +227,8 @@ gemini_check_provider(const struct provider *p, char *err, size_t errlen)
 {
 	static const char *const prices[] = { "input", "output_text", "output_image", NULL };
 
-	if (provider_string(p, "model") == NULL)
-		return errorf(err, errlen, "provider %s: model is required", p->id);
+	if (provider_model(p, NULL) == NULL)
+		return errorf(err, errlen, "provider %s: model and models are required", p->id);
 	return prompt_check_provider(p, prices, err, errlen);
 }
 
@@ -375,7 +409,7 @@ classify_http(long code, const char *body, size_t len, int upload,
 		    "%s: not found (HTTP 404 %s): %s", what, status, msg);
 	else if (code == 404)
 		set_outcome(r, GEMINI_FINAL, "model_not_found",
-		    "%s: model not found, check \"model\" in providers.json (HTTP 404 %s): %s",
+		    "%s: model not found, check the slot's model and \"models\" in providers.json (HTTP 404 %s): %s",
 		    what, status, msg);
 	else if (code == 413)
 		set_outcome(r, GEMINI_FINAL, "request_too_large",
@@ -416,9 +450,9 @@ count(const json_t *o, const char *key)
 }
 
 double
-gemini_cost(const struct provider *p, long prompt, long text, long image)
+gemini_cost(const json_t *model, long prompt, long text, long image)
 {
-	const json_t *pr = json_object_get(p->json, "prices_usd_per_million_tokens");
+	const json_t *pr = model_prices(model);
 
 	return (prompt * json_number_value(json_object_get(pr, "input")) +
 	    text * json_number_value(json_object_get(pr, "output_text")) +
@@ -426,7 +460,7 @@ gemini_cost(const struct provider *p, long prompt, long text, long image)
 }
 
 static void
-usage(const struct provider *p, const json_t *root, struct gemini_result *r)
+usage(const json_t *model, const json_t *root, struct gemini_result *r)
 {
 	const json_t *u = json_object_get(root, "usageMetadata"), *d, *det;
 	size_t i;
@@ -448,7 +482,7 @@ usage(const struct provider *p, const json_t *root, struct gemini_result *r)
 	if (r->image_tokens > r->output_tokens)
 		r->output_tokens = r->image_tokens;
 	text = r->output_tokens - r->image_tokens + r->thoughts_tokens;
-	r->cost_usd = gemini_cost(p, r->prompt_tokens, text, r->image_tokens);
+	r->cost_usd = gemini_cost(model, r->prompt_tokens, text, r->image_tokens);
 }
 
 /* The first non-thought image part of any candidate; -1 when undecodable. */
@@ -482,7 +516,7 @@ find_image(const json_t *cands, struct gemini_result *r, const char **text)
 }
 
 void
-gemini_parse_response(const struct provider *p, long http_status, const char *body,
+gemini_parse_response(const json_t *model, long http_status, const char *body,
     size_t len, struct gemini_result *r)
 {
 	const json_t *cands, *fr, *fm;
@@ -532,7 +566,7 @@ gemini_parse_response(const struct provider *p, long http_status, const char *bo
 		    "Gemini returned no image (finishReason %s)%s%s",
 		    r->finish_reason[0] != '\0' ? r->finish_reason : "none",
 		    text != NULL ? ": " : "", text != NULL ? text : "");
-	usage(p, root, r);
+	usage(model, root, r);
 	json_decref(root);
 }
 

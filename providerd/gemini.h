@@ -4,15 +4,21 @@
  * resumable upload.  No network and no API keys here: the caller's libcurl
  * loop sends "x-goog-api-key" itself and never logs it.
  *
- * Provider keys read from configs/providers.json (see catalog.h):
- *   model                          model id in the request path (required)
+ * Provider keys read from configs/providers.json (see catalog.h, models.h):
+ *   model, models                  the default model and every model, each
+ *                                  with prices_usd_per_million_tokens
+ *                                  {input, output_text, output_image} and
+ *                                  the image_config values it takes
  *   prompts.{operation}            prompt template (required per operation)
- *   prices_usd_per_million_tokens  {input, output_text, output_image}
  *   inline_max_bytes               estimated request size above which the
  *                                  largest inputs go through the Files API
- *   image_config                   copied to generationConfig.imageConfig
- *                                  (only for models that accept it)
  *   safety_settings                copied to safetySettings
+ *
+ * Slot settings: "model" picks the model (its id goes in the request path,
+ * its prices make the cost; the provider's "model" when unset);
+ * "aspect_ratio" and "image_size", when set, become
+ * generationConfig.imageConfig.aspectRatio / imageSize, only for a model
+ * whose image_config lists the value (the request is refused otherwise).
  *
  * Templates: "{prompt}" is the slot's prompt; "{name}" is the slot
  * setting "name" when it is a string, number or boolean.  A template line
@@ -50,13 +56,14 @@ struct gemini_input {
  * (settings_json of the slot: "prompt" and the other scalar settings used
  * by the template; media ids already resolved by the caller into inputs).
  * NULL + reason when the provider lacks model/template, the operation is
- * not offered, inputs are missing or malformed.
+ * not offered, inputs are missing or malformed, or the model does not take
+ * the slot's aspect_ratio / image_size.
  */
 json_t	*gemini_build_request(const struct provider *, const char *operation_id,
 	    const json_t *settings, const struct gemini_input *inputs, size_t ninputs,
 	    char *err, size_t errlen);
 /* {base}/v1beta/models/{model}:generateContent, malloc'd; NULL without a model. */
-char	*gemini_request_url(const char *base_url, const struct provider *);
+char	*gemini_request_url(const char *base_url, const char *model);
 /* Startup check of the gemini-specific keys above; -1 + reason. */
 int	 gemini_check_provider(const struct provider *, char *err, size_t errlen);
 
@@ -92,15 +99,16 @@ struct gemini_result {
 };
 
 /*
- * Classifies a generateContent answer.  Any HTTP status is accepted
- * (0 = no HTTP answer: retryable).  Tokens and cost are filled whenever
- * usageMetadata is present, whatever the outcome.
+ * Classifies a generateContent answer of `model` (the model entry the
+ * request used).  Any HTTP status is accepted (0 = no HTTP answer:
+ * retryable).  Tokens and cost are filled whenever usageMetadata is
+ * present, whatever the outcome.
  */
-void	 gemini_parse_response(const struct provider *, long http_status,
+void	 gemini_parse_response(const json_t *model, long http_status,
 	    const char *body, size_t len, struct gemini_result *);
 void	 gemini_result_free(struct gemini_result *);
-/* Cost in USD of the given token counts at the provider's prices. */
-double	 gemini_cost(const struct provider *, long prompt_tokens, long text_tokens,
+/* Cost in USD of the given token counts at the model's prices (models.h). */
+double	 gemini_cost(const json_t *model, long prompt_tokens, long text_tokens,
 	    long image_tokens);
 /* "1.5s", "30s", "0.250s" -> milliseconds rounded up; -1 when malformed. */
 long	 gemini_parse_duration_ms(const char *);

@@ -13,6 +13,7 @@
 #include "curlm.h"
 #include "gemini.h"
 #include "log.h"
+#include "models.h"
 #include "providerd.h"
 #include "util.h"
 
@@ -69,7 +70,8 @@ gemini_generated(struct http_call *c, void *arg)
 	struct gemini_result res;
 
 	r->call = NULL;
-	gemini_parse_response(r->provider, c->code == CURLE_OK ? c->status : 0,
+	gemini_parse_response(provider_model(r->provider, r->settings),
+	    c->code == CURLE_OK ? c->status : 0,
 	    c->body.data != NULL ? c->body.data : "", c->body.len, &res);
 	if (c->code != CURLE_OK && res.outcome != GEMINI_OK) {
 		/* No HTTP answer: say what the network did, not "malformed". */
@@ -109,11 +111,13 @@ gemini_generate(struct run *r)
 	}
 	body = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	url = gemini_request_url(config_get("PB_GEMINI_BASE_URL"), r->provider);
+	/* gemini_build_request() has checked the model exists. */
+	url = gemini_request_url(config_get("PB_GEMINI_BASE_URL"),
+	    model_id(provider_model(r->provider, r->settings)));
 	if (body == NULL || url == NULL) {
 		free(body);
 		free(url);
-		run_fail(r, 0, -1, "bad_request", "the Gemini provider has no model");
+		run_fail(r, 0, -1, "bad_request", "cannot build the Gemini request");
 		return;
 	}
 	c = gemini_call_new(r, url, gemini_generated, r);

@@ -7,6 +7,7 @@
 
 #include "imagehdr.h"
 #include "jsonsafe.h"
+#include "models.h"
 #include "openai.h"
 #include "prompt.h"
 #include "util.h"
@@ -81,7 +82,7 @@ openai_build_form(const struct provider *p, const char *operation_id,
     struct openai_form *out, char *err, size_t errlen)
 {
 	const json_t *tpl = json_object_get(json_object_get(p->json, "prompts"),
-	    operation_id);
+	    operation_id), *model = provider_model(p, settings);
 	unsigned char rnd[16];
 	char boundary[64], hex[33], name[32], *text;
 	struct strbuf sb;
@@ -91,6 +92,9 @@ openai_build_form(const struct provider *p, const char *operation_id,
 	    !json_is_string(tpl))
 		return errorf(err, errlen, "provider %s does not offer operation %s", p->id,
 		    operation_id != NULL ? operation_id : "(none)");
+	if (model == NULL)
+		return errorf(err, errlen, "provider %s has no model %s", p->id,
+		    model_wanted(settings));
 	if (n == 0 || n > OPENAI_MAX_INPUTS)
 		return errorf(err, errlen, "%s needs 1..%d images, got %zu", operation_id,
 		    OPENAI_MAX_INPUTS, n);
@@ -107,7 +111,7 @@ openai_build_form(const struct provider *p, const char *operation_id,
 	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
 	snprintf(boundary, sizeof(boundary), "photobridge-%s", hex);
 	strbuf_init(&sb);
-	part_text(&sb, boundary, "model", choice(NULL, p, "model", OPENAI_DEFAULT_MODEL));
+	part_text(&sb, boundary, "model", model_id(model));
 	part_text(&sb, boundary, "prompt", text);
 	free(text);
 	for (size_t i = 0; i < n; i++) {
@@ -183,11 +187,11 @@ tokens(const json_t *o, const char *key)
 }
 
 static void
-usage(const struct provider *p, const json_t *root, struct openai_result *r)
+usage(const json_t *model, const json_t *root, struct openai_result *r)
 {
 	const json_t *u = json_object_get(root, "usage");
 	const json_t *d = json_object_get(u, "input_tokens_details");
-	const json_t *pr = json_object_get(p->json, "prices_usd_per_million_tokens");
+	const json_t *pr = model_prices(model);
 	long in;
 
 	if (!json_is_object(u))
@@ -228,7 +232,7 @@ classify_http(long status, const json_t *root, struct openai_result *r)
 		    "OpenAI refused the API key (HTTP %ld): %s", status, msg);
 	else if (status == 404)
 		set_error(r, OPENAI_FINAL, "model_not_found",
-		    "OpenAI: not found, check \"model\" in providers.json (HTTP 404): %s", msg);
+		    "OpenAI: not found, check the slot's model and \"models\" in providers.json (HTTP 404): %s", msg);
 	else if (status == 413)
 		set_error(r, OPENAI_FINAL, "request_too_large",
 		    "OpenAI: request too large (HTTP 413): %s", msg);
@@ -266,7 +270,7 @@ decode_image(const json_t *b64, struct openai_result *r)
 }
 
 void
-openai_parse_response(const struct provider *p, long http_status, const char *body,
+openai_parse_response(const json_t *model, long http_status, const char *body,
     size_t len, struct openai_result *r)
 {
 	json_t *root = jsonsafe_loadb(body != NULL ? body : "", len, OPENAI_RESPONSE_MAX, 0,
@@ -289,7 +293,7 @@ openai_parse_response(const struct provider *p, long http_status, const char *bo
 		r->outcome = OPENAI_OK;
 	}
 	if (json_is_object(root))
-		usage(p, root, r);
+		usage(model, root, r);
 	json_decref(root);
 }
 

@@ -11,12 +11,14 @@
  *	errors: {"error":{"message","type","param","code"}}
  *
  * Provider keys read from configs/providers.json:
- *   model            default "gpt-image-1.5"
+ *   model, models    the default model and every model (models.h), each
+ *                    with prices_usd_per_million_tokens {input_text,
+ *                    input_image, output_image}
  *   prompts.{op}     prompt template (prompt.h), required per operation
  *   size, quality    defaults for the request ("auto")
- *   prices_usd_per_million_tokens {input_text, input_image, output_image}
- * Slot settings: "size" and "quality" when present; output.format
- * (jpeg, png, webp) gives output_format, JPEG by default (booths).
+ * Slot settings: "model" (the multipart model field and the prices; the
+ * provider's model when unset), "size" and "quality" when present;
+ * output.format (jpeg, png, webp) gives output_format, JPEG by default.
  */
 #ifndef PB_OPENAI_H
 #define PB_OPENAI_H
@@ -30,7 +32,6 @@
 #define OPENAI_MAX_IMAGE	(50 * 1024 * 1024)
 /* The largest answer read: base64 of an OPENAI_MAX_IMAGE image, and JSON. */
 #define OPENAI_RESPONSE_MAX	(96u * 1024 * 1024)
-#define OPENAI_DEFAULT_MODEL	"gpt-image-1.5"
 
 struct openai_image {
 	const char		*mime;
@@ -44,7 +45,7 @@ struct openai_form {
 	char	*content_type;	/* multipart/form-data; boundary=... */
 };
 
-/* 0 and the body, or -1 + reason (operation, template, inputs). */
+/* 0 and the body, or -1 + reason (operation, template, model, inputs). */
 int	 openai_build_form(const struct provider *, const char *operation_id,
 	    const json_t *settings, const struct openai_image *, size_t n,
 	    struct openai_form *, char *err, size_t errlen);
@@ -70,8 +71,8 @@ struct openai_result {
 	char			 error_message[256];
 };
 
-/* Classifies an answer (http_status 0: none); usage is read whenever present. */
-void	 openai_parse_response(const struct provider *, long http_status,
+/* Classifies an answer of `model` (http_status 0: none); usage is read whenever present. */
+void	 openai_parse_response(const json_t *model, long http_status,
 	    const char *body, size_t len, struct openai_result *);
 void	 openai_result_free(struct openai_result *);
 

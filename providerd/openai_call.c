@@ -11,6 +11,7 @@
 #include "config.h"
 #include "curlm.h"
 #include "log.h"
+#include "models.h"
 #include "openai.h"
 #include "providerd.h"
 #include "util.h"
@@ -24,7 +25,8 @@ openai_done(struct http_call *c, void *arg)
 	struct openai_result res;
 
 	r->call = NULL;
-	openai_parse_response(r->provider, c->code == CURLE_OK ? c->status : 0,
+	openai_parse_response(provider_model(r->provider, r->settings),
+	    c->code == CURLE_OK ? c->status : 0,
 	    c->body.data != NULL ? c->body.data : "", c->body.len, &res);
 	if (c->code != CURLE_OK && res.outcome != OPENAI_OK) {
 		snprintf(res.error_code, sizeof(res.error_code), "%s", http_call_failure(c));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "models.h"
 #include "prompt.h"
 #include "util.h"
 
@@ -119,8 +120,8 @@ prompt_check_provider(const struct provider *p, const char *const *names, char *
     size_t errlen)
 {
 	const json_t *ops = json_object_get(p->json, "operations");
-	const json_t *prices = json_object_get(p->json, "prices_usd_per_million_tokens");
-	size_t i;
+	const json_t *models = json_object_get(p->json, "models"), *m;
+	size_t i, j;
 
 	for (i = 0; i < json_array_size(ops); i++) {
 		const char *op = json_string_value(json_array_get(ops, i));
@@ -128,9 +129,13 @@ prompt_check_provider(const struct provider *p, const char *const *names, char *
 		if (!json_is_string(json_object_get(json_object_get(p->json, "prompts"), op)))
 			return errorf(err, errlen, "provider %s: prompts.%s is required", p->id, op);
 	}
-	for (i = 0; names[i] != NULL; i++)
-		if (!json_is_number(json_object_get(prices, names[i])))
-			return errorf(err, errlen, "provider %s: prices_usd_per_million_tokens.%s "
-			    "is required", p->id, names[i]);
+	if (json_array_size(models) == 0)
+		return errorf(err, errlen, "provider %s: models is required", p->id);
+	json_array_foreach(models, j, m)
+		for (i = 0; names[i] != NULL; i++)
+			if (!json_is_number(json_object_get(model_prices(m), names[i])))
+				return errorf(err, errlen, "provider %s: model %s: "
+				    "prices_usd_per_million_tokens.%s is required", p->id,
+				    model_id(m), names[i]);
 	return 0;
 }

@@ -23,9 +23,9 @@ size_t	 prompt_setting(const json_t *settings, const char *name, size_t namelen,
 	    char *buf, size_t bufsz, const char **out);
 
 /*
- * The provider has a template for each of its operations and a number for
- * each of prices_usd_per_million_tokens.{names[]} (NULL-terminated); -1 +
- * reason otherwise.
+ * The provider has a template for each of its operations, models, and in
+ * every model a number for each of prices_usd_per_million_tokens.{names[]}
+ * (NULL-terminated); -1 + reason otherwise.
  */
 struct provider;
 int	 prompt_check_provider(const struct provider *, const char *const *names,

@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "jsonsafe.h"
 #include "log.h"
+#include "models.h"
 #include "proto.h"
 #include "providerd.h"
 #include "seal.h"
@@ -247,8 +248,10 @@ verb_run(struct sock_request *sr)
 		    "page or in the daemon's environment", r->provider->id);
 		return NULL;
 	}
-	log_info("provider.start", "req=%s job=%s attempt=%d slot=%s provider=%s op=%s inputs=%zu",
-	    r->req, r->job, r->attempt, r->slot, r->provider->id, r->operation_id, r->ninputs);
+	/* model= is empty for providers without models (Turbotext, local). */
+	log_info("provider.start", "req=%s job=%s attempt=%d slot=%s provider=%s model=%s op=%s "
+	    "inputs=%zu", r->req, r->job, r->attempt, r->slot, r->provider->id,
+	    model_id(provider_model(r->provider, r->settings)), r->operation_id, r->ninputs);
 	prepare_start(r);
 	return NULL;
 }

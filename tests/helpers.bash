@@ -129,3 +129,13 @@ log_wait() {
 	local dir=$PB_STATE_DIR/log/$1
 	wait_for "${3:-10}" bash -c 'cat "$1"/@* "$1"/current 2>/dev/null | grep -qE -- "$2"' _ "$dir" "$2"
 }
+
+# booth_post SLOT PHOTO: a booth's ingest as DSLR Remote Pro sends it, each a new
+# photo (its own Idempotency-Key); the status on stdout, headers in $H, body in $O.
+booth_post() {
+	"$REPO/tests/dslr-body" "$PW" "$2" form-data >"$BATS_TEST_TMPDIR/body"
+	curl -sS -o "$O" -D "$H" -w '%{http_code}' \
+	    -H "Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)" \
+	    -H 'Content-Type: multipart/form-data; boundary=------------090306000104030805010400' \
+	    --data-binary @"$BATS_TEST_TMPDIR/body" "$BASE_URL/ingest/$1"
+}

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "catalog.h"
+#include "models.h"
 #include "util.h"
 
 #include "tap.h"
@@ -38,6 +39,52 @@ providers_path(void)
 		*strrchr(path, '/') = '\0';
 	strcat(path, "/../../configs/providers.json");
 	return path;
+}
+
+/* The settings schema per provider: model enum, imageConfig fields only where a model takes them. */
+static void
+test_models(const struct catalog *c)
+{
+	const struct provider *g = catalog_provider(c, "gemini"), *oa = catalog_provider(c, "openai");
+	const struct provider *t = catalog_provider(c, "turbotext");
+	const struct operation *o = catalog_operation(c, "change_image");
+	const json_t *gs = json_object_get(catalog_settings_schema(c, g, o), "properties");
+	const json_t *os = json_object_get(catalog_settings_schema(c, oa, o), "properties");
+	const json_t *ts = json_object_get(catalog_settings_schema(c, t, o), "properties");
+	const json_t *model = json_object_get(gs, "model");
+	const char *field = NULL;
+	char why[200];
+	json_t *s;
+
+	check(json_is_array(json_object_get(model, "enum")) &&
+	    json_array_size(json_object_get(model, "enum")) == json_array_size(json_object_get(g->json, "models")) &&
+	    strcmp(json_string_value(json_object_get(model, "default")), "gemini-3.1-flash-image") == 0,
+	    "gemini: model enum of every model, the recommended one as default");
+	check(json_object_get(gs, "aspect_ratio") != NULL && json_object_get(gs, "image_size") != NULL &&
+	    strstr(json_string_value(json_object_get(json_object_get(gs, "image_size"), "description")),
+	    "gemini-2.5-flash-image") == NULL, "gemini: aspect_ratio and image_size, described per model");
+	check(json_object_get(os, "model") != NULL && json_object_get(os, "aspect_ratio") == NULL &&
+	    strcmp(json_string_value(json_object_get(json_object_get(os, "model"), "default")),
+	    "gpt-image-1.5") == 0, "openai: a model enum, no imageConfig fields");
+	check(json_object_get(ts, "model") == NULL && ts == json_object_get(json_object_get(o->json,
+	    "settings_schema"), "properties"), "turbotext: the operation's own schema");
+	check(catalog_settings_schema(c, NULL, o) == NULL, "no provider, no schema");
+	s = json_pack("{s:s, s:s}", "model", "gemini-2.5-flash-image", "image_size", "2K");
+	check(models_check_settings(g, s, &field, why, sizeof(why)) == -1 &&
+	    strcmp(field, "image_size") == 0, "image_size refused for gemini-2.5-flash-image");
+	json_object_set_new(s, "model", json_string("gemini-3-pro-image-preview"));
+	check(models_check_settings(g, s, &field, why, sizeof(why)) == 0, "taken by gemini-3-pro-image-preview");
+	json_object_set_new(s, "image_size", json_string("8K"));
+	check(models_check_settings(g, s, &field, why, sizeof(why)) == -1 && strstr(why, "8K") != NULL,
+	    "a size no model takes refused");
+	json_object_set_new(s, "image_size", json_string(""));
+	json_object_set_new(s, "model", json_string("gemini-9"));
+	check(models_check_settings(g, s, &field, why, sizeof(why)) == -1 && strcmp(field, "model") == 0,
+	    "an unknown model refused");
+	check(models_check_settings(t, s, &field, why, sizeof(why)) == 0, "a provider without models: anything");
+	json_decref(s);
+	check(strcmp(model_id(provider_model(g, NULL)), "gemini-3.1-flash-image") == 0,
+	    "no model set: the provider's default");
 }
 
 static void
@@ -74,10 +121,10 @@ test_real_file(void)
 	    !provider_supports(t, "combine_images") && !provider_supports(g, "nope") &&
 	    !provider_supports(g, NULL), "provider_supports");
 	check(g != NULL && provider_allows_mime(g, "image/jpeg") &&
-	    provider_allows_mime(g, "image/png") && !provider_allows_mime(g, "image/gif") &&
-	    !provider_allows_mime(g, "image/webp"), "provider_allows_mime");
+	    provider_allows_mime(g, "image/webp") && provider_allows_mime(g, "image/heic") &&
+	    !provider_allows_mime(g, "image/gif"), "provider_allows_mime: what we decode, converted for the provider");
 	check(g != NULL && provider_string(g, "model") != NULL &&
-	    strcmp(provider_string(g, "model"), "gemini-2.5-flash-image") == 0 &&
+	    strcmp(provider_string(g, "model"), "gemini-3.1-flash-image") == 0 &&
 	    provider_integer(g, "inline_max_bytes", 0) > 0 &&
 	    provider_integer(g, "inline_max_bytes", 0) <= 20000000 &&
 	    provider_integer(g, "absent", 7) == 7, "gemini model and inline limit");
@@ -88,6 +135,7 @@ test_real_file(void)
 	    "operations found by id with their schema");
 	check(json_object_get(catalog_json(c), "providers") != NULL,
 	    "catalog_json gives the whole document");
+	test_models(c);
 	catalog_free(c);
 	catalog_free(NULL);
 }
@@ -195,7 +243,18 @@ test_rejections(void)
 		{ "providers/0/prompts", "{\"op2\":\"x\"}", "op2", "prompt for an operation not offered" },
 		{ "providers/0/prompts", "{\"op1\":\"\"}", "prompts", "empty prompt template" },
 		{ "providers/0/prices_usd_per_million_tokens", "{\"input\":-1}", "prices", "negative price" },
-		{ "providers/0/image_config", "[]", "image_config", "image_config not an object" },
+		{ "providers/0/models", "[]", "models", "an empty models list" },
+		{ "providers/0/models", "[{\"id\":\"m-2\",\"title\":\"M\",\"prices_usd_per_million_tokens\":{}}]",
+		    "one of models", "a default model not among models" },
+		{ "providers/0/models", "[{\"id\":\"m/1\",\"title\":\"M\",\"prices_usd_per_million_tokens\":{}}]",
+		    "models[0].id", "a model id with a slash" },
+		{ "providers/0/models", "[{\"id\":\"m-1.0\",\"title\":\"M\"}]", "prices", "a model without prices" },
+		{ "providers/0/models", "[{\"id\":\"m-1.0\",\"title\":\"M\",\"prices_usd_per_million_tokens\":{},"
+		    "\"image_config\":{\"aspect_ratio\":\"1:1\"}}]", "aspect_ratio", "image_config values not an array" },
+		{ "providers/0/models", "[{\"id\":\"m-1.0\",\"title\":\"M\",\"prices_usd_per_million_tokens\":{},"
+		    "\"image_config\":{\"seed\":[\"1\"]}}]", "seed", "an unknown image_config key" },
+		{ "providers/0/models", "[{\"id\":\"m-1.0\",\"title\":\"M\",\"prices_usd_per_million_tokens\":{}},"
+		    "{\"id\":\"m-1.0\",\"title\":\"N\",\"prices_usd_per_million_tokens\":{}}]", "twice", "a model listed twice" },
 		{ "providers/1", "{\"id\":\"p1\"}", "duplicate", "duplicate provider id" },
 		{ "operations/op1/title", NULL, "title", "operation without a title" },
 		{ "operations/op1/settings_schema", NULL, "settings_schema", "operation without a schema" },

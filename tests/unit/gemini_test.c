@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "catalog.h"
+#include "models.h"
 #include "util.h"
 #include "../../providerd/gemini.h"
 
@@ -42,6 +43,12 @@ providers_path(void)
 		*strrchr(path, '/') = '\0';
 	strcat(path, "/../../configs/providers.json");
 	return path;
+}
+
+static int
+near(double a, double b)
+{
+	return fabs(a - b) < 1e-12;
 }
 
 static struct catalog *cat;
@@ -109,9 +116,11 @@ test_requests(void)
 	json_t *s, *b, *gen;
 	char err[256], *url;
 
-	url = gemini_request_url("https://generativelanguage.googleapis.com/", gem);
+	url = gemini_request_url("https://generativelanguage.googleapis.com/",
+	    model_id(provider_model(gem, NULL)));
 	check(url != NULL && strcmp(url, "https://generativelanguage.googleapis.com/v1beta/"
-	    "models/gemini-2.5-flash-image:generateContent") == 0, "request URL from base and model");
+	    "models/gemini-3.1-flash-image:generateContent") == 0,
+	    "request URL from base and the default model");
 	free(url);
 	check(gemini_check_provider(gem, err, sizeof(err)) == 0, "real gemini entry has model, prompts, prices");
 
@@ -202,24 +211,44 @@ test_config_keys(void)
 	char err[256];
 
 	g = json_array_get(json_object_get(doc, "providers"), 0);
-	json_object_set_new(g, "image_config", json_pack("{s:s}", "aspectRatio", "3:4"));
 	json_object_set_new(g, "safety_settings", json_pack("[{s:s,s:s}]", "category",
 	    "HARM_CATEGORY_HARASSMENT", "threshold", "BLOCK_ONLY_HIGH"));
 	c = catalog_from_json(doc, err, sizeof(err));
 	json_decref(doc);
 	p = c != NULL ? catalog_provider(c, "gemini") : NULL;
-	check(p != NULL, "catalogue with image_config and safety_settings loads");
+	check(p != NULL, "catalogue with safety_settings loads");
 	if (p == NULL)
 		return;
-	s = json_pack("{s:s}", "prompt", "add confetti");
+	s = json_pack("{s:s, s:s, s:s, s:s}", "prompt", "add confetti", "model",
+	    "gemini-3-pro-image", "aspect_ratio", "3:4", "image_size", "2K");
 	b = gemini_build_request(p, "change_image", s, &in, 1, err, sizeof(err));
 	gen = json_object_get(b, "generationConfig");
-	check(strcmp(json_string_value(json_object_get(json_object_get(gen, "imageConfig"),
-	    "aspectRatio")), "3:4") == 0 &&
+	check(b != NULL && strcmp(json_string_value(json_object_get(json_object_get(gen,
+	    "imageConfig"), "aspectRatio")), "3:4") == 0 &&
+	    strcmp(json_string_value(json_object_get(json_object_get(gen, "imageConfig"),
+	    "imageSize")), "2K") == 0 &&
 	    json_array_size(json_object_get(b, "safetySettings")) == 1,
-	    "image_config -> generationConfig.imageConfig, safety_settings -> safetySettings");
+	    "aspect_ratio, image_size -> generationConfig.imageConfig, safety_settings -> safetySettings");
 	json_decref(b);
+	json_object_set_new(s, "model", json_string("gemini-2.5-flash-image"));
+	b = gemini_build_request(p, "change_image", s, &in, 1, err, sizeof(err));
+	check(b == NULL && strstr(err, "image_size") != NULL,
+	    "image_size for a model that does not take it: refused");
+	json_object_set_new(s, "image_size", json_string(""));
+	b = gemini_build_request(p, "change_image", s, &in, 1, err, sizeof(err));
+	gen = json_object_get(b, "generationConfig");
+	check(b != NULL && json_object_size(json_object_get(gen, "imageConfig")) == 1 &&
+	    json_object_get(json_object_get(gen, "imageConfig"), "aspectRatio") != NULL,
+	    "an empty image_size is not sent; the aspect ratio is");
+	json_decref(b);
+	json_object_set_new(s, "model", json_string("gemini-1.0-pro"));
+	check(gemini_build_request(p, "change_image", s, &in, 1, err, sizeof(err)) == NULL,
+	    "a model not in the catalogue: refused");
 	json_decref(s);
+	check(near(gemini_cost(provider_model_by_id(p, "gemini-3-pro-image"), 1000, 0, 1120),
+	    1000 * 2.0e-6 + 1120 * 120e-6) &&
+	    near(gemini_cost(provider_model_by_id(p, "gemini-2.5-flash-image"), 1000, 0, 1120),
+	    1000 * 0.3e-6 + 1120 * 30e-6), "cost at the chosen model's prices");
 	check(gemini_plan_uploads(gem, big, 2, up) == 1 && up[0] == 1 && up[1] == 0,
 	    "plan: 12 MB of images over the inline limit -> upload the largest");
 	big[0].len = 2000000;
@@ -237,19 +266,15 @@ static void
 answer(long status, const char *body)
 {
 	gemini_result_free(&res);
-	gemini_parse_response(gem, status, body, strlen(body), &res);
+	/* The prices of the cost checks below are gemini-2.5-flash-image's. */
+	gemini_parse_response(provider_model_by_id(gem, "gemini-2.5-flash-image"), status, body,
+	    strlen(body), &res);
 }
 
 static int
 is(enum gemini_outcome o, const char *code)
 {
 	return res.outcome == o && strcmp(res.error_code, code) == 0;
-}
-
-static int
-near(double a, double b)
-{
-	return fabs(a - b) < 1e-12;
 }
 
 static void

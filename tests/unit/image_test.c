@@ -16,6 +16,7 @@
 #include "image.h"
 #include "imagehdr.h"
 #include "util.h"
+#include "webpmeta.h"
 
 #include "tap.h"
 
@@ -175,6 +176,119 @@ test_orientation_and_privacy(void)
 	free(jpg);
 }
 
+/* Markers of EXIF, XMP, IPTC and ICC in JPEG, PNG and WEBP, and maker names. */
+static int
+has_metadata_bytes(const struct image_buf *b)
+{
+	static const char *const needles[] = {
+		"Exif", "EXIF", "eXIf", "XMP ", "http://ns.adobe.com", "ICC_PROFILE",
+		"ICCP", "iCCP", "Photoshop 3.0", "NIKON", "Nikon", "Canon", NULL
+	};
+
+	for (size_t i = 0; needles[i] != NULL; i++)
+		if (memmem(b->data, b->len, needles[i], strlen(needles[i])) != NULL)
+			return 1;
+	return 0;
+}
+
+/* Every format we write, from each camera photo: nothing but pixels. */
+static void
+test_no_metadata_in_any_format(void)
+{
+	static const char *const photos[] = {
+		"exif/gps-DSCN0010.jpg", "exif/Canon_40D.jpg", "exif/Nikon_D70.jpg",
+		"exif/sample.heif", NULL
+	};
+	static const enum image_format formats[] = { IMAGE_FMT_JPEG, IMAGE_FMT_PNG, IMAGE_FMT_WEBP };
+	static const char *const names[] = { "jpeg", "png", "webp" };
+	struct image_output o;
+	struct image_buf out;
+	char err[256], what[128];
+	size_t len;
+
+	for (size_t p = 0; photos[p] != NULL; p++) {
+		char *jpg = testdata(photos[p], &len);
+
+		for (size_t f = 0; f < 3; f++) {
+			o = (struct image_output){ .format = formats[f], .quality = 90 };
+			snprintf(what, sizeof(what), "%s as %s: no EXIF/XMP/IPTC/ICC", photos[p], names[f]);
+			check(jpg != NULL && image_convert_output(jpg, len, CAP, &o, &out, err,
+			    sizeof(err)) == 0 && has_metadata(&out) == 0 &&
+			    !has_metadata_bytes(&out), what);
+			image_buf_free(&out);
+		}
+		snprintf(what, sizeof(what), "%s thumbnail: no metadata", photos[p]);
+		check(jpg != NULL && image_thumbnail(jpg, len, CAP, 320, &out, err, sizeof(err)) == 0 &&
+		    has_metadata(&out) == 0 && !has_metadata_bytes(&out), what);
+		image_buf_free(&out);
+		free(jpg);
+	}
+}
+
+/* The WEBP chunk filter keeps alpha and refuses what is not a WEBP. */
+static void
+test_webpmeta(void)
+{
+	struct image_output o = { .format = IMAGE_FMT_WEBP, .quality = 80 };
+	struct image_buf out;
+	VipsImage *b, *a;
+	char err[256];
+	unsigned char junk[40] = "RIFF\x20\0\0\0WEBPEXIF\xff\xff\0\0";
+
+	vips_black(&b, 16, 16, "bands", 4, NULL);
+	vips_cast_uchar(b, &a, NULL);
+	check(image_save(a, &o, &out, err, sizeof(err)) == 0 && !has_metadata_bytes(&out) &&
+	    has_metadata(&out) == 0, "transparent WEBP written without metadata");
+	{
+		VipsImage *img = vips_image_new_from_buffer(out.data, out.len, "", NULL);
+
+		check(img != NULL && img->Bands == 4, "it keeps its alpha");
+		if (img != NULL)
+			g_object_unref(img);
+	}
+	image_buf_free(&out);
+	g_object_unref(a);
+	g_object_unref(b);
+	check(webpmeta_strip(junk, sizeof(junk)) == 0, "a chunk past the end is refused");
+	check(webpmeta_strip(junk, 8) == 0, "a truncated header is refused");
+}
+
+/* A Display P3 photo keeps its colours once its profile is dropped. */
+static void
+test_profile_applied(void)
+{
+	VipsImage *black, *col, *u, *p3, *img;
+	struct image_output o = { .format = IMAGE_FMT_PNG };
+	struct image_buf out;
+	void *jpg = NULL;
+	size_t len = 0;
+	double *px = NULL;
+	char err[256];
+	int n = 0;
+
+	vips_black(&black, 32, 32, "bands", 3, NULL);
+	vips_linear(black, &col, (double[]){ 1, 1, 1 }, (double[]){ 200, 40, 10 }, 3, NULL);
+	vips_cast_uchar(col, &u, NULL);
+	/* The same colour in P3 numbers, the profile embedded. */
+	check(vips_icc_transform(u, &p3, "p3", "input_profile", "srgb", NULL) == 0 &&
+	    vips_jpegsave_buffer(p3, &jpg, &len, "Q", 100, NULL) == 0, "a P3 JPEG");
+	check(image_convert_output(jpg, len, CAP, &o, &out, err, sizeof(err)) == 0 &&
+	    has_metadata(&out) == 0, "P3 photo converted, profile gone");
+	img = vips_image_new_from_buffer(out.data, out.len, "", NULL);
+	check(img != NULL && vips_getpoint(img, &px, &n, 5, 5, NULL) == 0 && n == 3 &&
+	    px[0] > 194 && px[0] < 206 && px[1] > 34 && px[1] < 46 && px[2] < 18,
+	    "P3 pixels converted to sRGB, not read as sRGB");
+	g_free(px);
+	if (img != NULL)
+		g_object_unref(img);
+	image_buf_free(&out);
+	g_free(jpg);
+	g_object_unref(p3);
+	g_object_unref(u);
+	g_object_unref(col);
+	g_object_unref(black);
+}
+
 static void
 test_output(void)
 {
@@ -321,6 +435,9 @@ main(void)
 	test_orientation_and_privacy();
 	test_all_orientations_look_upright();
 	test_output();
+	test_no_metadata_in_any_format();
+	test_profile_applied();
+	test_webpmeta();
 	test_hostile();
 	test_blocked_loaders();
 	image_shutdown();

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "catalog.h"
+#include "models.h"
 #include "util.h"
 #include "../../providerd/openai.h"
 #include "../../providerd/turbotext.h"
@@ -29,8 +30,11 @@ static const char catalogue[] =
 	"{\"id\":\"openai\",\"title\":\"O\",\"ingest\":{\"max_parallel_jobs\":1,"
 	"\"timeout_sec\":10,\"allowed_mime\":[\"image/jpeg\"],\"max_file_size_mb\":1},"
 	"\"operations\":[\"change_image\"],\"model\":\"gpt-image-1.5\",\"quality\":\"high\","
-	"\"prompts\":{\"change_image\":\"Edit: {prompt}\"},"
-	"\"prices_usd_per_million_tokens\":{\"input_text\":5,\"input_image\":10,\"output_image\":40}}],"
+	"\"prompts\":{\"change_image\":\"Edit: {prompt}\"},\"models\":["
+	"{\"id\":\"gpt-image-1.5\",\"title\":\"A\",\"prices_usd_per_million_tokens\":"
+	"{\"input_text\":5,\"input_image\":10,\"output_image\":40}},"
+	"{\"id\":\"gpt-image-1\",\"title\":\"B\",\"prices_usd_per_million_tokens\":"
+	"{\"input_text\":1,\"input_image\":1,\"output_image\":1}}]}],"
 	"\"operations\":{"
 	"\"style_transfer\":{\"title\":\"S\",\"settings_schema\":{\"type\":\"object\",\"properties\":{}}},"
 	"\"face_swap\":{\"title\":\"F\",\"settings_schema\":{\"type\":\"object\",\"properties\":{}}},"
@@ -221,6 +225,14 @@ test_openai_form(void)
 	openai_form_free(&f);
 	check(openai_build_form(oa, "change_image", s, &heic, 1, &f, err, sizeof(err)) == -1,
 	    "HEIC input refused");
+	json_object_set_new(s, "model", json_string("gpt-image-1"));
+	check(openai_build_form(oa, "change_image", s, in, 1, &f, err, sizeof(err)) == 0 &&
+	    has(&f, "name=\"model\"\r\n\r\ngpt-image-1\r\n"), "the slot's model in the model field");
+	openai_form_free(&f);
+	json_object_set_new(s, "model", json_string("dall-e-2"));
+	check(openai_build_form(oa, "change_image", s, in, 1, &f, err, sizeof(err)) == -1 &&
+	    strstr(err, "dall-e-2") != NULL, "a model not in the catalogue refused");
+	json_object_del(s, "model");
 	check(openai_build_form(oa, "style_transfer", s, in, 2, &f, err, sizeof(err)) == -1,
 	    "an operation not offered refused");
 	check(openai_build_form(oa, "change_image", s, in, 0, &f, err, sizeof(err)) == -1,
@@ -235,7 +247,7 @@ static enum openai_outcome
 answer(long status, const char *body, struct openai_result *r)
 {
 	openai_result_free(r);
-	openai_parse_response(oa, status, body, strlen(body), r);
+	openai_parse_response(provider_model(oa, NULL), status, body, strlen(body), r);
 	return r->outcome;
 }
 
@@ -254,6 +266,9 @@ test_openai_answers(void)
 	    "b64_json decoded, type by magic bytes");
 	check(fabs(r.cost_usd - (50 * 5 + 200 * 10 + 1000 * 40) / 1e6) < 1e-12,
 	    "cost: text, image and output tokens at their prices");
+	openai_result_free(&r);
+	openai_parse_response(provider_model_by_id(oa, "gpt-image-1"), 200, body, strlen(body), &r);
+	check(fabs(r.cost_usd - (50 + 200 + 1000) / 1e6) < 1e-12, "cost at the other model's prices");
 	free(body);
 	check(answer(200, "{\"data\":[{\"b64_json\":\"SGVsbG8=\"}]}", &r) == OPENAI_RETRYABLE &&
 	    strcmp(r.error_code, "malformed_response") == 0, "base64 of a non-image refused");

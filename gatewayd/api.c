@@ -26,6 +26,8 @@ static const struct api_route *const api_tables[] = {
 	settings_routes,
 	jobs_routes,
 	gallery_routes,
+	share_routes,
+	sharepage_routes,
 	tarball_routes,
 	media_routes,
 	docs_routes,

@@ -120,12 +120,12 @@ item_json(PGresult *res, int i)
 	int tw, th;
 
 	gallery_thumb_size(atoi(PQgetvalue(res, i, 8)), atoi(PQgetvalue(res, i, 9)), &tw, &th);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s++, s:s++, s:i, s:i, s:i, s:i}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s++, s:s++, s:s, s:i, s:i, s:i, s:i}",
 	    "id", id, "slot_id", PQgetvalue(res, i, 1), "slot_name", PQgetvalue(res, i, 2),
 	    "kind", PQgetvalue(res, i, 3), "finished_at", PQgetvalue(res, i, 4),
 	    "cursor", PQgetvalue(res, i, 5),
 	    "thumbnail_url", "/api/gallery/", id, "/thumbnail",
-	    "result_url", "/api/gallery/", id, "/result",
+	    "result_url", "/api/gallery/", id, "/result", "result_mime", PQgetvalue(res, i, 7),
 	    "width", atoi(PQgetvalue(res, i, 8)), "height", atoi(PQgetvalue(res, i, 9)),
 	    "thumbnail_width", tw, "thumbnail_height", th);
 }

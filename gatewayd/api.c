@@ -27,6 +27,7 @@ static const struct api_route *const api_tables[] = {
 	jobs_routes,
 	gallery_routes,
 	share_routes,
+	event_routes,
 	sharepage_routes,
 	tarball_routes,
 	media_routes,

@@ -96,6 +96,7 @@ extern const struct api_route settings_routes[];
 extern const struct api_route jobs_routes[];
 extern const struct api_route gallery_routes[];
 extern const struct api_route share_routes[];
+extern const struct api_route event_routes[];
 extern const struct api_route sharepage_routes[];
 extern const struct api_route tarball_routes[];
 extern const struct api_route docs_routes[];

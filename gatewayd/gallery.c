@@ -120,8 +120,8 @@ item_json(PGresult *res, int i)
 	int tw, th;
 
 	gallery_thumb_size(atoi(PQgetvalue(res, i, 8)), atoi(PQgetvalue(res, i, 9)), &tw, &th);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s++, s:s++, s:s, s:i, s:i, s:i, s:i}",
-	    "id", id, "slot_id", PQgetvalue(res, i, 1), "slot_name", PQgetvalue(res, i, 2),
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s++, s:s++, s:s, s:i, s:i, s:i, s:i}",
+	    "id", id, "state", "succeeded", "slot_id", PQgetvalue(res, i, 1), "slot_name", PQgetvalue(res, i, 2),
 	    "kind", PQgetvalue(res, i, 3), "finished_at", PQgetvalue(res, i, 4),
 	    "cursor", PQgetvalue(res, i, 5),
 	    "thumbnail_url", "/api/gallery/", id, "/thumbnail",

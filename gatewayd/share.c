@@ -54,7 +54,7 @@ int
 share_check(struct api_req *r, const char *token, struct share *s)
 {
 	char *copy = api_strdup(r, token), *dot1, *dot2, *data;
-	const char *p[1];
+	const char *p[2];
 	PGresult *res;
 	long exp;
 	int ok;
@@ -72,11 +72,14 @@ share_check(struct api_req *r, const char *token, struct share *s)
 	if (!ok)
 		return -1;
 	p[0] = copy;
+	p[1] = dot1 + 1;
+	/* The link's expiry is its row's: a link is exactly the one handed out. */
 	if ((res = api_exec(r, "SELECT l.user_id, l.slot_id, coalesce(nullif(s.event_title, ''), "
 	    "nullif(s.name, ''), 'Photos'), to_char(l.expires_at AT TIME ZONE 'UTC', "
 	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM share_link l "
 	    "LEFT JOIN slots s ON s.id = l.slot_id WHERE l.id = $1::uuid "
-	    "AND l.revoked_at IS NULL AND l.expires_at > now()", 1, p)) == NULL)
+	    "AND extract(epoch FROM l.expires_at)::bigint = $2::bigint "
+	    "AND l.revoked_at IS NULL AND l.expires_at > now()", 2, p)) == NULL)
 		return api_db_error(r);
 	if (PQntuples(res) != 1) {
 		PQclear(res);

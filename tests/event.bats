@@ -254,3 +254,42 @@ ingest() {
 	AUTH=$IGOR_TOKEN run api PUT /api/slots/slot-005/event -H 'Content-Type: application/json' -d '{"title":"mine"}'
 	assert_output 403
 }
+
+@test "statistics overview: photos per hour, errors by kind (the job's provider error first), latest failures" {
+	job=0190e0a8-0000-7000-8000-0000000000aa
+	psql_pb "INSERT INTO job (id, slot_id, kind, state, provider_id, operation_id, deadline,
+	    error_code, error_message, finished_at)
+	  VALUES ('$job', 'slot-006', 'ingest', 'failed', 'gemini', 'change_image', now(),
+	    'safety_blocked', 'IMAGE_SAFETY', '2026-10-06 10:41Z');
+	INSERT INTO processing_log (slot_id, job_id, req_id, provider_id, created_at, status, http_status,
+	    response_time_ms, cost, error_code, error_message) VALUES
+	 ('slot-006', NULL, 'req-ok-1', 'gemini', '2026-10-06 10:05Z', 'SUCCESS', 200, 1000, 0.1, NULL, NULL),
+	 ('slot-006', NULL, 'req-ok-2', 'gemini', '2026-10-06 10:20Z', 'SUCCESS', 200, 2000, 0.1, NULL, NULL),
+	 ('slot-006', '$job', 'req-bad-1', 'gemini', '2026-10-06 10:40Z', 'ERROR', 502, 3000, NULL, 'provider_failed', 'the provider refused'),
+	 ('slot-006', NULL, 'req-bad-2', 'gemini', '2026-10-06 11:10Z', 'TIMEOUT', 504, 48000, NULL, NULL, NULL),
+	 ('slot-006', NULL, 'req-bad-3', 'gemini', '2026-10-06 11:50Z', 'ERROR', 502, 900, NULL, 'provider_failed', 'HTTP 500'),
+	 ('slot-007', NULL, 'req-other', 'gemini', '2026-10-06 11:55Z', 'ERROR', 502, 900, NULL, 'provider_failed', 'elsewhere')"
+	run api GET '/api/stats/overview?slot_id=slot-006&from=2026-10-06T09:00:00Z&to=2026-10-06T12:00:00Z&group_by=hour'
+	assert_output 200
+	jassert '.range.group_by == "hour" and (.periods | map(.period_start)) ==
+	    ["2026-10-06T09:00:00Z", "2026-10-06T10:00:00Z", "2026-10-06T11:00:00Z"]' <"$O"
+	jassert '(.periods | map([.requests, .success, .errors, .timeouts])) == [[0,0,0,0], [3,2,1,0], [2,0,1,1]]' <"$O"
+	jassert '.totals.requests == 5 and .totals.success == 2' <"$O"
+	jassert '.errors_by_kind == [{"kind":"provider_failed","count":1,"last_at":"2026-10-06T11:50:00Z"},
+	    {"kind":"safety_blocked","count":1,"last_at":"2026-10-06T10:40:00Z"},
+	    {"kind":"timeout","count":1,"last_at":"2026-10-06T11:10:00Z"}]' <"$O"
+	jassert '(.latest_failures | map(.request_id)) == ["req-bad-3", "req-bad-2", "req-bad-1"]' <"$O"
+	jassert ".latest_failures[2] | .job_id == \"$job\" and .http_status == 502 and .error_kind == \"safety_blocked\"
+	    and .error_message == \"IMAGE_SAFETY\" and .slot_id == \"slot-006\" and .at == \"2026-10-06T10:40:00Z\"" <"$O"
+	# Every slot of the operator: slot-007's failure too.
+	run api GET '/api/stats/overview?from=2026-10-06&to=2026-10-06&group_by=day'
+	jassert '(.periods | length) == 1 and .totals.requests == 6 and .latest_failures[0].request_id == "req-other"' <"$O"
+	run api GET '/api/stats/overview?from=2026-09-01&to=2026-10-06'
+	assert_output 400
+	run api GET '/api/stats/overview?group_by=week'
+	assert_output 400
+	AUTH=$IGOR_TOKEN run api GET '/api/stats/overview?slot_id=slot-006'
+	assert_output 403
+	AUTH=$IGOR_TOKEN run api GET '/api/stats/overview?from=2026-10-06&to=2026-10-06'
+	jassert '.totals.requests == 0 and .errors_by_kind == [] and .latest_failures == []' <"$O"
+}

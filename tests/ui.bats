@@ -156,3 +156,25 @@ ui() {
 	need_route "POST /api/login" "GET /api/slots"
 	ui shots 600
 }
+
+# The password booths use now (the settings test changes it).
+booth_pw() {
+	local creds=$PB_STATE_DIR/secrets/runtime_credentials.json pw
+	for pw in "$PB_UI_NEW_INGEST_PW" "$(jq -r .ingest_password "$creds")"; do
+		"$REPO/tests/dslr-body" "$pw" "$TESTDATA/orientation/Landscape_2.jpg" >"$BATS_TEST_TMPDIR/booth"
+		[ "$(curl -sS -o /dev/null -w '%{http_code}' -H "Content-Type: multipart/form-data; boundary=$B" \
+		    --data-binary @"$BATS_TEST_TMPDIR/booth" "$BASE_URL/ingest/slot-001")" = 200 ] && return 0
+	done
+	return 1
+}
+
+@test "event view: live gallery within 2 s, load more to 120 of 120, lightbox keys, share QR decodes, revoke, guest page < 1.5 MB" {
+	need_route "GET /api/gallery/wait" "GET /api/gallery/shares" "DELETE /api/gallery/shares/{share_id}"
+	booth_pw
+	"$REPO/tests/seed-results" slot-003 120 ingest
+	"$REPO/tests/seed-results" slot-005 30 ingest
+	psql_pb "UPDATE slots SET event_title = 'Summer fair booth' WHERE id = 'slot-005'"
+	export PB_UI_BOOTH_BODY=$BATS_TEST_TMPDIR/booth PB_UI_MANY_SLOT=slot-003 PB_UI_SHARE_SLOT=slot-005
+	ui event
+	printf '%s\n' "$output" | grep '^# [a-t]' | grep -v screenshot >&3 || true
+}

@@ -81,7 +81,7 @@ async function lightbox(page) {
 	check(await page.getAttribute('#lb-download', 'href') !== '#', 'a download link');
 	await shot(page, 'event-lightbox-desktop');
 	await page.keyboard.press('Escape');
-	await page.waitForSelector('#lightbox:not([open])');
+	await page.waitForFunction(() => !document.querySelector('#lightbox').open);
 	check(await page.evaluate(() => document.activeElement.classList.contains('thumb-btn')),
 	    'focus back on the photo that opened it');
 }
@@ -90,6 +90,8 @@ async function lightbox(page) {
 async function qrDecodes(page, url) {
 	const file = path.join(process.env.PB_UI_SHOTS, 'event-share-qr.png');
 	await page.waitForSelector('#share-out .qr[src^="blob:"]');
+	// In the middle of the screen, as an operator shows it to a guest.
+	await page.$eval('#share-out .qr', (q) => q.scrollIntoView({ block: 'center' }));
 	await page.locator('#share-out .qr').screenshot({ path: file });
 	console.log('# screenshot ' + file);
 	const text = execFileSync('zbarimg', ['-q', '--raw', file]).toString().trim();

@@ -183,3 +183,15 @@ booth_body() {
 	ui event
 	printf '%s\n' "$output" | grep '^# [a-t]' | grep -v screenshot >&3 || true
 }
+
+@test "accessibility: axe-core finds no serious or critical violation on any page, desktop and phone" {
+	[ -f "$REPO/tests/ui/node_modules/axe-core/axe.min.js" ] || skip "no axe-core: cd tests/ui && npm ci"
+	need_route "GET /api/gallery/shares"
+	local creds=$PB_STATE_DIR/secrets/runtime_credentials.json token
+	token=$(curl -fsS -H 'Content-Type: application/json' \
+	    -d "{\"username\":\"$PB_UI_USER\",\"password\":\"$PB_UI_PASS\"}" "$BASE_URL/api/login" | jq -r .access_token)
+	export PB_UI_SHARE_URL=$(curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+	    -d '{"minutes":30}' "$BASE_URL/api/gallery/share" | jq -r .url | sed "s|^http://localhost:$PB_HTTP_PORT|$BASE_URL|")
+	ui a11y 900
+	printf '%s\n' "$output" | grep '^# axe' >&3 || true
+}

@@ -24,7 +24,7 @@ DEB_PACKAGES = build-essential pkg-config libpq-dev libjansson-dev \
 # ... and those only `make check` and the benchmarks need.
 TEST_PACKAGES = bats bats-assert bats-support nodejs npm \
 	python3-prometheus-client chromium libimage-exiftool-perl \
-	libvips-tools imagemagick
+	libvips-tools imagemagick zbar-tools
 
 CC       ?= cc
 PKGS      = libpq jansson libcurl libsodium vips

@@ -1,11 +1,9 @@
--- 012_event.sql - issue 15, the event view: a slot's event title and logo
--- (the guest share page's title), and share links as rows so that an
--- operator can list them and revoke one before it expires.
+-- 012_event.sql - issue 15, the event view: a slot's event title (the
+-- guest share page's title), and share links as rows so that an operator
+-- can list them and revoke one before it expires.
 
 ALTER TABLE slots
-    ADD COLUMN event_title text NOT NULL DEFAULT '' CHECK (length(event_title) <= 120),
-    -- A template-kind media object of the slot, kept without expiry while named here.
-    ADD COLUMN event_logo_media_id uuid REFERENCES media_object (id) ON DELETE SET NULL;
+    ADD COLUMN event_title text NOT NULL DEFAULT '' CHECK (length(event_title) <= 120);
 
 -- One row per share link.  The link itself is "<id>.<expiry>.<mac>" (gatewayd/share.c):
 -- the MAC is checked before this table is read, so a forged link costs no query;

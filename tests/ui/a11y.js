@@ -12,7 +12,7 @@ const SIZES = [
 ];
 const PAGES = [
 	['slots', 'slots.html', '.slot-item'],
-	['slot', 'slot.html?id=' + (process.env.PB_UI_SLOT || 'slot-002'), '#fields .stack'],
+	['slot', 'slot.html?id=' + (process.env.PB_UI_SLOT || 'slot-002'), '#provider option'],
 	['settings', 'settings.html', '#history tbody tr'],
 	['gallery', 'gallery.html', '#gallery[aria-busy="false"]'],
 	['stats', 'stats.html', '#stats tbody tr'],
@@ -33,7 +33,8 @@ async function audit(page, name, failures) {
 
 async function ready(page, sel) {
 	await page.waitForSelector(sel, { timeout: 10000 });
-	await page.waitForLoadState('networkidle').catch(() => {});
+	// The gallery's live long-poll keeps the network busy: a short wait only.
+	await page.waitForLoadState('networkidle', { timeout: 3000 }).catch(() => {});
 	await page.waitForFunction(() => [...document.images].every((i) => i.complete), null,
 	    { timeout: 8000 }).catch(() => {});
 }

@@ -293,3 +293,9 @@ ingest() {
 	AUTH=$IGOR_TOKEN run api GET '/api/stats/overview?from=2026-10-06&to=2026-10-06'
 	jassert '.totals.requests == 0 and .errors_by_kind == [] and .latest_failures == []' <"$O"
 }
+
+@test "login history: each row names the user it was for (the Settings page's User column)" {
+	run api GET '/api/login_history?limit=5'
+	assert_output 200
+	jassert '(.data | length >= 1) and (.data | all(.username == "serg"))' <"$O"
+}

@@ -32,7 +32,7 @@ async function audit(page, name, failures) {
 }
 
 async function ready(page, sel) {
-	await page.waitForSelector(sel, { timeout: 10000 });
+	await page.waitForSelector(sel, { state: 'attached', timeout: 10000 });
 	// The gallery's live long-poll keeps the network busy: a short wait only.
 	await page.waitForLoadState('networkidle', { timeout: 3000 }).catch(() => {});
 	await page.waitForFunction(() => [...document.images].every((i) => i.complete), null,

@@ -21,11 +21,11 @@ PROGRAMS  = $(DAEMONS) pbctl
 # Debian packages the build and `make run` need.
 DEB_PACKAGES = build-essential pkg-config libpq-dev libjansson-dev \
 	libcurl4-openssl-dev libsodium-dev libcivetweb-dev postgresql \
-	runit socat jq curl procps libvips-dev
+	runit socat jq curl procps libvips-dev libqrencode-dev
 # ... and those only `make check` and the benchmarks need.
 TEST_PACKAGES = bats bats-assert bats-support nodejs npm \
 	python3-prometheus-client chromium libimage-exiftool-perl \
-	libvips-tools imagemagick clang libclang-rt-14-dev slowhttptest
+	libvips-tools imagemagick clang libclang-rt-14-dev slowhttptest zbar-tools
 
 CC       ?= cc
 PKGS      = libpq jansson libcurl libsodium vips
@@ -63,7 +63,7 @@ $$(BUILD)/bin/$(1): $$($(1)_OBJ) $$(COMMON_LIB)
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$($(1)_OBJ) $$(COMMON_LIB) $(2) $$(LIBS)
 -include $$($(1)_OBJ:.o=.d)
 endef
-$(eval $(call program,gatewayd,-lcivetweb))
+$(eval $(call program,gatewayd,-lcivetweb $(shell pkg-config --libs libqrencode 2>/dev/null)))
 $(foreach d,ingestd jobd providerd janitor pbctl,$(eval $(call program,$(d),)))
 
 # Unit tests: each tests/unit/NAME_test.c is a program linked with common/

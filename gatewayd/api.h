@@ -96,6 +96,9 @@ extern const struct api_route settings_routes[];
 extern const struct api_route jobs_routes[];
 extern const struct api_route jobctl_routes[];
 extern const struct api_route gallery_routes[];
+extern const struct api_route share_routes[];
+extern const struct api_route event_routes[];
+extern const struct api_route sharepage_routes[];
 extern const struct api_route tarball_routes[];
 extern const struct api_route docs_routes[];
 extern const struct api_route stats_routes[];
@@ -149,6 +152,13 @@ void	api_begin_download(struct api_req *, const char *ctype, long long len,
 int	api_send_file(struct api_req *, const char *rel_path, const char *mime,
 	    const char *download_name);
 
+/*
+ * The same for a file whose bytes never change: etag (quoted) and
+ * cache_control are sent, and an If-None-Match equal to etag gets 304.
+ */
+int	api_send_file_cache(struct api_req *, const char *rel_path, const char *mime,
+	    const char *download_name, const char *etag, const char *cache_control);
+
 /* --- request parts (0, or answered with an error and its status) --- */
 /* The body as a JSON object of at most max bytes: 400/413/415 otherwise. */
 int	api_body_json(struct api_req *, size_t max, json_t **out);
@@ -165,6 +175,8 @@ int	api_own_slot(struct api_req *, const char *slot_id);
 /* --- database (a pooled connection held until the request ends) --- */
 /* NULL when no connection could be had: answer api_db_error(). */
 PGconn	*api_db(struct api_req *);
+/* Takes the connection back from the request (to pool_put() before a long wait). */
+PGconn	*api_db_release(struct api_req *);
 /* One statement; NULL on any failure (connection, SQL): answer api_db_error(). */
 PGresult *api_exec(struct api_req *, const char *sql, int nparams,
 	    const char *const *params);

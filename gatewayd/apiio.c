@@ -223,7 +223,15 @@ api_begin_download(struct api_req *r, const char *ctype, long long len, const ch
 int
 api_send_file(struct api_req *r, const char *rel, const char *mime, const char *name)
 {
-	char *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), rel), *buf;
+	return api_send_file_cache(r, rel, mime, name, NULL, NULL);
+}
+
+int
+api_send_file_cache(struct api_req *r, const char *rel, const char *mime, const char *name,
+    const char *etag, const char *cache_control)
+{
+	char *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), rel), *buf, *extra;
+	const char *inm = etag != NULL ? mg_get_header(r->conn, "If-None-Match") : NULL;
 	struct stat st;
 	ssize_t n;
 	int fd = open(abs, O_RDONLY | O_CLOEXEC);
@@ -234,7 +242,22 @@ api_send_file(struct api_req *r, const char *rel, const char *mime, const char *
 			close(fd);
 		return api_error(r, ERR_NOT_FOUND, "the file is gone");
 	}
-	api_begin_download(r, mime, (long long)st.st_size, name);
+	if (etag == NULL) {
+		api_begin_download(r, mime, (long long)st.st_size, name);
+	} else {
+		extra = xasprintf("X-Request-Id: %s\r\nETag: %s\r\n", r->req, etag);
+		if (r->status != 0)
+			fatal("api.double_answer", "req=%s status=%d", r->req, 200);
+		/* The name is the stored file's id: the same bytes for ever. */
+		r->status = inm != NULL && strcmp(inm, etag) == 0 ? 304 : 200;
+		http_begin_cache(r->conn, r->status, mime, r->status == 304 ? 0 :
+		    (long long)st.st_size, cache_control, extra);
+		free(extra);
+		if (r->status == 304) {
+			close(fd);
+			return 304;
+		}
+	}
 	buf = xmalloc(IO_BUFFER);
 	while ((n = read(fd, buf, IO_BUFFER)) > 0)
 		if (mg_write(r->conn, buf, (size_t)n) <= 0)
@@ -349,6 +372,15 @@ api_db(struct api_req *r)
 	if (r->db == NULL)
 		r->db = pool_get(POOL_WAIT_MS);
 	return r->db;
+}
+
+PGconn *
+api_db_release(struct api_req *r)
+{
+	PGconn *c = r->db;
+
+	r->db = NULL;
+	return c;
 }
 
 PGresult *

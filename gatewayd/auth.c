@@ -298,7 +298,7 @@ auth_history(struct api_req *r)
 	snprintf(lim, sizeof(lim), "%ld", limit);
 	res = api_exec(r, "SELECT to_char(created_at AT TIME ZONE 'UTC', "
 	    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), coalesce(host(ip), ''), "
-	    "coalesce(user_agent, ''), success, throttled FROM login_history "
+	    "coalesce(user_agent, ''), success, throttled, username FROM login_history "
 	    "WHERE user_id = $1::int OR (user_id IS NULL AND username = "
 	    "(SELECT username FROM users WHERE id = $1::int)) "
 	    "ORDER BY created_at DESC, id DESC LIMIT $2::int", 2, params);
@@ -306,8 +306,9 @@ auth_history(struct api_req *r)
 		return api_db_error(r);
 	data = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(data, json_pack("{s:s, s:s, s:s, s:b, s:b}",
-		    "time", PQgetvalue(res, i, 0), "ip", PQgetvalue(res, i, 1),
+		json_array_append_new(data, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}",
+		    "time", PQgetvalue(res, i, 0), "username", PQgetvalue(res, i, 5),
+		    "ip", PQgetvalue(res, i, 1),
 		    "user_agent", PQgetvalue(res, i, 2),
 		    "success", PQgetvalue(res, i, 3)[0] == 't',
 		    "throttled", PQgetvalue(res, i, 4)[0] == 't'));

@@ -1,300 +1,336 @@
 /*
- * gallery.c - recent successful results and their time-limited public
- * share:
+ * gallery.c - the operator's gallery of stored results:
  *
- *   GET  /api/gallery?slot_id=&limit=      the operator's recent results
- *   POST /api/gallery/share {minutes, slot_id?}
- *        -> {url, expires_at}: PB_PUBLIC_BASE_URL/public/gallery/<token>
- *   GET  /public/gallery/{token}           an HTML page (JSON with
- *                                          ?format=json) of those results
- *   GET  /public/gallery/{token}/{job_id}  one result image
+ *   GET /api/gallery?slot_id=&kind=&from=&to=&before=&limit=
+ *        a page of results, newest first; meta.next_cursor pages on
+ *        (null on the last page), meta.newest is where the live wait
+ *        starts from
+ *   GET /api/gallery/wait?after=&slot_id=&kind=&timeout=
+ *        the long-poll of an open gallery page: answers as soon as a
+ *        result newer than the cursor `after` is stored, else after
+ *        timeout seconds (default 25) with no items
+ *   GET /api/gallery/{job_id}/thumbnail, GET /api/gallery/{job_id}/result
+ *        the images, immutable: ETag (the stored file's id), long
+ *        Cache-Control, 304 on If-None-Match
  *
- * The token is "<user id>.<slot id or all>.<expiry, Unix s>.<mac>", mac =
- * base64url HMAC-SHA256 under the media_link key of
- * "gallery|<user>|<slot>|<expiry>", checked in constant time.  Only the
- * canonical spelling is accepted (the token re-rendered must be the same
- * bytes).  Unknown, expired, forged and re-spelled tokens get the same 404,
- * and a share shows only results that are still stored (results expire on
- * their own) of booth photos: an operator's test runs stay out of every share.
+ * Items carry kind (ingest = a booth's photo, test = a test run of the
+ * slot page).  Share links are share.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include <civetweb.h>
 
 #include "api.h"
-#include "config.h"
+#include "gallery.h"
+#include "gallerywait.h"
 #include "jobs.h"
-#include "jwt.h"
 #include "log.h"
+#include "pool.h"
 #include "proto.h"
+#include "stats.h"
 #include "util.h"
 
-#define SHARE_MAX_MIN	1440
 #define GALLERY_MAX	200
+#define WAIT_MAX_SEC	25
+#define WAIT_RECHECK_MS	5000	/* backstop if a notification was lost */
+#define THUMB_SIDE	320	/* providerd's THUMB_SIDE_PX */
 
-struct share {
-	char		 uid[16];
-	char		 slot[33];	/* "all" for every slot of the user */
-	long long	 exp;
-};
+#define CURSOR_SQL "to_char(j.finished_at AT TIME ZONE 'UTC', " \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') || '~' || j.id"
 
-/* What the MAC covers; the prefix keeps it apart from any other signed text. */
-static char *
-share_data(const struct share *s)
-{
-	return xasprintf("gallery|%s|%s|%lld", s->uid, s->slot, s->exp);
-}
-
-static char *
-share_mac(const struct share *s)
-{
-	char *data = share_data(s);
-	char *mac = jwt_hmac_b64(api_secrets.media_link, data, strlen(data));
-
-	free(data);
-	return mac;
-}
-
-/*
- * Parses and checks the token of the request's path; 0 when valid and
- * unexpired.  The path must be as the client sent it: civetweb's cleaning
- * (trailing dots, "./" segments) would otherwise turn other spellings into
- * the canonical one.
- */
-static int
-share_parse(struct api_req *r, struct share *s)
-{
-	const char *token = r->param[0];
-	char *copy, *f[4], *save = NULL, *data;
-	int n = 0, ok;
-	long uid;
-
-	if (r->ri->local_uri_raw == NULL || strcmp(r->ri->local_uri_raw, r->ri->local_uri) != 0)
-		return -1;
-	copy = xstrdup(token);
-	for (char *p = strtok_r(copy, ".", &save); p != NULL && n < 5;
-	    p = strtok_r(NULL, ".", &save)) {
-		if (n < 4)
-			f[n] = p;
-		n++;
-	}
-	ok = n == 4 && parse_long(f[0], &uid) == 0 && uid > 0 && uid <= 0x7fffffff &&
-	    strlen(f[1]) < sizeof(s->slot) && strlen(f[1]) > 0;
-	if (ok) {
-		char *end;
-
-		s->exp = strtoll(f[2], &end, 10);
-		ok = *end == '\0' && s->exp > (long long)time(NULL);
-	}
-	if (ok) {
-		snprintf(s->uid, sizeof(s->uid), "%ld", uid);
-		snprintf(s->slot, sizeof(s->slot), "%s", f[1]);
-		data = share_data(s);
-		ok = jwt_hmac_check(api_secrets.media_link, data, strlen(data), f[3]);
-		free(data);
-	}
-	if (ok) {
-		/* Only the spelling we issue: no padding, zeros, signs or empty fields. */
-		char *mac = share_mac(s), *canon = xasprintf("%s.%s.%lld.%s", s->uid, s->slot,
-		    s->exp, mac);
-
-		ok = strcmp(canon, token) == 0;
-		free(canon);
-		free(mac);
-	}
-	free(copy);
-	return ok ? 0 : -1;
-}
-
-/*
- * Recent succeeded jobs with a stored result, of a user, maybe one slot.
- * A share (shared) shows booth photos only: an operator's test runs are
- * in their own gallery, labelled kind "test", never in a guest's.
- */
-static PGresult *
-gallery_rows(struct api_req *r, const char *uid, const char *slot, long limit, int shared)
+PGresult *
+gallery_rows(struct api_req *r, const struct gallery_query *q)
 {
 	char lim[16];
-	const char *params[4] = { uid, slot, lim, shared ? "ingest" : NULL };
+	const char *p[11] = { q->user_id, q->slot_id, q->kind, q->from, q->to, q->before_at,
+	    q->before_id, q->after_at, q->after_id, lim, NULL };
 
-	snprintf(lim, sizeof(lim), "%ld", limit);
-	return api_exec(r, "SELECT " JOB_COLUMNS " FROM job j JOIN slots s ON s.id = j.slot_id "
-	    "WHERE s.user_id = $1::int AND ($2::text IS NULL OR j.slot_id = $2) "
-	    "AND ($4::text IS NULL OR j.kind = $4) "
-	    "AND j.state = 'succeeded' AND " LIVE_RESULT " IS NOT NULL "
-	    "ORDER BY j.finished_at DESC, j.id DESC LIMIT $3::int", 4, params);
+	snprintf(lim, sizeof(lim), "%ld", q->limit);
+	return api_exec(r, "SELECT j.id, j.slot_id, s.name, j.kind, " ISO("j.finished_at") ", "
+	    CURSOR_SQL ", m.id, m.mime, coalesce(m.width, 0), coalesce(m.height, 0), t.id "
+	    "FROM job j JOIN slots s ON s.id = j.slot_id "
+	    "JOIN media_object m ON m.id = j.result_media_id "
+	    "AND (m.expires_at IS NULL OR m.expires_at > now()) "
+	    "LEFT JOIN LATERAL (SELECT t.id FROM media_object t WHERE t.job_id = j.id "
+	    "AND t.kind = 'thumbnail' AND (t.expires_at IS NULL OR t.expires_at > now()) "
+	    "ORDER BY t.created_at DESC LIMIT 1) t ON true "
+	    "WHERE s.user_id = $1::int AND j.state = 'succeeded' "
+	    "AND ($2::text IS NULL OR j.slot_id = $2) AND ($3::text IS NULL OR j.kind = $3) "
+	    "AND ($4::timestamptz IS NULL OR j.finished_at >= $4::timestamptz) "
+	    "AND ($5::timestamptz IS NULL OR j.finished_at < $5::timestamptz) "
+	    "AND ($6::timestamptz IS NULL OR (j.finished_at, j.id) < ($6::timestamptz, $7::uuid)) "
+	    "AND ($8::timestamptz IS NULL OR (j.finished_at, j.id) > ($8::timestamptz, $9::uuid)) "
+	    "ORDER BY j.finished_at DESC, j.id DESC LIMIT $10::int", 10, p);
+}
+
+void
+gallery_thumb_size(int w, int h, int *tw, int *th)
+{
+	long long side;
+
+	*tw = *th = THUMB_SIDE;
+	if (w <= 0 || h <= 0)
+		return;
+	side = w >= h ? (long long)h * THUMB_SIDE / w : (long long)w * THUMB_SIDE / h;
+	*(w >= h ? th : tw) = side > 0 ? (int)side : 1;
+}
+
+/* "2026-12-03T08:00:00.123456Z": exactly this shape, digits where digits go. */
+static int
+cursor_time_ok(const char *s, size_t n)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+	int64_t ms;
+	int date_only;
+	char buf[sizeof(shape)];
+
+	if (n != sizeof(shape) - 1)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != shape[i])
+			return 0;
+	/* Month 13 and the like: the statistics' parser checks the ranges. */
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return stats_parse_time(buf, &ms, &date_only) == 0;
+}
+
+int
+gallery_cursor(struct api_req *r, const char *cursor, const char **at, const char **id)
+{
+	const char *tilde = strchr(cursor, '~');
+	char *t;
+
+	if (tilde == NULL || !cursor_time_ok(cursor, (size_t)(tilde - cursor)) ||
+	    !uuid_valid(tilde + 1))
+		return -1;
+	t = api_strdup(r, cursor);
+	t[tilde - cursor] = '\0';
+	*at = t;
+	*id = t + (tilde - cursor) + 1;
+	return 0;
+}
+
+static json_t *
+item_json(PGresult *res, int i)
+{
+	const char *id = PQgetvalue(res, i, 0);
+	int tw, th;
+
+	gallery_thumb_size(atoi(PQgetvalue(res, i, 8)), atoi(PQgetvalue(res, i, 9)), &tw, &th);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s++, s:s++, s:s, s:i, s:i, s:i, s:i}",
+	    "id", id, "state", "succeeded", "slot_id", PQgetvalue(res, i, 1), "slot_name", PQgetvalue(res, i, 2),
+	    "kind", PQgetvalue(res, i, 3), "finished_at", PQgetvalue(res, i, 4),
+	    "cursor", PQgetvalue(res, i, 5),
+	    "thumbnail_url", "/api/gallery/", id, "/thumbnail",
+	    "result_url", "/api/gallery/", id, "/result", "result_mime", PQgetvalue(res, i, 7),
+	    "width", atoi(PQgetvalue(res, i, 8)), "height", atoi(PQgetvalue(res, i, 9)),
+	    "thumbnail_width", tw, "thumbnail_height", th);
+}
+
+/* Filters shared by the list and the wait: slot, kind. */
+static int
+gallery_filters(struct api_req *r, struct gallery_query *q, char *uid, size_t uidlen)
+{
+	const char *slot = api_query(r, "slot_id"), *kind = api_query(r, "kind");
+	int rc;
+
+	memset(q, 0, sizeof(*q));
+	snprintf(uid, uidlen, "%d", r->user_id);
+	q->user_id = uid;
+	if (slot != NULL && slot[0] != '\0') {
+		if ((rc = api_own_slot(r, slot)) != 0)
+			return rc;
+		q->slot_id = slot;
+	}
+	if (kind != NULL && kind[0] != '\0') {
+		if (strcmp(kind, "ingest") != 0 && strcmp(kind, "test") != 0)
+			return api_field_error(r, ERR_BAD_REQUEST, "kind", "kind is ingest or test");
+		q->kind = kind;
+	}
+	return 0;
+}
+
+/* from/to: ISO 8601 instants (the page sends the bounds of a local day). */
+static int
+gallery_time(struct api_req *r, const char *name, const char **out)
+{
+	const char *v = api_query(r, name);
+	int64_t ms;
+	int date_only;
+
+	*out = NULL;
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	if (stats_parse_time(v, &ms, &date_only) != 0 || date_only)
+		return api_field_error(r, ERR_BAD_REQUEST, name,
+		    "%s is an ISO 8601 date and time with its zone", name);
+	/* Checked here, so PostgreSQL reads it as timestamptz without error. */
+	*out = v;
+	return 0;
+}
+
+static json_t *
+items_json(PGresult *res)
+{
+	json_t *data = json_array();
+
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(data, item_json(res, i));
+	return data;
 }
 
 static int
 gallery_list(struct api_req *r)
 {
-	const char *slot = api_query(r, "slot_id");
+	const char *before = api_query(r, "before");
+	struct gallery_query q;
 	char uid[16];
 	PGresult *res;
-	json_t *data;
+	json_t *data, *next, *newest;
 	long limit;
-	int rc;
+	int rc, n;
 
-	if ((rc = api_query_int(r, "limit", 1, GALLERY_MAX, 50, &limit)) != 0)
+	if ((rc = gallery_filters(r, &q, uid, sizeof(uid))) != 0 ||
+	    (rc = api_query_int(r, "limit", 1, GALLERY_MAX, 50, &limit)) != 0 ||
+	    (rc = gallery_time(r, "from", &q.from)) != 0 ||
+	    (rc = gallery_time(r, "to", &q.to)) != 0)
 		return rc;
-	if (slot != NULL && slot[0] == '\0')
-		slot = NULL;
-	if (slot != NULL && (rc = api_own_slot(r, slot)) != 0)
-		return rc;
-	snprintf(uid, sizeof(uid), "%d", r->user_id);
-	if ((res = gallery_rows(r, uid, slot, limit, 0)) == NULL)
+	if (before != NULL && before[0] != '\0' &&
+	    gallery_cursor(r, before, &q.before_at, &q.before_id) != 0)
+		return api_field_error(r, ERR_BAD_REQUEST, "before",
+		    "before is a cursor given by a previous page");
+	/* One more than asked: whether there is a next page. */
+	q.limit = limit + 1;
+	if ((res = gallery_rows(r, &q)) == NULL)
 		return api_db_error(r);
+	n = PQntuples(res) > limit ? (int)limit : PQntuples(res);
 	data = json_array();
-	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(data, jobs_json(res, i, 0));
+	for (int i = 0; i < n; i++)
+		json_array_append_new(data, item_json(res, i));
+	next = PQntuples(res) > limit ? json_string(PQgetvalue(res, n - 1, 5)) : json_null();
+	newest = n > 0 && q.before_at == NULL ? json_string(PQgetvalue(res, 0, 5)) : json_null();
 	PQclear(res);
-	return api_json(r, 200, json_pack("{s:o, s:{s:i}}", "data", data, "meta", "total",
-	    (int)json_array_size(data)));
-}
-
-static int
-gallery_share(struct api_req *r)
-{
-	json_t *body, *minutes, *slot;
-	struct share s;
-	char expires[32], *mac;
-	struct tm tm;
-	time_t t;
-	int rc;
-
-	if ((rc = api_body_json(r, 4096, &body)) != 0)
-		return rc;
-	minutes = json_object_get(body, "minutes");
-	slot = json_object_get(body, "slot_id");
-	if (!json_is_integer(minutes) || json_integer_value(minutes) < 1 ||
-	    json_integer_value(minutes) > SHARE_MAX_MIN) {
-		const char *code = json_is_integer(minutes) ? ERR_UNPROCESSABLE : ERR_BAD_REQUEST;
-
-		json_decref(body);
-		return api_field_error(r, code, "minutes",
-		    "minutes must be an integer from 1 to %d", SHARE_MAX_MIN);
-	}
-	if (slot != NULL && !json_is_null(slot) && !json_is_string(slot)) {
-		json_decref(body);
-		return api_field_error(r, ERR_BAD_REQUEST, "slot_id", "slot_id is a string");
-	}
-	snprintf(s.slot, sizeof(s.slot), "%s", json_is_string(slot) ?
-	    json_string_value(slot) : "all");
-	t = time(NULL) + (time_t)json_integer_value(minutes) * 60;
-	json_decref(body);
-	if (strcmp(s.slot, "all") != 0 && (rc = api_own_slot(r, s.slot)) != 0)
-		return rc;
-	snprintf(s.uid, sizeof(s.uid), "%d", r->user_id);
-	s.exp = (long long)t;
-	mac = api_own(r, share_mac(&s));
-	gmtime_r(&t, &tm);
-	strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	log_info("gallery.shared", "req=%s user=%s slot=%s expires=%s", r->req, r->username,
-	    s.slot, expires);
-	return api_json(r, 201, json_pack("{s:s+, s:s}", "url",
-	    config_get("PB_PUBLIC_BASE_URL"), api_printf(r, "/public/gallery/%s.%s.%lld.%s",
-	    s.uid, s.slot, s.exp, mac), "expires_at", expires));
-}
-
-static int
-public_refuse(struct api_req *r)
-{
-	return api_error(r, ERR_NOT_FOUND, "this gallery link is unknown or has expired");
-}
-
-static void
-html_page(PGresult *res, const char *token, struct strbuf *sb)
-{
-	strbuf_puts(sb, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-	    "<meta name=\"referrer\" content=\"no-referrer\">"
-	    "<title>photobridge gallery</title>"
-	    /* The operator UI's stylesheet (ui/), so the guests see the same look. */
-	    "<link rel=\"stylesheet\" href=\"/css/app.css\"></head><body><main>"
-	    "<section class=\"glass stack\"><h1>Gallery</h1>\n");
-	if (PQntuples(res) == 0)
-		strbuf_puts(sb, "<p class=\"empty\">No photos yet.</p>\n");
-	strbuf_puts(sb, "<div class=\"gallery\">\n");
-	for (int i = 0; i < PQntuples(res); i++) {
-		/* ids and slot ids are [0-9a-z-]: nothing to escape. */
-		char *item = xasprintf("<figure><a href=\"/public/gallery/%s/%s\">"
-		    "<img src=\"/public/gallery/%s/%s\" alt=\"%s result\" width=\"320\"></a>"
-		    "<figcaption>%s</figcaption></figure>\n", token, PQgetvalue(res, i, 0),
-		    token, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-		    PQgetvalue(res, i, 13));
-
-		strbuf_puts(sb, item);
-		free(item);
-	}
-	strbuf_puts(sb, "</div></section></main></body></html>\n");
-}
-
-static int
-public_gallery(struct api_req *r)
-{
-	const char *format = api_query(r, "format");
-	struct share s;
-	struct strbuf sb;
-	PGresult *res;
-	json_t *data;
-	int rc;
-
-	if (share_parse(r, &s) != 0)
-		return public_refuse(r);
-	if ((res = gallery_rows(r, s.uid, strcmp(s.slot, "all") == 0 ? NULL : s.slot,
-	    GALLERY_MAX, 1)) == NULL)
-		return api_db_error(r);
-	if (format != NULL && strcmp(format, "json") == 0) {
-		data = json_array();
-		for (int i = 0; i < PQntuples(res); i++)
-			json_array_append_new(data, json_pack("{s:s, s:s, s:s, s:s+}",
-			    "job_id", PQgetvalue(res, i, 0), "slot_id", PQgetvalue(res, i, 1),
-			    "finished_at", PQgetvalue(res, i, 13), "url", "/public/gallery/",
-			    api_printf(r, "%s/%s", r->param[0], PQgetvalue(res, i, 0))));
+	if (json_is_null(newest) && q.before_at == NULL) {
+		/* Nothing yet: the live wait starts from now. */
+		if ((res = api_exec(r, "SELECT to_char(now() AT TIME ZONE 'UTC', "
+		    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') || '~00000000-0000-0000-0000-000000000000'",
+		    0, NULL)) == NULL) {
+			json_decref(data);
+			json_decref(next);
+			return api_db_error(r);
+		}
+		json_decref(newest);
+		newest = json_string(PQgetvalue(res, 0, 0));
 		PQclear(res);
-		return api_json(r, 200, json_pack("{s:o}", "data", data));
 	}
-	strbuf_init(&sb);
-	html_page(res, r->param[0], &sb);
+	return api_json(r, 200, json_pack("{s:o, s:{s:i, s:o, s:o}}", "data", data, "meta",
+	    "count", n, "next_cursor", next, "newest", newest));
+}
+
+static int
+wait_refuse(struct api_req *r, int why)
+{
+	return api_error_details(r, ERR_RATE_LIMITED, json_pack("{s:i, s:s}",
+	    "retry_after_sec", 5, "limit", why == -2 ? "per_user" : "total"),
+	    "too many open gallery pages are waiting for new photos%s",
+	    why == -2 ? " for this operator" : "");
+}
+
+static int
+gallery_wait(struct api_req *r)
+{
+	const char *after = api_query(r, "after");
+	struct gallery_query q;
+	unsigned long long gen;
+	int64_t deadline;
+	long timeout;
+	char uid[16];
+	PGresult *res;
+	int rc, why;
+
+	if ((rc = gallery_filters(r, &q, uid, sizeof(uid))) != 0 ||
+	    (rc = api_query_int(r, "timeout", 0, WAIT_MAX_SEC, WAIT_MAX_SEC, &timeout)) != 0)
+		return rc;
+	if (after == NULL || gallery_cursor(r, after, &q.after_at, &q.after_id) != 0)
+		return api_field_error(r, ERR_BAD_REQUEST, "after",
+		    "after is the cursor meta.newest of GET /api/gallery");
+	if ((why = gallerywait_enter(r->user_id)) != 0) {
+		log_info("gallery.wait_refused", "req=%s user=%s limit=%s", r->req, r->username,
+		    why == -2 ? "per_user" : "total");
+		return wait_refuse(r, why);
+	}
+	q.limit = 50;
+	deadline = now_ms() + timeout * 1000;
+	for (;;) {
+		/* The generation first, then the query: no wake-up is missed. */
+		gen = gallerywait_generation();
+		if ((res = gallery_rows(r, &q)) == NULL) {
+			gallerywait_leave(r->user_id);
+			return api_db_error(r);
+		}
+		/* The connection goes back while this request sleeps. */
+		pool_put(api_db_release(r));
+		if (PQntuples(res) > 0 || now_ms() >= deadline || gallerywait_stopping())
+			break;
+		PQclear(res);
+		gallerywait_wait(gen, (int)(deadline - now_ms() < WAIT_RECHECK_MS ?
+		    deadline - now_ms() : WAIT_RECHECK_MS));
+	}
+	gallerywait_leave(r->user_id);
+	rc = api_json(r, 200, json_pack("{s:o, s:{s:i, s:s}}", "data", items_json(res),
+	    "meta", "count", PQntuples(res), "newest", PQntuples(res) > 0 ?
+	    PQgetvalue(res, 0, 5) : after));
 	PQclear(res);
-	rc = api_send_body(r, 200, "text/html; charset=utf-8", sb.data, sb.len);
-	strbuf_free(&sb);
 	return rc;
 }
 
+/* Streams the job's thumbnail (or result) when the job is the caller's. */
 static int
-public_image(struct api_req *r)
+gallery_media(struct api_req *r, int thumbnail)
 {
-	const char *params[3];
-	struct share s;
+	const char *p[2] = { r->param[0], thumbnail ? "t" : "f" };
 	PGresult *res;
 	int rc;
 
-	if (share_parse(r, &s) != 0 || !uuid_valid(r->param[1]))
-		return public_refuse(r);
-	params[0] = r->param[1];
-	params[1] = s.uid;
-	params[2] = strcmp(s.slot, "all") == 0 ? NULL : s.slot;
-	if ((res = api_exec(r, "SELECT m.path, m.mime FROM job j JOIN slots s ON "
-	    "s.id = j.slot_id JOIN media_object m ON m.id = j.result_media_id "
-	    "WHERE j.id = $1::uuid AND s.user_id = $2::int AND ($3::text IS NULL OR "
-	    "j.slot_id = $3) AND j.kind = 'ingest' AND j.state = 'succeeded' AND "
-	    "(m.expires_at IS NULL OR "
-	    "m.expires_at > now())", 3, params)) == NULL)
+	if (!uuid_valid(r->param[0]))
+		return api_error(r, ERR_NOT_FOUND, "no such result");
+	if ((res = api_exec(r, "SELECT s.user_id, f.id, f.path, f.mime FROM job j "
+	    "JOIN slots s ON s.id = j.slot_id CROSS JOIN LATERAL (SELECT m.id, m.path, m.mime "
+	    "FROM media_object m WHERE ((m.id = j.result_media_id) OR ($2::boolean AND "
+	    "m.job_id = j.id AND m.kind = 'thumbnail')) AND (m.expires_at IS NULL OR "
+	    "m.expires_at > now()) ORDER BY (m.kind = 'thumbnail') DESC, m.created_at DESC "
+	    "LIMIT 1) f WHERE j.id = $1::uuid AND j.state = 'succeeded'", 2, p)) == NULL)
 		return api_db_error(r);
 	if (PQntuples(res) != 1)
-		rc = public_refuse(r);
+		rc = api_error(r, ERR_NOT_FOUND, "no stored result for this job");
+	else if (atoi(PQgetvalue(res, 0, 0)) != r->user_id)
+		rc = api_error(r, ERR_FORBIDDEN, "this result belongs to another operator");
 	else
-		rc = api_send_file(r, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), NULL);
+		rc = api_send_file_cache(r, PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), NULL,
+		    api_printf(r, "\"%s\"", PQgetvalue(res, 0, 1)), GALLERY_CACHE);
 	PQclear(res);
 	return rc;
+}
+
+static int
+gallery_thumbnail(struct api_req *r)
+{
+	return gallery_media(r, 1);
+}
+
+static int
+gallery_result(struct api_req *r)
+{
+	return gallery_media(r, 0);
 }
 
 const struct api_route gallery_routes[] = {
 	{ "GET", "/api/gallery", gallery_list, 0 },
-	{ "POST", "/api/gallery/share", gallery_share, 0 },
-	{ "GET", "/public/gallery/{token}", public_gallery, API_PUBLIC },
-	{ "GET", "/public/gallery/{token}/{job_id}", public_image, API_PUBLIC },
+	{ "GET", "/api/gallery/wait", gallery_wait, 0 },
+	{ "GET", "/api/gallery/{job_id}/thumbnail", gallery_thumbnail, 0 },
+	{ "GET", "/api/gallery/{job_id}/result", gallery_result, 0 },
 	{ NULL, NULL, NULL, 0 }
 };

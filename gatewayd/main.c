@@ -38,7 +38,9 @@
 #include <string.h>
 
 #include "api.h"
+#include "config.h"
 #include "daemon.h"
+#include "gallerywait.h"
 #include "image.h"
 #include "log.h"
 #include "http.h"
@@ -77,6 +79,10 @@ static const struct config_var gatewayd_config[] = {
 	    "failed logins per client address within the window before 429" },
 	{ "PB_LOGIN_WINDOW_SEC", "900", CONFIG_INT, 1, 86400,
 	    "the login throttle's window" },
+	{ "PB_GALLERY_WAITERS", "32", CONFIG_INT, 1, 1024,
+	    "open gallery pages waiting for new photos at once (one HTTP thread each)" },
+	{ "PB_GALLERY_WAITERS_PER_USER", "4", CONFIG_INT, 1, 1024,
+	    "... of them per operator; more get 429" },
 	{ "PB_METRICS_TOKEN", NULL, CONFIG_SECRET, 0, 0,
 	    "bearer token that may scrape /metrics" },
 	{ "PB_METRICS_ALLOW", "127.0.0.1/32,::1/128", 0, 0, 0,
@@ -101,13 +107,18 @@ gatewayd_init(void)
 	if (image_init(1, err, sizeof(err)) != 0)
 		fatal("image.init", "err=%s", err);
 	api_init();
+	gallerywait_start(config_get("PB_DATABASE_URL"), (int)config_int("PB_GALLERY_WAITERS"),
+	    (int)config_int("PB_GALLERY_WAITERS_PER_USER"));
 	http_start();
 }
 
 static void
 gatewayd_shutdown(void)
 {
+	/* Waiting galleries answer at once, so civetweb's stop does not wait 25 s. */
+	gallerywait_stop();
 	http_stop();
+	gallerywait_free();
 	api_shutdown();
 	image_shutdown();
 }

@@ -5,6 +5,7 @@
  *   GET  /api/stats/{slot_id}?from&to&group_by=hour|day|week   (<= 31 days)
  *   GET  /api/stats/global?from&to&group_by=day|week|month&page&page_size
  *        &sort_by&sort_order&provider_id&slot_id                (<= 90 days)
+ *   GET  /api/stats/overview (statsview.c: series, errors by kind, latest failures)
  *
  * POST /api/slots/{id}/reset_stats (slots.c) sets slots.last_reset_at.
  *
@@ -271,7 +272,7 @@ period_json(PGresult *res, int i)
 }
 
 /* The periods query: *periods gets the rows, *totals the last one. */
-static int
+int
 stats_periods(struct api_req *r, const struct stats_range *rg, const char *provider,
     const char *slot, json_t **periods, json_t **totals)
 {
@@ -321,7 +322,7 @@ stats_summaries(struct api_req *r, const struct stats_range *rg, const char *pro
  * rows once: JIT compilation would cost more than it saves (seconds on a
  * 90-day range), and the sorts of percentile_cont should stay in memory.
  */
-static int
+int
 stats_begin(struct api_req *r)
 {
 	PGresult *res = api_exec(r, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -339,7 +340,7 @@ stats_begin(struct api_req *r)
 }
 
 /* Ends the snapshot; the pool resets a connection left in a transaction. */
-static void
+void
 stats_end(struct api_req *r)
 {
 	PQclear(api_exec(r, "COMMIT", 0, NULL));
@@ -524,6 +525,7 @@ stats_global(struct api_req *r)
 
 const struct api_route stats_routes[] = {
 	{ "GET", "/api/stats/global", stats_global, 0 },
+	{ "GET", "/api/stats/overview", stats_overview, 0 },
 	{ "GET", "/api/stats/{slot_id}", stats_slot, 0 },
 	{ NULL, NULL, NULL, 0 }
 };

@@ -28,4 +28,13 @@ json_t	*stats_range_json(const struct stats_range *);
 int	stats_parse_time(const char *, int64_t *ms, int *date_only);
 void	stats_iso(int64_t ms, char *buf, size_t len);	/* ...Z */
 
+/* stats.c: one read-only snapshot for the queries of an answer (0, or -1). */
+int	stats_begin(struct api_req *);
+void	stats_end(struct api_req *);
+/* Periods of the range for the caller's slots (provider, slot: "" for all). */
+int	stats_periods(struct api_req *, const struct stats_range *, const char *provider,
+	    const char *slot, json_t **periods, json_t **totals);
+/* statsview.c: GET /api/stats/overview. */
+int	stats_overview(struct api_req *);
+
 #endif

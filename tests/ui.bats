@@ -225,3 +225,42 @@ ingest_pw() {
 	[ -n "$PB_UI_FOREIGN_SLOT" ]
 	ui missing
 }
+
+# booth_body PHOTO: a booth body with the ingest password booths use now
+# (the settings test changes it).  The photo must be one not sent before:
+# a booth re-sending the same file is joined to its earlier job.
+booth_body() {
+	local creds=$PB_STATE_DIR/secrets/runtime_credentials.json pw
+	for pw in "$PB_UI_NEW_INGEST_PW" "$(jq -r .ingest_password "$creds")"; do
+		"$REPO/tests/dslr-body" "$pw" "$TESTDATA/orientation/Landscape_5.jpg" >"$BATS_TEST_TMPDIR/probe"
+		if [ "$(curl -sS -o /dev/null -w '%{http_code}' -H "Content-Type: multipart/form-data; boundary=$B" \
+		    --data-binary @"$BATS_TEST_TMPDIR/probe" "$BASE_URL/ingest/slot-001")" = 200 ]; then
+			"$REPO/tests/dslr-body" "$pw" "$TESTDATA/orientation/$1" >"$BATS_TEST_TMPDIR/booth"
+			return 0
+		fi
+	done
+	return 1
+}
+
+@test "event view: live gallery within 2 s, load more to 120 of 120, lightbox keys, share QR decodes, revoke, guest page < 1.5 MB" {
+	need_route "GET /api/gallery/wait" "GET /api/gallery/shares" "DELETE /api/gallery/shares/{share_id}"
+	booth_body Landscape_6.jpg
+	"$REPO/tests/seed-results" slot-003 120 ingest
+	"$REPO/tests/seed-results" slot-005 30 ingest
+	psql_pb "UPDATE slots SET event_title = 'Summer fair booth' WHERE id = 'slot-005'"
+	export PB_UI_BOOTH_BODY=$BATS_TEST_TMPDIR/booth PB_UI_MANY_SLOT=slot-003 PB_UI_SHARE_SLOT=slot-005
+	ui event
+	printf '%s\n' "$output" | grep '^# [a-t]' | grep -v screenshot >&3 || true
+}
+
+@test "accessibility: axe-core finds no serious or critical violation on any page, desktop and phone" {
+	[ -f "$REPO/tests/ui/node_modules/axe-core/axe.min.js" ] || skip "no axe-core: cd tests/ui && npm ci"
+	need_route "GET /api/gallery/shares"
+	local creds=$PB_STATE_DIR/secrets/runtime_credentials.json token
+	token=$(curl -fsS -H 'Content-Type: application/json' \
+	    -d "{\"username\":\"$PB_UI_USER\",\"password\":\"$PB_UI_PASS\"}" "$BASE_URL/api/login" | jq -r .access_token)
+	export PB_UI_SHARE_URL=$(curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+	    -d '{"minutes":30}' "$BASE_URL/api/gallery/share" | jq -r .url | sed "s|^http://localhost:$PB_HTTP_PORT|$BASE_URL|")
+	ui a11y 900
+	printf '%s\n' "$output" | grep '^# axe' >&3 || true
+}

@@ -22,7 +22,9 @@ run(async () => {
 				// A page whose API is missing is still worth a picture.
 				await page.waitForSelector(ready, { timeout: 8000 }).catch(() =>
 				    console.log('# ' + name + ': ' + ready + ' never appeared'));
-				await page.waitForLoadState('networkidle');
+				// The gallery keeps one request open for live updates: never idle.
+				await page.waitForLoadState('networkidle', { timeout: 4000 }).catch(() =>
+				    console.log('# ' + name + ': a request stays open (live updates)'));
 				await page.waitForFunction(() => [...document.images].every((i) => i.complete),
 				    null, { timeout: 8000 }).catch(() => console.log('# ' + name + ': images still loading'));
 				await shot(page, name + '-' + device);

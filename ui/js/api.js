@@ -37,7 +37,8 @@ export function requireLogin() {
 	return true;
 }
 
-// api(method, path, body?, {blob, noRedirect}) -> parsed JSON, Blob or null.
+// api(method, path, body?, {blob, noRedirect, cache}) -> parsed JSON, Blob or null.
+// cache: a fetch cache mode; 'default' lets the browser keep immutable images.
 export async function api(method, path, body, opts = {}) {
 	const headers = { Accept: 'application/json' };
 	const t = token.get();
@@ -52,8 +53,11 @@ export async function api(method, path, body, opts = {}) {
 	}
 	let res;
 	try {
-		res = await fetch('api/' + path, { method, headers, body: payload, cache: 'no-store' });
+		res = await fetch('api/' + path, { method, headers, body: payload,
+		    cache: opts.cache || 'no-store', signal: opts.signal });
 	} catch (e) {
+		if (e.name === 'AbortError')
+			throw e;
 		throw new ApiError(0, 'network', 'Network error: the server cannot be reached');
 	}
 	if (res.status === 401 && !opts.noRedirect) {
@@ -83,8 +87,9 @@ export async function api(method, path, body, opts = {}) {
 }
 
 // An image behind the Bearer token as an object URL for <img src>.
-export async function imageUrl(path) {
-	const blob = await api('GET', path, undefined, { blob: true });
+// Gallery images are immutable: cached: true lets the browser keep them.
+export async function imageUrl(path, cached = false) {
+	const blob = await api('GET', path, undefined, { blob: true, cache: cached ? 'default' : undefined });
 	return URL.createObjectURL(blob);
 }
 

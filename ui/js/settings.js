@@ -33,7 +33,8 @@ async function load() {
 		return;
 	}
 	$('#ingest_password').value = loaded.ingest_password || '';
-	const keys = Object.entries(loaded.provider_keys || {});
+	// The local provider runs on this server without a key (SPEC.md §3).
+	const keys = Object.entries(loaded.provider_keys || {}).filter(([id]) => id !== 'local');
 	$('#keys').replaceChildren(...(keys.length ? keys.map(keyField) :
 	    [el('p', { class: 'hint', text: 'No provider needs a key.' })]));
 	$('#result_ttl_days').value = loaded.result_ttl_days ?? 3;
@@ -105,6 +106,7 @@ async function loadHistory() {
 		const r = await api('GET', 'login_history?limit=20');
 		tbody.replaceChildren(...(r.data || []).map((h) => el('tr', {},
 		    el('td', { text: fmtDate(h.time || h.created_at) }),
+		    el('td', { text: h.username || '—' }),
 		    el('td', { class: h.success ? 'ok' : 'bad',
 			text: h.success ? 'success' : h.throttled ? 'throttled' : 'failed' }),
 		    el('td', { text: h.ip || '—' }),

@@ -39,8 +39,19 @@ export function toast(message, kind = 'info', ms = 4500) {
 	if (kind === 'error')
 		t.setAttribute('role', 'alert');
 	toastBox.append(t);
-	setTimeout(() => t.remove(), ms);
+	roomForToasts();
+	setTimeout(() => {
+		t.remove();
+		roomForToasts();
+	}, ms);
 	return t;
+}
+
+// Room at the end of the page for the toasts shown, so none covers a control there.
+function roomForToasts() {
+	const h = toastBox.childElementCount ? toastBox.offsetHeight + 24 : 0;
+	document.body.style.setProperty('--toasts-h', h + 'px');
+	document.body.classList.toggle('has-toasts', h > 0);
 }
 
 // The toast for a failed call: network, server, validation or other.

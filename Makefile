@@ -116,7 +116,7 @@ FUZZ_SRC     = $(wildcard tests/fuzz/*_fuzz.c)
 FUZZ_NAMES   = $(FUZZ_SRC:tests/fuzz/%_fuzz.c=%)
 FUZZ_BINS    = $(FUZZ_NAMES:%=build-fuzz/%_fuzz)
 FUZZ_SECONDS ?= 30
-FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined \
+FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -DPB_VERSION='"$(VERSION)"' \
 	-DPB_DATADIR='"$(DATADIR)"' -DFUZZ_PROVIDERS='"$(CURDIR)/configs/providers.json"' \
 	-Icommon -Iproviderd $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP

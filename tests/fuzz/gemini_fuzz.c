@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fuzzcat.h"
+#include "models.h"
 #include "gemini.h"
 #include "smallstack.h"
 
@@ -47,7 +48,7 @@ one_input(const uint8_t *data, size_t size)
 	status = fuzzcat_status(data[0]);
 	body = (const char *)data + 1;
 	len = size - 1;
-	gemini_parse_response(p, status, body, len, &r);
+	gemini_parse_response(provider_model(p, NULL), status, body, len, &r);
 	check(&r);
 	gemini_result_free(&r);
 	memset(&r, 0, sizeof(r));

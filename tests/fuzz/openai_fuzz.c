@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fuzzcat.h"
+#include "models.h"
 #include "openai.h"
 #include "smallstack.h"
 
@@ -21,7 +22,7 @@ one_input(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return;
-	openai_parse_response(fuzzcat_provider("openai"), fuzzcat_status(data[0]),
+	openai_parse_response(provider_model(fuzzcat_provider("openai"), NULL), fuzzcat_status(data[0]),
 	    (const char *)data + 1, size - 1, &r);
 	if (strnlen(r.error_code, sizeof(r.error_code)) == sizeof(r.error_code) ||
 	    strnlen(r.error_message, sizeof(r.error_message)) == sizeof(r.error_message) ||

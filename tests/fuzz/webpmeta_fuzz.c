@@ -4,14 +4,14 @@
  * not itself a well-formed WEBP that stripping leaves unchanged, or still
  * holds an EXIF, XMP or ICCP chunk.  Inputs that do not start "RIFF" get
  * a RIFF header with the right size, so the fuzzer reaches the chunks.
+ * On a 100 KiB stack (smallstack.h).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "smallstack.h"
 #include "webpmeta.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static int
 has_meta_chunk(const uint8_t *b, size_t len)
@@ -30,14 +30,14 @@ has_meta_chunk(const uint8_t *b, size_t len)
 	return 0;
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+static void
+one_input(const uint8_t *data, size_t len)
 {
 	size_t n = len + 12, out, again;
 	uint8_t *b = malloc(n);
 
 	if (b == NULL)
-		return 0;
+		return;
 	memcpy(b, "RIFF\0\0\0\0WEBP", 12);
 	b[4] = (uint8_t)(n - 8);
 	b[5] = (uint8_t)((n - 8) >> 8);
@@ -55,5 +55,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			abort();
 	}
 	free(b);
-	return 0;
 }
+
+SMALLSTACK_FUZZ_TARGET(one_input)

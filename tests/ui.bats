@@ -245,10 +245,10 @@ booth_body() {
 @test "event view: live gallery within 2 s, load more to 120 of 120, lightbox keys, share QR decodes, revoke, guest page < 1.5 MB" {
 	need_route "GET /api/gallery/wait" "GET /api/gallery/shares" "DELETE /api/gallery/shares/{share_id}"
 	booth_body Landscape_6.jpg
-	"$REPO/tests/seed-results" slot-003 120 ingest
+	"$REPO/tests/seed-results" slot-007 120 ingest
 	"$REPO/tests/seed-results" slot-005 30 ingest
 	psql_pb "UPDATE slots SET event_title = 'Summer fair booth' WHERE id = 'slot-005'"
-	export PB_UI_BOOTH_BODY=$BATS_TEST_TMPDIR/booth PB_UI_MANY_SLOT=slot-003 PB_UI_SHARE_SLOT=slot-005
+	export PB_UI_BOOTH_BODY=$BATS_TEST_TMPDIR/booth PB_UI_MANY_SLOT=slot-007 PB_UI_SHARE_SLOT=slot-005
 	ui event
 	printf '%s\n' "$output" | grep '^# [a-t]' | grep -v screenshot >&3 || true
 }

@@ -11,6 +11,13 @@
 
 static const char *const config_keys[] = { "aspect_ratio", "image_size", NULL };
 static const char *const config_titles[] = { "Aspect ratio", "Image size", NULL };
+/* The operator's help text (the slot form shows it under the field). */
+static const char *const config_help[] = {
+	"The shape of the result, width:height.",
+	"The resolution of the result: about 1000, 2000 or 4000 pixels on its longer side "
+	    "(4K takes longer).",
+	NULL
+};
 
 /* Model ids go into the request path unescaped. */
 static int
@@ -204,9 +211,8 @@ config_property(const json_t *ms, size_t k)
 				json_array_append(values, (json_t *)v);
 				json_array_append(titles, (json_t *)v);
 			}
-	desc = xasprintf("Sent as generationConfig.imageConfig.%s. Only for the models %s; "
-	    "each takes its own values (models[].image_config). Empty: the model's default.",
-	    k == 0 ? "aspectRatio" : "imageSize", who);
+	desc = xasprintf("%s Only the models %s take it, each its own values "
+	    "(models[].image_config); model default (empty): the model chooses.", config_help[k], who);
 	prop = json_pack("{s:s, s:s, s:s, s:o, s:o}", "type", "string", "title", config_titles[k],
 	    "description", desc, "enum", values, "x-enum-titles", titles);
 	free(who);
@@ -233,8 +239,8 @@ models_schema(const struct provider *p, const json_t *op_schema)
 	}
 	/* The model first: a form built from the schema shows it on top. */
 	props = json_pack("{s:{s:s, s:s, s:s, s:o, s:o, s:s}}", "model", "type", "string",
-	    "title", "Model", "description", "The provider's image model: what it can do and "
-	    "what each photo costs (GET /api/providers, models[]).", "enum", ids,
+	    "title", "Model", "description", "The provider's image model: models differ in "
+	    "quality, speed, image settings and price per photo (GET /api/providers, models[]).", "enum", ids,
 	    "x-enum-titles", titles, "default", provider_string(p, "model"));
 	json_object_update(props, json_object_get(schema, "properties"));
 	json_object_set_new(schema, "properties", props);

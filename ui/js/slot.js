@@ -6,7 +6,7 @@
 // exist or is another operator's gets a message and no form.
 import { api, imageUrl, requireLogin, enc } from './api.js';
 import { $, el, toast, toastError, pulse, fmtMs, fmtCost, fmtDate, initTopbar } from './ui.js';
-import { buildForm, carryOver, humanize, titleOf } from './schema-form.js';
+import { buildForm, carryOver, titleOf } from './schema-form.js';
 import { dropZone } from './dropzone.js';
 import { mediaPath, templateUpload } from './media.js';
 import { boothCard } from './booth.js';
@@ -124,6 +124,16 @@ function renderFields(values) {
 	applyModel(true);
 }
 
+// "Output image › Fit": a dotted settings key named by the schema's titles.
+function keyTitle(schema, key) {
+	let props = schema?.properties;
+	return key.split('.').map((k) => {
+		const p = props?.[k];
+		props = p?.properties;
+		return titleOf(k, p);
+	}).join(' › ');
+}
+
 // Provider or operation changed: keep the settings both operations share,
 // and ask before dropping the others; "No" puts the selectors back.
 function switchOperation() {
@@ -132,7 +142,7 @@ function switchOperation() {
 	const values = form ? form.read() : {};
 	const { kept, dropped } = carryOver(values, from?.settings_schema, to?.settings_schema);
 	if (dropped.length && !confirm('The new ' + (to ? 'operation' : 'choice') + ' has no place for: ' +
-	    dropped.map((d) => d.split('.').map(humanize).join(' › ')).join(', ') +
+	    dropped.map((d) => keyTitle(from?.settings_schema, d)).join(', ') +
 	    '.\nDrop these settings?')) {
 		$('#provider').value = shown.provider;
 		fillOperations(shown.operation);

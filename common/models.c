@@ -11,6 +11,13 @@
 
 static const char *const config_keys[] = { "aspect_ratio", "image_size", NULL };
 static const char *const config_titles[] = { "Aspect ratio", "Image size", NULL };
+/* The operator's help text (the slot form shows it under the field). */
+static const char *const config_help[] = {
+	"The shape of the result, width:height.",
+	"The resolution of the result: about 1000, 2000 or 4000 pixels on its longer side "
+	    "(4K takes longer).",
+	NULL
+};
 
 /* Model ids go into the request path unescaped. */
 static int
@@ -190,22 +197,24 @@ takers(const json_t *ms, const char *key)
 static json_t *
 config_property(const json_t *ms, size_t k)
 {
-	json_t *values = json_array(), *prop;
+	json_t *values = json_array(), *titles = json_array(), *prop;
 	const json_t *m, *v;
 	char *who = takers(ms, config_keys[k]), *desc;
 	size_t i, j;
 
 	/* "": the model's own choice; the form leaves an empty optional out. */
 	json_array_append_new(values, json_string(""));
+	json_array_append_new(titles, json_string("model default"));
 	json_array_foreach(ms, i, m)
 		json_array_foreach(json_object_get(json_object_get(m, "image_config"), config_keys[k]), j, v)
-			if (!catalog_array_has(values, json_string_value(v)))
+			if (!catalog_array_has(values, json_string_value(v))) {
 				json_array_append(values, (json_t *)v);
-	desc = xasprintf("Sent as generationConfig.imageConfig.%s. Only for the models %s; "
-	    "each takes its own values (models[].image_config). Empty: the model's default.",
-	    k == 0 ? "aspectRatio" : "imageSize", who);
-	prop = json_pack("{s:s, s:s, s:s, s:o}", "type", "string", "title", config_titles[k],
-	    "description", desc, "enum", values);
+				json_array_append(titles, (json_t *)v);
+			}
+	desc = xasprintf("%s Only the models %s take it, each its own values "
+	    "(models[].image_config); model default (empty): the model chooses.", config_help[k], who);
+	prop = json_pack("{s:s, s:s, s:s, s:o, s:o}", "type", "string", "title", config_titles[k],
+	    "description", desc, "enum", values, "x-enum-titles", titles);
 	free(who);
 	free(desc);
 	return prop;
@@ -215,7 +224,7 @@ json_t *
 models_schema(const struct provider *p, const json_t *op_schema)
 {
 	const json_t *ms = json_object_get(p->json, "models"), *m;
-	json_t *schema, *props, *ids;
+	json_t *schema, *props, *ids, *titles;
 	char *who;
 	size_t i, k;
 
@@ -223,12 +232,16 @@ models_schema(const struct provider *p, const json_t *op_schema)
 		return json_incref((json_t *)op_schema);
 	schema = json_deep_copy(op_schema);
 	ids = json_array();
-	json_array_foreach(ms, i, m)
+	titles = json_array();
+	json_array_foreach(ms, i, m) {
 		json_array_append_new(ids, json_string(model_id(m)));
+		json_array_append(titles, json_object_get(m, "title"));
+	}
 	/* The model first: a form built from the schema shows it on top. */
-	props = json_pack("{s:{s:s, s:s, s:s, s:o, s:s}}", "model", "type", "string",
-	    "title", "Model", "description", "The provider's image model; its price is in "
-	    "GET /api/providers (models[]).", "enum", ids, "default", provider_string(p, "model"));
+	props = json_pack("{s:{s:s, s:s, s:s, s:o, s:o, s:s}}", "model", "type", "string",
+	    "title", "Model", "description", "The provider's image model: models differ in "
+	    "quality, speed, image settings and price per photo (GET /api/providers, models[]).", "enum", ids,
+	    "x-enum-titles", titles, "default", provider_string(p, "model"));
 	json_object_update(props, json_object_get(schema, "properties"));
 	json_object_set_new(schema, "properties", props);
 	for (k = 0; config_keys[k] != NULL; k++) {

@@ -30,6 +30,7 @@ static const struct api_route *const api_tables[] = {
 	gallery_routes,
 	share_routes,
 	event_routes,
+	eventlogo_routes,
 	sharepage_routes,
 	tarball_routes,
 	media_routes,

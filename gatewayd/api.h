@@ -98,6 +98,7 @@ extern const struct api_route jobctl_routes[];
 extern const struct api_route gallery_routes[];
 extern const struct api_route share_routes[];
 extern const struct api_route event_routes[];
+extern const struct api_route eventlogo_routes[];
 extern const struct api_route sharepage_routes[];
 extern const struct api_route tarball_routes[];
 extern const struct api_route docs_routes[];

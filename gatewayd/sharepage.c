@@ -4,8 +4,11 @@
  *   GET /public/gallery/{token}                       the page (HTML; JSON with ?format=json)
  *   GET /public/gallery/{token}/{job_id}              the full image
  *   GET /public/gallery/{token}/{job_id}/thumbnail    its thumbnail
+ *   GET /public/gallery/{token}/logo                  the slot's event logo
  *
- * The page is titled with the slot's event title (else its name), shows
+ * The page is titled with the slot's event title (else its name), under
+ * the slot's event logo when it has one (eventlogo.c; a link to every
+ * slot of the operator has none), shows
  * real thumbnails lazy-loaded with their size set (a phone on venue
  * Wi-Fi loads what is on screen, and nothing jumps), each opening the
  * full image, with a download link; js/share.js adds local times and the
@@ -72,8 +75,25 @@ put_item(struct strbuf *sb, PGresult *res, int i, const char *token)
 	free(item);
 }
 
+/* The logo's <img>, its size set so that nothing jumps; decorative (alt
+ * ""): the title next to it says the same. */
 static void
-html_page(struct strbuf *sb, PGresult *res, const struct share *s, const char *token)
+put_logo(struct strbuf *sb, PGresult *logo, const char *token)
+{
+	char *img;
+
+	if (logo == NULL || PQntuples(logo) != 1)
+		return;
+	img = xasprintf("<img class=\"share-logo\" src=\"/public/gallery/%s/logo\" alt=\"\" "
+	    "width=\"%d\" height=\"%d\">", token, atoi(PQgetvalue(logo, 0, 0)),
+	    atoi(PQgetvalue(logo, 0, 1)));
+	strbuf_puts(sb, img);
+	free(img);
+}
+
+static void
+html_page(struct strbuf *sb, PGresult *res, PGresult *logo, const struct share *s,
+    const char *token)
 {
 	char count[64];
 
@@ -86,7 +106,9 @@ html_page(struct strbuf *sb, PGresult *res, const struct share *s, const char *t
 	    "<link rel=\"stylesheet\" href=\"/css/app.css\">"
 	    "<script type=\"module\" src=\"/js/share.js\"></script></head>"
 	    "<body class=\"share-page\"><main id=\"main\"><section class=\"glass stack\">"
-	    "<header class=\"share-head\"><h1>");
+	    "<header class=\"share-head\">");
+	put_logo(sb, logo, token);
+	strbuf_puts(sb, "<h1>");
 	html_put(sb, s->title);
 	snprintf(count, sizeof(count), "%d photo%s", PQntuples(res),
 	    PQntuples(res) == 1 ? "" : "s");
@@ -118,20 +140,36 @@ share_rows(struct api_req *r, const struct share *s)
 	return gallery_rows(r, &q);
 }
 
+/* The share's slot's logo: width, height, path, mime, id; none (no rows)
+ * for a link to every slot. */
+static PGresult *
+logo_row(struct api_req *r, const struct share *s)
+{
+	const char *p[2] = { s->slot_id, s->user_id };
+
+	return api_exec(r, "SELECT m.width, m.height, m.path, m.mime, m.id FROM media_object m "
+	    "JOIN slots sl ON sl.id = m.slot_id WHERE m.slot_id = $1 AND m.kind = 'logo' "
+	    "AND sl.user_id = $2::int", 2, p);
+}
+
 static int
 public_gallery(struct api_req *r)
 {
 	const char *format = api_query(r, "format");
 	struct share s;
 	struct strbuf sb;
-	PGresult *res;
-	json_t *data;
+	PGresult *res, *logo;
+	json_t *data, *logo_url;
 	int rc;
 
 	if ((rc = share_check(r, r->param[0], &s)) != 0)
 		return rc > 0 ? rc : refuse(r);
-	if ((res = share_rows(r, &s)) == NULL)
+	if ((logo = logo_row(r, &s)) == NULL)
 		return api_db_error(r);
+	if ((res = share_rows(r, &s)) == NULL) {
+		PQclear(logo);
+		return api_db_error(r);
+	}
 	if (format != NULL && strcmp(format, "json") == 0) {
 		data = json_array();
 		for (int i = 0; i < PQntuples(res); i++)
@@ -142,10 +180,15 @@ public_gallery(struct api_req *r)
 			    "thumbnail_url", "/public/gallery/", api_printf(r, "%s/%s/thumbnail",
 			    r->param[0], PQgetvalue(res, i, 0))));
 		PQclear(res);
-		return api_json(r, 200, json_pack("{s:s, s:o}", "title", s.title, "data", data));
+		logo_url = PQntuples(logo) == 1 ? json_string(api_printf(r, "/public/gallery/%s/logo",
+		    r->param[0])) : json_null();
+		PQclear(logo);
+		return api_json(r, 200, json_pack("{s:s, s:o, s:o}", "title", s.title, "logo_url",
+		    logo_url, "data", data));
 	}
 	strbuf_init(&sb);
-	html_page(&sb, res, &s, r->param[0]);
+	html_page(&sb, res, logo, &s, r->param[0]);
+	PQclear(logo);
 	PQclear(res);
 	rc = api_send_body(r, 200, "text/html; charset=utf-8", sb.data, sb.len);
 	strbuf_free(&sb);
@@ -185,6 +228,27 @@ public_media(struct api_req *r, int thumbnail)
 	return rc;
 }
 
+/* Revalidated each time (the logo may change under the same URL): 304 by its id. */
+static int
+public_logo(struct api_req *r)
+{
+	struct share s;
+	PGresult *res;
+	int rc;
+
+	if ((rc = share_check(r, r->param[0], &s)) != 0)
+		return rc > 0 ? rc : refuse(r);
+	if ((res = logo_row(r, &s)) == NULL)
+		return api_db_error(r);
+	if (PQntuples(res) != 1)
+		rc = refuse(r);
+	else
+		rc = api_send_file_cache(r, PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), NULL,
+		    api_printf(r, "\"%s\"", PQgetvalue(res, 0, 4)), "private, no-cache");
+	PQclear(res);
+	return rc;
+}
+
 static int
 public_image(struct api_req *r)
 {
@@ -199,6 +263,8 @@ public_thumbnail(struct api_req *r)
 
 const struct api_route sharepage_routes[] = {
 	{ "GET", "/public/gallery/{token}", public_gallery, API_PUBLIC },
+	/* Before {job_id}: "logo" is not a job id. */
+	{ "GET", "/public/gallery/{token}/logo", public_logo, API_PUBLIC },
 	{ "GET", "/public/gallery/{token}/{job_id}", public_image, API_PUBLIC },
 	{ "GET", "/public/gallery/{token}/{job_id}/thumbnail", public_thumbnail, API_PUBLIC },
 	{ NULL, NULL, NULL, 0 }

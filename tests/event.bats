@@ -299,3 +299,89 @@ ingest() {
 	assert_output 200
 	jassert '(.data | length >= 1) and (.data | all(.username == "serg"))' <"$O"
 }
+
+@test "event logo: upright without metadata on the guests' page, replaced, removed; never a template; the caller's own slot" {
+	# Another operator: the same 403 as every slot route, nothing stored.
+	files_before=$(find "$PB_STATE_DIR/media/templates" -type f | wc -l)
+	AUTH=$IGOR_TOKEN run api POST /api/slots/slot-006/event/logo -F "file=@$TESTDATA/exif/gps-DSCN0010.jpg"
+	assert_output 403
+	AUTH=$IGOR_TOKEN run api GET /api/slots/slot-006/event/logo
+	assert_output 403
+	AUTH=$IGOR_TOKEN run api DELETE /api/slots/slot-006/event/logo
+	assert_output 403
+	run api POST /api/slots/slot-999/event/logo -F "file=@$TESTDATA/exif/gps-DSCN0010.jpg"
+	assert_output 404
+	assert_equal "$(find "$PB_STATE_DIR/media/templates" -type f | wc -l)" "$files_before"
+	run api GET /api/slots/slot-006/event
+	jassert '.logo_url == null' <"$O"
+	run api POST /api/slots/slot-006/event/logo -F "file=@$BATS_TEST_FILENAME"
+	assert_output 415
+	# A photo with GPS, then one turned by its EXIF Orientation (1200x1800 stored, 1800x1200 seen).
+	run api POST /api/slots/slot-006/event/logo -F "file=@$TESTDATA/exif/gps-DSCN0010.jpg"
+	assert_output 201
+	first=$(psql_pb "SELECT path FROM media_object WHERE slot_id = 'slot-006' AND kind = 'logo'")
+	[ -f "$PB_STATE_DIR/media/$first" ]
+	run api POST /api/slots/slot-006/event/logo -F "file=@$TESTDATA/orientation/Landscape_6.jpg"
+	assert_output 201
+	jassert '.width == 1800 and .height == 1200 and .url == "/api/slots/slot-006/event/logo"' <"$O"
+	id=$(jq -r .id "$O")
+	# One logo a slot, no expiry (the janitor keeps it), the replaced file gone.
+	assert_equal "$(psql_pb "SELECT count(*), min(id::text), bool_and(expires_at IS NULL) FROM media_object
+	    WHERE slot_id = 'slot-006' AND kind = 'logo'")" "1|$id|t"
+	[ ! -e "$PB_STATE_DIR/media/$first" ]
+	assert_equal "$(psql_pb "SELECT count(*) FROM media_object WHERE slot_id = 'slot-006' AND kind = 'template'")" 0
+	run api GET /api/slots/slot-006/event
+	jassert '.logo_url == "/api/slots/slot-006/event/logo"' <"$O"
+	run api GET /api/slots/slot-006/event/logo
+	assert_output 200
+	# Saving the slot's settings (the template cleanup) and a janitor sweep leave it.
+	run api GET /api/slots/slot-006
+	ver=$(jq -r .version "$O")
+	run api PUT /api/slots/slot-006 -H 'Content-Type: application/json' \
+	    -d "{\"name\":\"Logo slot\",\"provider_id\":\"local\",\"operation_id\":\"passthrough\",\"settings_json\":{},\"version\":$ver}"
+	assert_output 200
+	pbctl janitor sweep | jassert '.ok'
+	assert_equal "$(psql_pb "SELECT count(*) FROM media_object WHERE id = '$id'")" 1
+	# The guests' page of the slot shows it, scoped to the link.
+	run api POST /api/gallery/share -H 'Content-Type: application/json' -d '{"minutes":30,"slot_id":"slot-006"}'
+	assert_output 201
+	path=$(jq -r .url "$O")
+	path=${path#http://localhost:$PB_HTTP_PORT}
+	run curl -sS -o "$O" -w '%{http_code}' "$BASE_URL$path"
+	assert_output 200
+	grep -q "<header class=\"share-head\"><img class=\"share-logo\" src=\"$path/logo\" alt=\"\" width=\"1800\" height=\"1200\"><h1>" "$O"
+	run curl -sS -o "$O" "$BASE_URL$path?format=json"
+	jassert ".logo_url == \"$path/logo\"" <"$O"
+	run curl -sS -o "$BATS_TEST_TMPDIR/logo" -D "$H" -w '%{http_code}' "$BASE_URL$path/logo"
+	assert_output 200
+	grep -qi "^etag: \"$id\"" "$H"
+	assert_equal "$(vipsheader -f width "$BATS_TEST_TMPDIR/logo")x$(vipsheader -f height "$BATS_TEST_TMPDIR/logo")" 1800x1200
+	assert_equal "$(exiftool -q -q -EXIF:all -XMP:all -IPTC:all -GPS:all -ICC_Profile:all "$BATS_TEST_TMPDIR/logo")" ""
+	run curl -sS -o /dev/null -w '%{http_code}' -H "If-None-Match: \"$id\"" "$BASE_URL$path/logo"
+	assert_output 304
+	# A link to every slot has no logo; the same 404 as an unknown link.
+	run api POST /api/gallery/share -H 'Content-Type: application/json' -d '{"minutes":30}'
+	all=$(jq -r .url "$O")
+	all=${all#http://localhost:$PB_HTTP_PORT}
+	run curl -sS -o "$O" "$BASE_URL$all"
+	! grep -q 'share-logo' "$O"
+	run curl -sS -o "$BATS_TEST_TMPDIR/nologo" -w '%{http_code}' "$BASE_URL$all/logo"
+	assert_output 404
+	run curl -sS -o "$BATS_TEST_TMPDIR/unknown" -w '%{http_code}' \
+	    "$BASE_URL/public/gallery/0190e0a8-0000-7000-8000-000000000000.1999999999.x/logo"
+	assert_output 404
+	diff <(jq -c 'del(.error.details.request_id)' "$BATS_TEST_TMPDIR/nologo") \
+	    <(jq -c 'del(.error.details.request_id)' "$BATS_TEST_TMPDIR/unknown")
+	# Removed: row and file gone, the page without it.
+	logo=$(psql_pb "SELECT path FROM media_object WHERE id = '$id'")
+	run api DELETE /api/slots/slot-006/event/logo
+	assert_output 204
+	[ ! -e "$PB_STATE_DIR/media/$logo" ]
+	run curl -sS -o /dev/null -w '%{http_code}' "$BASE_URL$path/logo"
+	assert_output 404
+	run curl -sS -o "$O" "$BASE_URL$path"
+	! grep -q 'share-logo' "$O"
+	run api DELETE /api/slots/slot-006/event/logo
+	assert_output 404
+	grep -q "event=event.logo_stored .*slot=slot-006 media=$id" "$PB_STATE_DIR/log/gatewayd/current"
+}

@@ -264,3 +264,9 @@ booth_body() {
 	ui a11y 900
 	printf '%s\n' "$output" | grep '^# axe' >&3 || true
 }
+
+@test "slot form: titles and help instead of raw ids, image settings per model, WEBP/HEIC drop zones, event logo on the guest page" {
+	need_route "POST /api/slots/{slot_id}/event/logo" "GET /public/gallery/{token}/logo"
+	export PB_UI_FORM_SLOT=slot-007
+	ui slotforms
+}

@@ -20,7 +20,7 @@ export function boothCard(slot) {
 		el('span', { class: 'hint', text: '— the booth POSTs each photo here (multipart/form-data)' })),
 		field, loopbackWarning(url)),
 	    el('dl', { class: 'booth-fields' },
-		el('dt', { text: 'Photo file field' }), el('dd', {}, code('fileToUpload'), ' (JPEG or PNG)'),
+		el('dt', { text: 'Photo file field' }), el('dd', {}, code('fileToUpload'), ' (JPEG, PNG, WEBP or HEIC)'),
 		el('dt', { text: 'Password field' }), el('dd', {}, code('password'), ' = the ingest password of the ',
 		    el('a', { href: 'settings.html', text: 'Settings page' })),
 		el('dt', { text: 'Other fields kept with the job' }),

@@ -1,33 +1,43 @@
 // dropzone.js - an image drop zone: click, keyboard or drag-and-drop,
-// JPG/PNG validation, preview with fade-in, Remove.  The caller decides
+// JPEG/PNG/WEBP/HEIC validation, preview with fade-in, Remove.  The caller decides
 // what a chosen file means (upload it, or keep it for a test run).
 import { el } from './ui.js';
 
-const TYPES = { 'image/jpeg': /\.jpe?g$/i, 'image/png': /\.png$/i };
+// What the server takes (every provider's allowed_mime): the MIME type
+// and the extension must agree.  Browsers often give a HEIC/HEIF file an
+// empty type: then the extension decides.
+const TYPES = { 'image/jpeg': /\.jpe?g$/i, 'image/png': /\.png$/i, 'image/webp': /\.webp$/i,
+    'image/heic': /\.hei[cf]$/i, 'image/heif': /\.hei[cf]$/i };
+const UNTYPED = /\.hei[cf]$/i;
+const ACCEPT = 'image/jpeg,image/png,image/webp,image/heic,image/heif,.jpg,.jpeg,.png,.webp,.heic,.heif';
+export const KINDS_TEXT = 'JPG, PNG, WEBP or HEIC';
 const UPLOAD_ICON = '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true"><path d="M12 16V4M7 9l5-5 5 5M4 16v3a1 1 0 0 0 1 1h14a1 1 0 0 0 1-1v-3"/></svg>';
 
-// Why the file is refused, or '' when it is a JPG/PNG within maxBytes.
+// Why the file is refused, or '' when it is an image the server takes
+// within maxBytes.
 export function checkImage(file, maxBytes) {
-	const re = TYPES[file.type];
+	const re = file.type === '' ? UNTYPED : TYPES[file.type];
 	if (!re || !re.test(file.name))
-		return 'Only JPG or PNG images are accepted';
+		return 'Only ' + KINDS_TEXT + ' images are accepted';
 	if (maxBytes && file.size > maxBytes)
 		return 'The file is larger than ' + Math.round(maxBytes / 1048576) + ' MB';
 	return '';
 }
 
-// opts: {id, label, hint, maxBytes, onFile(file) -> Promise, onRemove()}.
+// opts: {id, label, hint, maxBytes, onFile(file) -> Promise, onRemove()};
+// onFile may resolve to the URL of a preview (the server's upright JPEG of
+// a HEIC, which browsers cannot show), else the file itself is shown.
 // Returns {node, show(url), clear(), file()}.
 export function dropZone(opts) {
 	let chosen = null;
-	const input = el('input', { type: 'file', accept: 'image/jpeg,image/png', class: 'sr-only',
+	const input = el('input', { type: 'file', accept: ACCEPT, class: 'sr-only',
 	    id: opts.id + '-input', tabindex: '-1', 'aria-hidden': 'true' });
 	const error = el('p', { class: 'field-error', id: opts.id + '-error', role: 'alert', hidden: true });
 	const zone = el('div', { class: 'drop', role: 'button', tabindex: '0', id: opts.id,
-	    'aria-label': opts.label + ': choose or drop a JPG or PNG image',
+	    'aria-label': opts.label + ': choose or drop a ' + KINDS_TEXT + ' image',
 	    'aria-describedby': opts.id + '-error' });
 	zone.innerHTML = UPLOAD_ICON;	/* constant markup, no data */
-	zone.append(el('span', { text: 'Drop a JPG or PNG here, or click to choose' }),
+	zone.append(el('span', { text: 'Drop a ' + KINDS_TEXT + ' here, or click to choose' }),
 	    el('span', { class: 'hint', text: opts.hint || '' }));
 	const preview = el('div', { class: 'preview', hidden: true });
 	const wrap = el('div', { class: 'dropzone' }, input, zone, preview, error);
@@ -40,6 +50,8 @@ export function dropZone(opts) {
 
 	function show(url, alt) {
 		const img = el('img', { src: url, alt: alt || opts.label + ' preview', class: 'fade-in' });
+		img.addEventListener('error', () => img.replaceWith(el('p', { class: 'hint',
+		    text: (chosen ? chosen.name : opts.label) + ': no preview in this browser' })), { once: true });
 		const remove = el('button', { type: 'button', class: 'btn small', text: 'Remove',
 		    'aria-label': 'Remove ' + opts.label, onclick: () => {
 			clear();
@@ -68,15 +80,16 @@ export function dropZone(opts) {
 			return;
 		}
 		fail('');
+		let url;
 		try {
 			if (opts.onFile)
-				await opts.onFile(file);
+				url = await opts.onFile(file);
 		} catch (e) {
 			fail(e.message || 'Upload failed');
 			return;
 		}
 		chosen = file;
-		show(URL.createObjectURL(file));
+		show(typeof url === 'string' ? url : URL.createObjectURL(file));
 	}
 
 	zone.addEventListener('click', () => input.click());

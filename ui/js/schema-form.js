@@ -3,7 +3,9 @@
 // for strings, a select for enums, a slider with its number box for
 // bounded numbers, a checkbox for booleans, a fieldset for nested objects.
 // Fields named *_media_id are images: the caller supplies their widget
-// (mediaField).
+// (mediaField).  Each field is labelled with its schema `title` (else a
+// humanised name) and shows its `description` as help; enum options show
+// `x-enum-titles` (same order as `enum`) instead of the raw values.
 //
 // What the form sends is what the operator set plus the schema's defaults,
 // nothing else (issue 12: a number without a default once fell back to
@@ -47,10 +49,31 @@ export function humanize(name) {
 
 export const unsetMeaning = (name) => UNSET[name] || 'provider default';
 
+// The label of a property: its title, else a humanised name.
+export const titleOf = (name, prop) => (prop && typeof prop.title === 'string' && prop.title) || humanize(name);
+
+// The readable label of an enum value.
+export function enumTitle(prop, value) {
+	const titles = prop['x-enum-titles'];
+	const i = prop.enum.indexOf(value);
+	return Array.isArray(titles) && typeof titles[i] === 'string' ? titles[i] : String(value);
+}
+
+// The description under a field (id: the field's id), or ''.
+function helpText(id, prop) {
+	return prop.description ? el('p', { class: 'hint field-help', id: id + '-help', text: prop.description }) : '';
+}
+
+// aria-describedby of a control: its help and what its empty value means.
+function describedBy(...ids) {
+	const s = ids.filter(Boolean).join(' ');
+	return s || undefined;
+}
+
 export const isMedia = (name, prop) => prop.type === 'string' && /_media_id$/.test(name);
 
-function fieldLabel(id, name, required) {
-	return el('label', { for: id }, humanize(name),
+function fieldLabel(id, name, prop, required) {
+	return el('label', { for: id }, titleOf(name, prop),
 	    required ? el('span', { class: 'hint', text: ' (required)' }) : '');
 }
 
@@ -72,7 +95,8 @@ function numberField(id, name, prop, initial, required) {
 	const box = el('input', { type: 'number', id, 'data-key': name, min: prop.minimum,
 	    max: prop.maximum, step: int ? 1 : 'any', inputmode: int ? 'numeric' : 'decimal',
 	    class: 'num-box', placeholder: start === undefined ? 'not set' : '',
-	    'aria-describedby': prop.default === undefined && !required ? id + '-unset' : undefined });
+	    'aria-describedby': describedBy(prop.description && id + '-help',
+		prop.default === undefined && !required && id + '-unset') });
 	box.value = start === undefined ? '' : String(start);
 	const t = tracked(initial, () => (box.value === '' ? undefined : Number(box.value)));
 	const parts = [];
@@ -80,7 +104,7 @@ function numberField(id, name, prop, initial, required) {
 	if (bounded) {
 		const step = int ? 1 : Math.max((prop.maximum - prop.minimum) / 100, 0.01);
 		range = el('input', { type: 'range', id: id + '-range', min: prop.minimum, max: prop.maximum,
-		    step, 'aria-label': humanize(name) + ' slider', 'data-slider-for': name });
+		    step, 'aria-label': titleOf(name, prop) + ' slider', 'data-slider-for': name });
 		parts.push(range);
 	}
 	const sync = () => {
@@ -103,7 +127,7 @@ function numberField(id, name, prop, initial, required) {
 	parts.push(box);
 	if (prop.default === undefined && !required)
 		parts.push(el('button', { type: 'button', class: 'btn small clear-num', text: 'Clear',
-		    'aria-label': 'Clear ' + humanize(name) + ' (' + unsetMeaning(name) + ')',
+		    'aria-label': 'Clear ' + titleOf(name, prop) + ' (' + unsetMeaning(name) + ')',
 		    onclick: () => {
 			t.touch();
 			box.value = '';
@@ -112,22 +136,41 @@ function numberField(id, name, prop, initial, required) {
 		    } }));
 	const hint = prop.default === undefined && !required ? el('p', { class: 'hint unset-hint',
 	    id: id + '-unset', text: 'Empty: ' + unsetMeaning(name) }) : '';
-	return { node: el('div', {}, fieldLabel(id, name, required),
-	    el('div', { class: 'range-row' }, parts), hint), read: t.read, focus: box };
+	return { node: el('div', { 'data-field': name }, fieldLabel(id, name, prop, required),
+	    el('div', { class: 'range-row' }, parts), hint, helpText(id, prop)), read: t.read, focus: box };
 }
 
+// A select; restrict(allowed) keeps only the values in allowed (null: all)
+// and clears a value no longer offered, returning it (else undefined).
 function enumField(id, name, prop, initial, required) {
 	const start = initial ?? prop.default;
-	const opts = prop.enum.map((o) => el('option', { value: String(o), text: String(o) }));
-	if (start === undefined)
-		opts.unshift(el('option', { value: '', text: required ? '— choose —' :
-		    '— not set: ' + unsetMeaning(name) + ' —' }));
-	const input = el('select', { id, 'data-key': name, required }, opts);
-	input.value = start === undefined ? '' : String(start);
+	// An enum with "" (the model's choice) has its own empty option.
+	const unsetOpt = start === undefined && !prop.enum.includes('') ?
+	    el('option', { value: '', text: required ? '— choose —' : '— not set: ' + unsetMeaning(name) + ' —' }) : null;
+	const input = el('select', { id, 'data-key': name, required,
+	    'aria-describedby': describedBy(prop.description && id + '-help') });
 	const t = tracked(initial, () => (input.value === '' ? undefined :
 	    prop.enum.find((o) => String(o) === input.value)));
+	const fill = (allowed) => {
+		const keep = prop.enum.filter((o) => o === '' || !allowed || allowed.includes(o));
+		input.replaceChildren(...(unsetOpt ? [unsetOpt] : []),
+		    ...keep.map((o) => el('option', { value: String(o), text: enumTitle(prop, o) })));
+	};
+	fill(null);
+	input.value = start === undefined ? '' : String(start);
 	input.addEventListener('change', t.touch);
-	return { node: el('div', {}, fieldLabel(id, name, required), input), read: t.read, focus: input };
+	const restrict = (allowed) => {
+		const before = input.value;
+		fill(allowed);
+		input.value = before;
+		if (input.value === before)
+			return undefined;
+		t.touch();
+		input.value = '';
+		return prop.enum.find((o) => String(o) === before);
+	};
+	return { node: el('div', { 'data-field': name }, fieldLabel(id, name, prop, required), input,
+	    helpText(id, prop)), read: t.read, focus: input, input, restrict };
 }
 
 function stringField(id, name, prop, initial, required) {
@@ -135,32 +178,38 @@ function stringField(id, name, prop, initial, required) {
 	const start = initial ?? prop.default ?? '';
 	if (name === 'prompt' || (prop.maxLength || 0) > 200)
 		input = el('textarea', { id, 'data-key': name, required, maxlength: prop.maxLength, rows: 4,
+		    'aria-describedby': describedBy(prop.description && id + '-help'),
 		    placeholder: name === 'prompt' ? 'Describe what the AI should do with the photo' :
 			(required ? '' : 'not set: ' + unsetMeaning(name)) });
 	else
 		input = el('input', { type: 'text', id, 'data-key': name, required, maxlength: prop.maxLength,
+		    'aria-describedby': describedBy(prop.description && id + '-help'),
 		    placeholder: required ? '' : 'not set: ' + unsetMeaning(name) });
 	input.value = String(start);
 	// Empty optional strings are left out rather than sent as "".
 	const t = tracked(initial, () => (input.value === '' && !required ? undefined : input.value));
 	input.addEventListener('input', t.touch);
-	return { node: el('div', {}, fieldLabel(id, name, required), input), read: t.read, focus: input };
+	return { node: el('div', { 'data-field': name }, fieldLabel(id, name, prop, required), input,
+	    helpText(id, prop)), read: t.read, focus: input };
 }
 
 function booleanField(id, name, prop, initial) {
-	const box = el('input', { type: 'checkbox', id, 'data-key': name });
+	const box = el('input', { type: 'checkbox', id, 'data-key': name,
+	    'aria-describedby': describedBy(prop.description && id + '-help') });
 	box.checked = Boolean(initial ?? prop.default ?? false);
 	// No default and never set: unset until the operator ticks it.
 	const t = tracked(initial, () => (initial === undefined && prop.default === undefined &&
 	    !box.dataset.touched ? undefined : box.checked));
 	box.addEventListener('change', () => { box.dataset.touched = '1'; t.touch(); });
-	return { node: el('label', { class: 'check', for: id }, box, humanize(name)), read: t.read, focus: box };
+	return { node: el('div', { 'data-field': name }, el('label', { class: 'check', for: id }, box, titleOf(name, prop)),
+	    helpText(id, prop)), read: t.read, focus: box };
 }
 
 function objectField(id, name, prop, initial, required, mediaField) {
 	const sub = buildForm(prop, initial || {}, mediaField, id);
 	let touched = false;
-	const node = el('fieldset', { 'data-key': name }, el('legend', { text: humanize(name) }),
+	const node = el('fieldset', { 'data-key': name, 'data-field': name }, el('legend', { text: titleOf(name, prop) }),
+	    prop.description ? el('p', { class: 'hint field-help', text: prop.description }) : '',
 	    initial === undefined && !required ?
 		el('p', { class: 'hint', text: 'Not set: ' + unsetMeaning(name) + '. Change a field to set it.' }) : '',
 	    sub.node);
@@ -187,7 +236,7 @@ export function buildForm(schema, values, mediaField, path = 'f') {
 		const required = req.has(name);
 		let w;
 		if (isMedia(name, prop)) {
-			w = mediaField(name, humanize(name), required, value);
+			w = mediaField(name, titleOf(name, prop), required, value, prop.description);
 		} else if (prop.type === 'object') {
 			w = objectField(id, name, prop, value, required, mediaField);
 			for (const [k, f] of Object.entries(w.fields))

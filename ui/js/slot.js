@@ -6,7 +6,7 @@
 // exist or is another operator's gets a message and no form.
 import { api, imageUrl, requireLogin, enc } from './api.js';
 import { $, el, toast, toastError, pulse, fmtMs, fmtCost, fmtDate, initTopbar } from './ui.js';
-import { buildForm, carryOver, humanize } from './schema-form.js';
+import { buildForm, carryOver, titleOf } from './schema-form.js';
 import { dropZone } from './dropzone.js';
 import { mediaPath, templateUpload } from './media.js';
 import { boothCard } from './booth.js';
@@ -30,13 +30,15 @@ const maxBytes = () => (provider()?.ingest?.max_file_size_mb || 20) * 1048576;
 
 // A *_media_id field: a drop zone whose file is uploaded as the slot's
 // template at once; the media id goes into the settings on Save.
-function mediaField(name, label, required, value) {
+function mediaField(name, label, required, value, help) {
 	let id = value || '';
 	const z = dropZone({ id: 'm-' + name, label, maxBytes: maxBytes(),
-	    hint: 'Sent to the AI with every photo of this slot',
+	    hint: help || 'Sent to the AI with every photo of this slot',
 	    onFile: async (file) => {
 		id = await templateUpload(slotId, file);
 		toast(label + ' uploaded', 'success', 2500);
+		// The stored image: upright, and viewable even when the file was HEIC.
+		return imageUrl(mediaPath(slotId, id)).catch(() => undefined);
 	    },
 	    onRemove: () => { id = ''; } });
 	if (value)
@@ -44,7 +46,7 @@ function mediaField(name, label, required, value) {
 		    () => z.show('img/missing.svg', label + ' (no longer stored)'));
 	const head = el('span', {}, label,
 	    required ? el('span', { class: 'hint', text: ' (required)' }) : '');
-	return { node: el('div', {}, el('p', { class: 'label-row' }, head), z.node),
+	return { node: el('div', { 'data-field': name }, el('p', { class: 'label-row' }, head), z.node),
 	    read: () => id || undefined, focus: z.node.querySelector('.drop') };
 }
 
@@ -64,20 +66,72 @@ function fillOperations(keep) {
 		sel.value = keep;
 }
 
+// The model the form has chosen (the slot's own setting, else the
+// provider's default), as GET /api/providers lists it in models[].
+function chosenModel() {
+	const p = provider();
+	const id = form?.fields.model?.input?.value || p?.model;
+	return { id, model: (p?.models || []).find((m) => m.id === id) };
+}
+
+// "Gemini · gemini-3-pro-image · Change Image": what this slot runs.
+function headerLine() {
+	const p = provider();
+	const op = operation();
+	const { id } = chosenModel();
+	$('#model-line').textContent = p ? (p.title || p.name) + (id ? ' · ' + id : '') +
+	    (op ? ' · ' + (op.title || op.name) : '') : 'Not configured yet: choose a provider';
+}
+
+// Aspect ratio and Image size offer only what the chosen model takes
+// (models[].image_config) and are hidden when it takes none; a value the
+// model refuses is cleared and the operator told.
+function applyModel(announce) {
+	headerLine();
+	if (!form || !form.fields.model)
+		return;
+	const { id, model } = chosenModel();
+	const schema = operation()?.settings_schema?.properties || {};
+	const cleared = [];
+	for (const key of ['aspect_ratio', 'image_size']) {
+		const w = form.fields[key];
+		if (!w || !w.restrict)
+			continue;
+		const allowed = model?.image_config?.[key] || [];
+		const was = w.restrict(allowed);
+		w.node.hidden = allowed.length === 0;
+		if (was !== undefined)
+			cleared.push(titleOf(key, schema[key]) + ' ' + was);
+	}
+	if (cleared.length && announce)
+		toast((model?.title || id) + ' does not take ' + cleared.join(' or ') +
+		    ': cleared, the model chooses. Save to keep this.', 'info', 8000);
+}
+
 function renderFields(values) {
 	const op = operation();
 	$('#op-desc').textContent = op?.description || '';
-	const p = provider();
-	$('#model-line').textContent = p ? (p.title || p.name) + (p.model ? ' · ' + p.model : '') +
-	    (op ? ' · ' + (op.title || op.name) : '') : 'Not configured yet: choose a provider';
 	shown = { provider: $('#provider').value, operation: op ? op.id : '' };
 	if (!op) {
 		form = null;
 		$('#fields').replaceChildren();
+		headerLine();
 		return;
 	}
 	form = buildForm(op.settings_schema || {}, values, mediaField);
 	$('#fields').replaceChildren(form.node);
+	form.fields.model?.input?.addEventListener('change', () => applyModel(true));
+	applyModel(true);
+}
+
+// "Output image › Fit": a dotted settings key named by the schema's titles.
+function keyTitle(schema, key) {
+	let props = schema?.properties;
+	return key.split('.').map((k) => {
+		const p = props?.[k];
+		props = p?.properties;
+		return titleOf(k, p);
+	}).join(' › ');
 }
 
 // Provider or operation changed: keep the settings both operations share,
@@ -88,7 +142,7 @@ function switchOperation() {
 	const values = form ? form.read() : {};
 	const { kept, dropped } = carryOver(values, from?.settings_schema, to?.settings_schema);
 	if (dropped.length && !confirm('The new ' + (to ? 'operation' : 'choice') + ' has no place for: ' +
-	    dropped.map((d) => d.split('.').map(humanize).join(' › ')).join(', ') +
+	    dropped.map((d) => keyTitle(from?.settings_schema, d)).join(', ') +
 	    '.\nDrop these settings?')) {
 		$('#provider').value = shown.provider;
 		fillOperations(shown.operation);

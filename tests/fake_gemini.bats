@@ -13,7 +13,12 @@ fg_start() {
 	shift 2
 	"$BIN/fake-gemini" --port "$port" "$@" </dev/null >/dev/null 2>"$log" 3>&- &
 	pid=$!
-	wait_for 10 curl -fsS "http://127.0.0.1:$port/_fake/stats"
+	# An ASan build starting beside the browser tests may take seconds.
+	wait_for 30 curl -fsS "http://127.0.0.1:$port/_fake/stats" || {
+		echo "fake-gemini did not answer on $port:" >&3
+		cat "$log" >&3
+		return 1
+	}
 }
 
 setup_file() {

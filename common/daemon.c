@@ -86,14 +86,31 @@ verb_log(struct sock_request *sr)
 }
 
 static const struct verb common_verbs[] = {
-	{ "ping", "answer pong; liveness check", 0, verb_ping },
-	{ "status", "uptime, counters, database state, configuration summary",
+	{ "ping", "", "answer pong; liveness check", 0, verb_ping },
+	{ "status", "", "uptime, counters, database state, configuration summary",
 	    0, verb_status },
-	{ "help", "list the verbs", 0, verb_help },
-	{ "log", "set the log level: log level=debug|info|warn|error",
+	{ "help", "", "list the verbs", 0, verb_help },
+	{ "log", "level=debug|info|warn|error", "set the log level",
 	    VERB_MUTATING, verb_log },
-	{ NULL, NULL, 0, NULL }
+	{ NULL, NULL, NULL, 0, NULL }
 };
+
+/* Who may call a verb, as --help and the man pages say it. */
+static const char *
+verb_callers(int flags)
+{
+	if (!(flags & VERB_MUTATING))
+		return "anyone";
+	return (flags & VERB_GATEWAY) ? "service, gatewayd" : "service";
+}
+
+static void
+usage_verbs(FILE *out, const struct verb *v)
+{
+	for (; v != NULL && v->name != NULL; v++)
+		fprintf(out, "  %s%s%s\n      %s [%s]\n", v->name, v->keys[0] != '\0' ? " " : "",
+		    v->keys, v->help, verb_callers(v->flags));
+}
 
 static void
 usage(FILE *out)
@@ -102,11 +119,12 @@ usage(FILE *out)
 	    "usage: %s [--help] [--version] [--check-config]\n"
 	    "\n%s\n\n"
 	    "Runs in the foreground and logs to stderr (logfmt).\n"
-	    "Socket: $PB_RUN_DIR/%s.sock (verbs: ping status help log",
-	    def->name, def->summary, def->name);
-	for (const struct verb *v = def->verbs; v != NULL && v->name != NULL; v++)
-		fprintf(out, " %s", v->name);
-	fprintf(out, ")\nSignals: TERM stops gracefully, HUP reloads the "
+	    "Socket: $PB_RUN_DIR/%s.sock, framing in photobridge-proto(7).\n"
+	    "Verbs [callers: anyone; service = root and the service user; gatewayd "
+	    "= PB_GATEWAY_USER]:\n", def->name, def->summary, def->name);
+	usage_verbs(out, common_verbs);
+	usage_verbs(out, def->verbs);
+	fprintf(out, "Signals: TERM stops gracefully, HUP reloads the "
 	    "configuration.\nConfiguration (environment):\n");
 	for (const struct config_var *t = config_common; t->name != NULL; t++)
 		fprintf(out, "  %-22s %s\n", t->name, t->help);

@@ -48,6 +48,12 @@ proto_get_long(const json_t *req, const char *key, long *out)
 	return -1;
 }
 
+const char *
+proto_get_str(const json_t *msg, const char *key)
+{
+	return json_string_value(json_object_get(msg, key));
+}
+
 json_t *
 proto_ok(void)
 {

@@ -40,6 +40,8 @@ json_t	*proto_parse(const char *line, size_t len, json_t **err);
 
 /* An integer argument sent as a JSON number or (shorthand) a decimal string. */
 int	 proto_get_long(const json_t *req, const char *key, long *out);
+/* A string argument, or NULL when absent or not a string; borrowed. */
+const char *proto_get_str(const json_t *msg, const char *key);
 json_t	*proto_ok(void);
 json_t	*proto_error(const char *code, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemons.h"
 #include "log.h"
 #include "proto.h"
 #include "sockserver.h"
@@ -157,8 +158,8 @@ sockserver_verbs_json(void)
 
 	for (size_t t = 0; verb_tables[t] != NULL; t++)
 		for (const struct verb *v = verb_tables[t]; v->name != NULL; v++)
-			json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:b}",
-			    "name", v->name, "help", v->help,
+			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:b, s:b}",
+			    "name", v->name, "keys", v->keys, "help", v->help,
 			    "mutating", (v->flags & VERB_MUTATING) != 0,
 			    "gateway", !(v->flags & VERB_MUTATING) ||
 			    (v->flags & VERB_GATEWAY) != 0));
@@ -391,7 +392,7 @@ sockserver_start(struct evloop *ev, const char *run_dir, const char *name,
 	loop = ev;
 	verb_tables = tables;
 	run_dir_prepare(run_dir);
-	sock_path = xasprintf("%s/%s.sock", run_dir, name);
+	sock_path = daemon_socket_path(name);
 	if (strlen(sock_path) >= sizeof(sun.sun_path))
 		fatal("sock.path", "path=%s reason=%s", sock_path, "too long");
 

@@ -36,9 +36,15 @@ struct sock_request {
 	pid_t			 peer_pid;
 };
 
+/*
+ * A row of a verb table, the one description of a verb: `<daemon> --help`
+ * prints it, the help verb answers it, tests/docs.bats holds the man page
+ * to it.
+ */
 struct verb {
 	const char	*name;
-	const char	*help;
+	const char	*keys;	/* the synopsis after the name: "id=UUID [req=ID]", or "" */
+	const char	*help;	/* what it does, one line */
 	int		 flags;
 	json_t		*(*fn)(struct sock_request *);
 };

@@ -13,24 +13,20 @@
 #include "health.h"
 #include "http.h"
 #include "proto.h"
-#include "sockclient.h"
+#include "daemons.h"
 #include "util.h"
 
 #define PING_TIMEOUT_MS	1000
 
-static const char *const peers[] = { "ingestd", "jobd", "providerd", "janitor" };
-
 static json_t *
 health_ping(const char *name, int *all_ok)
 {
-	char err[256], *path;
+	char err[256];
 	json_t *req = json_pack("{s:s}", "op", "ping"), *reply;
 	int64_t start = now_ms();
 	json_t *out;
 
-	path = xasprintf("%s/%s.sock", config_get("PB_RUN_DIR"), name);
-	reply = sockclient_call(path, req, PING_TIMEOUT_MS, err, sizeof(err));
-	free(path);
+	reply = daemon_call(name, req, PING_TIMEOUT_MS, err, sizeof(err));
 	json_decref(req);
 	if (reply != NULL && json_is_true(json_object_get(reply, "ok"))) {
 		out = json_pack("{s:b, s:I}", "ok", 1, "ms",
@@ -55,10 +51,11 @@ health_handle(struct mg_connection *conn, void *arg)
 	if (strcmp(ri->request_method, "GET") != 0 &&
 	    strcmp(ri->request_method, "HEAD") != 0)
 		return http_send_error(conn, ERR_METHOD_NOT_ALLOWED, "use GET");
-	daemons = json_pack("{s:{s:b, s:I}}", "gatewayd", "ok", 1, "ms",
+	daemons = json_pack("{s:{s:b, s:I}}", DAEMON_GATEWAYD, "ok", 1, "ms",
 	    (json_int_t)0);
-	for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++)
-		json_object_set_new(daemons, peers[i], health_ping(peers[i], &all_ok));
+	for (size_t i = 0; daemons_servers[i] != NULL; i++)
+		json_object_set_new(daemons, daemons_servers[i],
+		    health_ping(daemons_servers[i], &all_ok));
 	db_ok = db_is_up(daemon_db);
 	if (!db_ok)
 		all_ok = 0;

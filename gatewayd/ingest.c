@@ -32,13 +32,14 @@
 #include "atomicfile.h"
 #include "body.h"
 #include "config.h"
+#include "daemons.h"
 #include "http.h"
 #include "ingest.h"
+#include "ingestd_clnt.h"
 #include "log.h"
 #include "multipart.h"
 #include "proto.h"
 #include "refusals.h"
-#include "sockclient.h"
 #include "util.h"
 #include "uuid.h"
 
@@ -116,17 +117,17 @@ static int
 ingest_auth(struct upload *u, const char *password)
 {
 	struct booth *b = u->b;
-	char err[256], *path = xasprintf("%s/ingestd.sock", config_get("PB_RUN_DIR"));
-	json_t *msg = json_pack("{s:s, s:s, s:s, s:s, s:s}", "op", "auth", "req", b->req,
-	    "slot", b->slot, "addr", mg_get_request_info(b->conn)->remote_addr,
-	    "password", password);
-	json_t *reply = msg != NULL ? sockclient_call(path, msg, 5000, err, sizeof(err)) : NULL;
+	char err[256];
+	json_t *msg = ingestd_clnt_pack_auth(&(struct ingestd_auth_req){ .req = b->req,
+	    .slot = b->slot, .addr = mg_get_request_info(b->conn)->remote_addr,
+	    .password = password });
+	json_t *reply = msg != NULL ? daemon_call(DAEMON_INGESTD, msg, 5000, err,
+	    sizeof(err)) : NULL;
 	json_t *e = json_object_get(reply, "error");
 	const char *code = json_string_value(json_object_get(e, "code"));
 	const char *text = json_string_value(json_object_get(e, "message"));
 	int rc = 0;
 
-	free(path);
 	json_decref(msg);
 	if (json_is_true(json_object_get(reply, "ok")))
 		b->authed = 1;
@@ -135,7 +136,7 @@ ingest_auth(struct upload *u, const char *password)
 	else
 		rc = verdict(u, proto_http_status(code), code, text != NULL ? text :
 		    "refused", (int)json_integer_value(json_object_get(json_object_get(e,
-		    "details"), "retry_after_sec")));
+		    "details"), INGESTD_KEY_RETRY_AFTER)));
 	json_decref(reply);
 	return rc;
 }
@@ -209,17 +210,16 @@ on_file_data(void *arg, const char *data, size_t len)
 static void
 report_refusal(const struct booth *b, int status, const char *code, const char *message)
 {
-	char err[256], *path = xasprintf("%s/ingestd.sock", config_get("PB_RUN_DIR"));
-	json_t *msg = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:I}", "op", "refused",
-	    "req", b->req, "slot", b->slot, "status", status, "code", code,
-	    "message", message, "received_ms", (json_int_t)b->received_ms);
-	json_t *reply = sockclient_call(path, msg, 2000, err, sizeof(err));
+	char err[256];
+	json_t *msg = ingestd_clnt_pack_refused(&(struct ingestd_refused_req){ .req = b->req,
+	    .slot = b->slot, .status = status, .code = code, .message = message,
+	    .received_ms = b->received_ms });
+	json_t *reply = daemon_call(DAEMON_INGESTD, msg, 2000, err, sizeof(err));
 
 	if (reply == NULL)
 		log_warn("ingest.report_failed", "req=%s slot=%s err=%s", b->req, b->slot, err);
 	json_decref(reply);
 	json_decref(msg);
-	free(path);
 }
 
 /* The JSON error; a 429 says when to retry (details and Retry-After). */
@@ -258,12 +258,12 @@ refuse(const struct booth *b, int status, const char *code, const char *message)
 static long long
 ingest_precheck(struct booth *b, int *done)
 {
-	char err[256], *path = xasprintf("%s/ingestd.sock", config_get("PB_RUN_DIR"));
-	json_t *msg = json_pack("{s:s, s:s}", "op", "slot", "id", b->slot);
-	json_t *reply = sockclient_call(path, msg, 5000, err, sizeof(err));
+	char err[256];
+	json_t *msg = ingestd_clnt_pack_slot(&(struct ingestd_slot_req){ .id = b->slot });
+	json_t *reply = daemon_call(DAEMON_INGESTD, msg, 5000, err, sizeof(err));
+	struct ingestd_slot_reply slot;
 	long long max = -1;
 
-	free(path);
 	json_decref(msg);
 	*done = 1;
 	if (reply == NULL) {
@@ -277,11 +277,11 @@ ingest_precheck(struct booth *b, int *done)
 			code = ERR_INTERNAL;
 		refuse(b, proto_http_status(code), code,
 		    text != NULL ? text : "refused");
-	} else if (!json_is_true(json_object_get(reply, "configured"))) {
+	} else if (ingestd_clnt_parse_slot_reply(reply, &slot) != 0 || !slot.configured) {
 		refuse(b, 409, ERR_NOT_CONFIGURED,
 		    "this slot is not configured");
 	} else {
-		max = (long long)json_integer_value(json_object_get(reply, "max_bytes"));
+		max = slot.max_bytes;
 		*done = 0;
 	}
 	json_decref(reply);
@@ -326,17 +326,16 @@ static int
 ingest_forward(struct booth *b, const char *spool, struct upload *u)
 {
 	const char *key = mg_get_header(b->conn, "Idempotency-Key");
-	char err[256], *path = xasprintf("%s/ingestd.sock", config_get("PB_RUN_DIR"));
+	char err[256];
 	json_t *msg, *reply, *e;
+	struct ingestd_ingest_reply ok;
 	int status;
 
-	msg = json_pack("{s:s, s:s, s:s, s:s, s:O, s:I}", "op", "ingest", "req", b->req,
-	    "slot", b->slot, "file", spool, "fields", u->fields, "received_ms",
-	    (json_int_t)b->received_ms);
-	if (key != NULL && key[0] != '\0')
-		json_object_set_new(msg, "idempotency_key", json_string(key));
-	reply = sockclient_call(path, msg, INGEST_WAIT_MS, err, sizeof(err));
-	free(path);
+	msg = ingestd_clnt_pack_ingest(&(struct ingestd_ingest_req){ .req = b->req,
+	    .slot = b->slot, .file = spool, .fields = u->fields,
+	    .received_ms = b->received_ms,
+	    .idempotency_key = key != NULL && key[0] != '\0' ? key : NULL });
+	reply = daemon_call(DAEMON_INGESTD, msg, INGEST_WAIT_MS, err, sizeof(err));
 	json_decref(msg);
 	if (reply == NULL) {
 		log_error("ingest.ingestd_lost", "req=%s slot=%s err=%s", b->req, b->slot, err);
@@ -345,12 +344,10 @@ ingest_forward(struct booth *b, const char *spool, struct upload *u)
 		return refuse(b, 503, ERR_UNAVAILABLE,
 		    "ingest is unavailable; please retry");
 	}
-	status = (int)json_integer_value(json_object_get(reply, "status"));
+	ingestd_clnt_parse_ingest_reply(reply, &ok);
+	status = ok.status;
 	if (json_is_true(json_object_get(reply, "ok")) &&
-	    send_result(b, json_string_value(json_object_get(reply, "job")),
-	    json_string_value(json_object_get(reply, "file")),
-	    json_string_value(json_object_get(reply, "mime")),
-	    json_string_value(json_object_get(reply, "fallback")))) {
+	    send_result(b, ok.job, ok.file, ok.mime, ok.fallback)) {
 		log_info("ingest.answered", "req=%s slot=%s status=200 ms=%lld", b->req,
 		    b->slot, (long long)(wall_ms() - b->received_ms));
 		json_decref(reply);

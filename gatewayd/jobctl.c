@@ -11,13 +11,15 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api.h"
 #include "config.h"
 #include "jobs.h"
 #include "log.h"
 #include "proto.h"
-#include "sockclient.h"
+#include "daemons.h"
+#include "jobd_clnt.h"
 #include "util.h"
 
 #define JOBD_WAIT_MS	10000
@@ -46,16 +48,14 @@ static int
 job_verb(struct api_req *r, const char *verb)
 {
 	const char *id = r->param[0];
-	char err[256], *path;
+	char err[256];
 	json_t *msg, *reply;
 	int rc;
 
 	if ((rc = own_job(r, id)) != 0)
 		return rc;
-	path = xasprintf("%s/jobd.sock", config_get("PB_RUN_DIR"));
-	msg = json_pack("{s:s, s:s}", "op", verb, "id", id);
-	reply = sockclient_call(path, msg, JOBD_WAIT_MS, err, sizeof(err));
-	free(path);
+	msg = jobd_clnt_pack_id(verb, &(struct jobd_id_req){ .id = id });
+	reply = daemon_call(DAEMON_JOBD, msg, JOBD_WAIT_MS, err, sizeof(err));
 	json_decref(msg);
 	if (reply == NULL) {
 		log_error("job.verb_failed", "req=%s job=%s verb=%s err=%s", r->req, id, verb, err);
@@ -67,21 +67,21 @@ job_verb(struct api_req *r, const char *verb)
 		return rc;
 	}
 	json_decref(reply);
-	log_info(verb[0] == 'c' ? "job.cancel_asked" : "job.retry_asked", "req=%s job=%s user=%s",
-	    r->req, id, r->username);
+	log_info(strcmp(verb, JOBD_VERB_CANCEL) == 0 ? "job.cancel_asked" : "job.retry_asked",
+	    "req=%s job=%s user=%s", r->req, id, r->username);
 	return jobs_reply(r);
 }
 
 static int
 job_cancel(struct api_req *r)
 {
-	return job_verb(r, "cancel");
+	return job_verb(r, JOBD_VERB_CANCEL);
 }
 
 static int
 job_retry(struct api_req *r)
 {
-	return job_verb(r, "retry");
+	return job_verb(r, JOBD_VERB_RETRY);
 }
 
 const struct api_route jobctl_routes[] = {

@@ -24,13 +24,14 @@
 #include "pool.h"
 #include "proto.h"
 #include "refusals.h"
-#include "sockclient.h"
+#include "daemons.h"
 #include "util.h"
 
 #define STATUS_TIMEOUT_MS	500
 #define POOL_WAIT_MS		2000
 
-static const char *const daemons[] = { "ingestd", "jobd", "providerd", "janitor" };
+/* st[] below is indexed in daemons_servers' order: ingestd, jobd, providerd, janitor. */
+static const char *const *const daemons = daemons_servers;
 
 /* (family, a, b, c, value) rows; see metrics_db() for each family. */
 static const char metrics_sql[] =
@@ -244,27 +245,23 @@ metrics_object(struct out *o, const char *name, const char *k, json_t *obj)
 static void
 metrics_daemons(struct out *o, int db_up)
 {
-	json_t *st[4], *req = json_pack("{s:s}", "op", "status");
+	json_t *st[DAEMONS_SERVERS], *req = json_pack("{s:s}", "op", "status");
 	char err[256], num[32];
 
-	for (size_t i = 0; i < 4; i++) {
-		char *path = xasprintf("%s/%s.sock", config_get("PB_RUN_DIR"), daemons[i]);
-
-		st[i] = sockclient_call(path, req, STATUS_TIMEOUT_MS, err, sizeof(err));
-		free(path);
-	}
+	for (size_t i = 0; i < DAEMONS_SERVERS; i++)
+		st[i] = daemon_call(daemons[i], req, STATUS_TIMEOUT_MS, err, sizeof(err));
 	json_decref(req);
 	family(o, "photobridge_up", "gauge",
 	    "1 when the daemon answered status within 500 ms.");
-	sample(o, "photobridge_up", "daemon", "gatewayd", NULL, NULL, "1");
-	for (size_t i = 0; i < 4; i++)
+	sample(o, "photobridge_up", "daemon", DAEMON_GATEWAYD, NULL, NULL, "1");
+	for (size_t i = 0; i < DAEMONS_SERVERS; i++)
 		sample(o, "photobridge_up", "daemon", daemons[i], NULL, NULL,
 		    json_is_true(json_object_get(st[i], "ok")) ? "1" : "0");
 	family(o, "photobridge_database_up", "gauge",
 	    "1 when gatewayd's metrics query succeeded.");
 	sample(o, "photobridge_database_up", NULL, NULL, NULL, NULL, db_up ? "1" : "0");
 	family(o, "photobridge_daemon_uptime_seconds", "gauge", "Seconds since start.");
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < DAEMONS_SERVERS; i++) {
 		if (st[i] == NULL)
 			continue;
 		snprintf(num, sizeof(num), "%lld",
@@ -300,7 +297,7 @@ metrics_daemons(struct out *o, int db_up)
 	snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(
 	    json_object_get(json_object_get(st[3], "janitor"), "bytes")));
 	sample(o, "photobridge_janitor_deleted_bytes_total", NULL, NULL, NULL, NULL, num);
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < DAEMONS_SERVERS; i++)
 		json_decref(st[i]);
 }
 

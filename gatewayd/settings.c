@@ -27,7 +27,8 @@
 #include "proto.h"
 #include "quotas.h"
 #include "seal.h"
-#include "sockclient.h"
+#include "daemons.h"
+#include "janitor_clnt.h"
 #include "util.h"
 
 #define PURGE_WAIT_MS	60000
@@ -255,13 +256,13 @@ settings_put(struct api_req *r)
 static int
 settings_clear_cache(struct api_req *r)
 {
-	char err[256], *path = xasprintf("%s/janitor.sock", config_get("PB_RUN_DIR"));
-	json_t *msg = json_pack("{s:s, s:s}", "op", "purge", "kind", "results");
-	json_t *reply = sockclient_call(path, msg, PURGE_WAIT_MS, err, sizeof(err));
-	json_t *deleted;
+	char err[256];
+	json_t *msg = janitor_clnt_pack_purge(&(struct janitor_purge_req){
+	    .kind = JANITOR_KIND_RESULTS });
+	json_t *reply = daemon_call(DAEMON_JANITOR, msg, PURGE_WAIT_MS, err, sizeof(err));
+	long long deleted;
 	int rc;
 
-	free(path);
 	json_decref(msg);
 	if (reply == NULL) {
 		log_error("settings.purge_failed", "req=%s err=%s", r->req, err);
@@ -275,11 +276,10 @@ settings_clear_cache(struct api_req *r)
 		return api_error(r, ERR_UNAVAILABLE, "the janitor refused: %s",
 		    m != NULL ? m : "no reason");
 	}
-	deleted = json_object_get(json_object_get(reply, "kinds"), "result");
+	deleted = janitor_clnt_parse_deleted(reply, JANITOR_KIND_RESULT);
 	log_info("settings.media_cleared", "req=%s user=%s results=%lld", r->req,
-	    r->username, (long long)json_integer_value(deleted));
-	rc = api_json(r, 200, json_pack("{s:I}", "deleted_results",
-	    json_integer_value(deleted)));
+	    r->username, deleted);
+	rc = api_json(r, 200, json_pack("{s:I}", "deleted_results", (json_int_t)deleted));
 	json_decref(reply);
 	return rc;
 }

@@ -18,7 +18,8 @@
 #include "log.h"
 #include "proto.h"
 #include "slots.h"
-#include "sockclient.h"
+#include "daemons.h"
+#include "ingestd_clnt.h"
 #include "upload.h"
 #include "util.h"
 
@@ -74,23 +75,22 @@ test_config(struct api_req *r, const char *slot, json_t *fields, json_t **out)
 static int
 test_forward(struct api_req *r, const char *slot, const char *spool, json_t *cfg)
 {
-	char err[256], *path = xasprintf("%s/ingestd.sock", config_get("PB_RUN_DIR"));
-	json_t *msg = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O}", "op", "test",
-	    "req", r->req, "slot", slot, "file", spool,
-	    "provider_id", json_object_get(cfg, "provider_id"),
-	    "operation_id", json_object_get(cfg, "operation_id"),
-	    "settings", json_object_get(cfg, "settings_json"));
-	json_t *reply = sockclient_call(path, msg, INGESTD_WAIT_MS, err, sizeof(err));
+	char err[256];
+	json_t *msg = ingestd_clnt_pack_test(&(struct ingestd_test_req){ .req = r->req,
+	    .slot = slot, .file = spool,
+	    .provider_id = json_string_value(json_object_get(cfg, "provider_id")),
+	    .operation_id = json_string_value(json_object_get(cfg, "operation_id")),
+	    .settings = json_object_get(cfg, "settings_json") });
+	json_t *reply = daemon_call(DAEMON_INGESTD, msg, INGESTD_WAIT_MS, err, sizeof(err));
 	const char *job;
 	int rc;
 
-	free(path);
 	json_decref(msg);
 	if (reply == NULL) {
 		log_error("test.ingestd_lost", "req=%s slot=%s err=%s", r->req, slot, err);
 		return api_error(r, ERR_UNAVAILABLE, "ingest is unavailable; retry");
 	}
-	job = json_string_value(json_object_get(reply, "job"));
+	job = ingestd_clnt_parse_test_reply(reply);
 	if (json_is_true(json_object_get(reply, "ok")) && job != NULL) {
 		log_info("test.queued", "req=%s slot=%s job=%s user=%s", r->req, slot, job,
 		    r->username);

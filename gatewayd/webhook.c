@@ -18,7 +18,8 @@
 #include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
-#include "sockclient.h"
+#include "daemons.h"
+#include "providerd_clnt.h"
 #include "util.h"
 #include "uuid.h"
 #include "webhook.h"
@@ -54,7 +55,7 @@ webhook_handle(struct mg_connection *conn, void *arg)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	const char *token = ri->local_uri + strlen("/webhooks/turbotext/");
-	char req[UUID_STR_LEN], err[256], *body, *path;
+	char req[UUID_STR_LEN], err[256], *body;
 	json_t *payload, *msg, *reply;
 	struct jsonsafe_error jerr;
 	const char *code;
@@ -89,11 +90,10 @@ webhook_handle(struct mg_connection *conn, void *arg)
 		    "not a JSON object");
 		return http_send_error(conn, ERR_BAD_REQUEST, "the body must be a JSON object");
 	}
-	msg = json_pack("{s:s, s:s, s:s, s:o}", "op", "webhook", "provider", "turbotext",
-	    "token", token, "payload", payload);
-	path = xasprintf("%s/providerd.sock", config_get("PB_RUN_DIR"));
-	reply = sockclient_call(path, msg, FORWARD_MS, err, sizeof(err));
-	free(path);
+	msg = providerd_clnt_pack_webhook(&(struct providerd_webhook_req){
+	    .provider = "turbotext", .token = token, .payload = payload });
+	json_decref(payload);
+	reply = daemon_call(DAEMON_PROVIDERD, msg, FORWARD_MS, err, sizeof(err));
 	json_decref(msg);
 	if (reply == NULL) {
 		log_error("webhook.forward_failed", "req=%s provider=turbotext err=%s", req, err);
@@ -107,8 +107,8 @@ webhook_handle(struct mg_connection *conn, void *arg)
 	else
 		status = http_send_error(conn, ERR_UNAVAILABLE, "try again later");
 	log_info("webhook.forwarded", "req=%s provider=turbotext status=%d job=%s", req, status,
-	    json_string_value(json_object_get(reply, "job")) ?
-	    json_string_value(json_object_get(reply, "job")) : "");
+	    providerd_clnt_parse_webhook_reply(reply) != NULL ?
+	    providerd_clnt_parse_webhook_reply(reply) : "");
 	json_decref(reply);
 	return status;
 }

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "ingestd.h"
+#include "ingestd_clnt.h"
 #include "log.h"
 #include "proto.h"
 
@@ -70,32 +71,29 @@ addr_valid(const char *s)
 	    inet_pton(AF_INET6, s, buf) == 1);
 }
 
-/* {"op":"auth","req":R,"slot":S,"addr":A,"password":P|null} */
 json_t *
-auth_verb(struct sock_request *sr)
+verb_auth(struct sock_request *sr)
 {
-	const char *req = json_string_value(json_object_get(sr->req, "req"));
-	const char *slot = json_string_value(json_object_get(sr->req, "slot"));
-	const char *addr = json_string_value(json_object_get(sr->req, "addr"));
-	const char *given = json_string_value(json_object_get(sr->req, "password"));
+	struct ingestd_auth_req q;
 	int wait;
 
-	if (!valid_token(req, 64) || !valid_token(slot, 32) || !addr_valid(addr))
+	if (ingestd_clnt_parse_auth(sr->req, &q) != 0 || !valid_token(q.req, 64) ||
+	    !valid_token(q.slot, 32) || !addr_valid(q.addr))
 		return proto_error(ERR_BAD_REQUEST, "auth needs req, slot, addr (an IP "
 		    "address) and password");
-	if (!db_is_up(daemon_db) || (wait = auth_throttle_wait(addr, slot)) < 0)
+	if (!db_is_up(daemon_db) || (wait = auth_throttle_wait(q.addr, q.slot)) < 0)
 		return proto_error(ERR_UNAVAILABLE, "the database is unavailable");
 	if (wait > 0) {
 		log_warn("ingest.auth_throttled", "req=%s slot=%s addr=%s retry_after=%d",
-		    req, slot, addr, wait);
+		    q.req, q.slot, q.addr, wait);
 		return proto_error_details(ERR_RATE_LIMITED, json_pack("{s:i}",
-		    "retry_after_sec", wait), "too many wrong ingest passwords; "
+		    INGESTD_KEY_RETRY_AFTER, wait), "too many wrong ingest passwords; "
 		    "retry in %d s", wait);
 	}
-	if (validate_password(given))
+	if (validate_password(q.password))
 		return proto_ok();
-	auth_record_failure(addr, slot);
-	log_warn("ingest.auth_failed", "req=%s slot=%s addr=%s", req, slot, addr);
-	return proto_error(ERR_UNAUTHORIZED, given == NULL ?
+	auth_record_failure(q.addr, q.slot);
+	log_warn("ingest.auth_failed", "req=%s slot=%s addr=%s", q.req, q.slot, q.addr);
+	return proto_error(ERR_UNAUTHORIZED, q.password == NULL ?
 	    "the password field is missing" : "wrong ingest password");
 }

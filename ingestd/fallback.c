@@ -15,9 +15,11 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "daemons.h"
 #include "ingestd.h"
+#include "ingestd_clnt.h"
 #include "log.h"
-#include "sockcall.h"
+#include "providerd_clnt.h"
 #include "util.h"
 
 #define FALLBACK_TIMEOUT_MS	8000
@@ -49,16 +51,17 @@ fallback_answered(json_t *reply, const char *err, void *arg)
 {
 	struct fallback *fb = arg;
 	struct ingest *in = fb->in;
-	const char *mode = json_string_value(json_object_get(reply, "fallback"));
-	int ok = reply != NULL && json_is_true(json_object_get(reply, "ok")) && mode != NULL;
+	struct providerd_fallback_reply got;
+	int ok = reply != NULL && json_is_true(json_object_get(reply, "ok")) &&
+	    providerd_clnt_parse_fallback_reply(reply, &got) == 0 && got.fallback != NULL;
 	json_t *answer;
 
 	in_flight--;
 	if (ok) {
-		in->fallback = strcmp(mode, "local") == 0 ? "local" : "original";
-		answer = json_pack("{s:b, s:i, s:s, s:O, s:O, s:s}", "ok", 1, "status", 200,
-		    "job", in->job, "file", json_object_get(reply, "file"), "mime",
-		    json_object_get(reply, "mime"), "fallback", in->fallback);
+		in->fallback = strcmp(got.fallback, "local") == 0 ? "local" : "original";
+		answer = ingestd_clnt_pack_ingest_reply(&(struct ingestd_ingest_reply){
+		    .status = 200, .job = in->job, .file = got.file, .mime = got.mime,
+		    .fallback = in->fallback });
 		json_decref(fb->error_reply);
 		log_info("ingest.fallback", "req=%s job=%s slot=%s fallback=%s error=%s ms=%lld",
 		    in->req, in->job, in->slot, in->fallback, fb->code ? fb->code : "",
@@ -84,7 +87,6 @@ fallback_start(struct ingest *in, const char *status, int http_status, json_t *e
     const char *cost, const char *code, const char *msg)
 {
 	const char *mode = json_string_value(json_object_get(in->settings, "on_failure"));
-	char *path;
 	json_t *req;
 	struct fallback *fb;
 
@@ -101,12 +103,11 @@ fallback_start(struct ingest *in, const char *status, int http_status, json_t *e
 	fb->code = dup_or_null(code);
 	fb->msg = dup_or_null(msg);
 	fb->started_ms = now_ms();
-	req = json_pack("{s:s, s:s, s:s, s:s}", "op", "fallback", "job", in->job, "mode", mode,
-	    "req", in->req);
-	path = xasprintf("%s/providerd.sock", config_get("PB_RUN_DIR"));
+	req = providerd_clnt_pack_fallback(&(struct providerd_fallback_req){ .job = in->job,
+	    .mode = mode, .req = in->req });
 	in_flight++;
-	sockcall_start(daemon_loop, path, req, FALLBACK_TIMEOUT_MS, fallback_answered, fb);
-	free(path);
+	daemon_call_start(daemon_loop, DAEMON_PROVIDERD, req, FALLBACK_TIMEOUT_MS,
+	    fallback_answered, fb);
 	json_decref(req);
 	return 1;
 }

@@ -44,7 +44,7 @@ void	ingest_fail(struct ingest *, const char *code, const char *fmt, ...)
 
 /* validate.c: 1 when given is the ingest password (constant time). */
 int	validate_password(const char *given);
-/* main.c: validates, queues and waits (the ingest verb once the database is up). */
+/* ingest.c: validates, queues and waits (the ingest verb once the database is up). */
 void	ingest_run(struct ingest *);
 /* gatewayd's slot check: the reply, or NULL when the database failed. */
 json_t	*slot_answer(const char *id);
@@ -69,11 +69,14 @@ int	enqueue_ingest(struct ingest *, int64_t wait_until_wall_ms);
 int	enqueue_test(struct ingest *);
 long	enqueue_t_sync_ms(void);
 
+/* verbs.c: the socket verbs. */
+extern const struct verb ingestd_verbs[];
+
 /* auth.c: the "auth" verb (password first, throttled per address and slot). */
-json_t	*auth_verb(struct sock_request *);
+json_t	*verb_auth(struct sock_request *);
 
 /* testrun.c: the "test" verb. */
-json_t	*testrun_verb(struct sock_request *);
+json_t	*verb_test(struct sock_request *);
 
 /* wait.c: waits for the job, answers, writes processing_log. */
 void	wait_init(void);

@@ -11,6 +11,7 @@
 
 #include "daemon.h"
 #include "ingestd.h"
+#include "ingestd_clnt.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -26,20 +27,19 @@ valid_id(const char *s, size_t max)
 }
 
 json_t *
-testrun_verb(struct sock_request *sr)
+verb_test(struct sock_request *sr)
 {
-	const char *req = json_string_value(json_object_get(sr->req, "req"));
-	const char *slot = json_string_value(json_object_get(sr->req, "slot"));
-	const char *file = json_string_value(json_object_get(sr->req, "file"));
-	const char *provider = json_string_value(json_object_get(sr->req, "provider_id"));
-	const char *operation = json_string_value(json_object_get(sr->req, "operation_id"));
-	json_t *settings = json_object_get(sr->req, "settings");
+	struct ingestd_test_req q;
+	int typed = ingestd_clnt_parse_test(sr->req, &q);
+	const char *req = q.req, *slot = q.slot, *file = q.file;
+	const char *provider = q.provider_id, *operation = q.operation_id;
+	json_t *settings = q.settings;
 	const struct provider *p;
 	struct ingest *in;
 	PGresult *res;
 	int known;
 
-	if (!valid_id(req, 64) || !valid_id(slot, 32) || file == NULL ||
+	if (typed != 0 || !valid_id(req, 64) || !valid_id(slot, 32) || file == NULL ||
 	    strncmp(file, "spool/", 6) != 0 || !uuid_valid(file + 6) ||
 	    strlen(file) != 42 || !valid_id(provider, 64) || !valid_id(operation, 64) ||
 	    !json_is_object(settings))
@@ -70,7 +70,7 @@ testrun_verb(struct sock_request *sr)
 		return NULL;
 	log_info("test.queued", "req=%s job=%s slot=%s provider=%s", in->req, in->job,
 	    in->slot, in->provider_id);
-	sockserver_reply(in->conn, json_pack("{s:b, s:s}", "ok", 1, "job", in->job));
+	sockserver_reply(in->conn, ingestd_clnt_pack_test_reply(in->job));
 	in->conn = NULL;
 	ingest_free(in);
 	return NULL;

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "ingestd.h"
+#include "ingestd_clnt.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -145,9 +146,8 @@ wait_check(struct ingest *in)
 	if (strcmp(state, "succeeded") == 0 && PQgetvalue(res, 0, 4)[0] != '\0') {
 		char *file = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"),
 		    PQgetvalue(res, 0, 4));
-		json_t *reply = json_pack("{s:b, s:i, s:s, s:s, s:s}", "ok", 1,
-		    "status", 200, "job", in->job, "file", file, "mime",
-		    PQgetvalue(res, 0, 5));
+		json_t *reply = ingestd_clnt_pack_ingest_reply(&(struct ingestd_ingest_reply){
+		    .status = 200, .job = in->job, .file = file, .mime = PQgetvalue(res, 0, 5) });
 
 		wait_log(in, "SUCCESS", 200, cost[0] ? cost : NULL, NULL, NULL);
 		answered[0]++;

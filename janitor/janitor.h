@@ -80,6 +80,9 @@ int	 walk_step(struct walk *, struct tally *);	/* 1, 0 or -1 */
 void	 walk_end(struct walk *);
 
 /* sweep.c: the scheduler of sweeps, purges and job_done wake-ups. */
+/* verbs.c: the socket verbs. */
+extern const struct verb janitor_verbs[];
+
 enum run_type { RUN_SWEEP, RUN_PURGE };
 
 struct sweep_stats {

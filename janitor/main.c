@@ -26,29 +26,10 @@
  *	  event=media.deleted kind=K media=ID job=JOB reason=R bytes=N
  *	with R one of expired, job_done, purge, orphan, spool, missing_file.
  *
- * SOCKET PROTOCOL
- *	$PB_RUN_DIR/janitor.sock, mode 0660 in a 0750 directory.  A request is
- *	one line, a JSON object {"op":"verb",...} or the shorthand
- *	`verb key=value ...`; the reply is one JSON line, {"ok":true,...} or
- *	{"ok":false,"error":{"code":"...","message":"..."}}.
- *	ping		{"ok":true,"daemon":"janitor"}
- *	status		uptime, socket counters, database state, and "janitor":
- *			{deleted, bytes, failed, kinds{}, reasons{}, sweeps,
- *			purges, jobs_done, skipped_db_down, running,
- *			last_sweep_at, last_sweep_at_ms, last_sweep_ms,
- *			last_sweep_full, interval_sec}
- *	help		the verb list
- *	log level=L	set the log level (debug, info, warn, error)
- *	sweep		run a full sweep now; answers when it is done:
- *			{"ok":true,"op":"sweep","full":true,"deleted":N,
- *			"bytes":N,"failed":N,"kinds":{"original":N,...},
- *			"reasons":{"expired":N,...},"ms":N}
- *	purge kind=results
- *			delete every stored result now ("Clear media cache");
- *			same reply with "op":"purge".  Any other kind is a
- *			bad_request.
- *	log, sweep and purge are for root or the daemon's own uid only.
- *	sweep and purge answer unavailable while the database is down.
+ * VERBS
+ *	On $PB_RUN_DIR/janitor.sock: the table in verbs.c (janitor --help),
+ *	described in janitor(8); messages packed and parsed by
+ *	common/janitor_clnt.c; framing in photobridge-proto(7).
  *
  * SIGNALS
  *	TERM stops gracefully; HUP reloads the configuration.
@@ -76,37 +57,6 @@ static const struct config_var janitor_config[] = {
 	    "files without a row (rows without a file) older than this go" },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
-
-static json_t *
-sweep_verb(struct sock_request *sr)
-{
-	if (sweep_stopping())
-		return proto_error(ERR_UNAVAILABLE, "janitor is stopping");
-	if (!db_is_up(daemon_db))
-		return proto_error(ERR_UNAVAILABLE,
-		    "database unavailable; nothing swept");
-	sweep_request(RUN_SWEEP, sockserver_defer(sr));
-	return NULL;
-}
-
-static json_t *
-purge_verb(struct sock_request *sr)
-{
-	const char *kind = json_string_value(json_object_get(sr->req, "kind"));
-
-	if (kind == NULL || strcmp(kind, "results") != 0)
-		return proto_error(ERR_BAD_REQUEST,
-		    "purge needs kind=results; only results can be purged");
-	if (sweep_stopping())
-		return proto_error(ERR_UNAVAILABLE, "janitor is stopping");
-	if (!db_is_up(daemon_db))
-		return proto_error(ERR_UNAVAILABLE,
-		    "database unavailable; nothing purged");
-	log_info("purge.requested", "kind=%s peer_pid=%ld", kind,
-	    (long)sr->peer_pid);
-	sweep_request(RUN_PURGE, sockserver_defer(sr));
-	return NULL;
-}
 
 static json_t *
 iso_time(int64_t ms)
@@ -150,14 +100,6 @@ janitor_status(json_t *reply)
 	    json_integer(config_int("PB_JANITOR_INTERVAL_SEC")));
 	json_object_set_new(reply, "janitor", j);
 }
-
-static const struct verb janitor_verbs[] = {
-	{ "sweep", "delete what has expired now; reply: counts per kind "
-	    "and reason", VERB_MUTATING, sweep_verb },
-	{ "purge", "purge kind=results: delete every stored result now",
-	    VERB_MUTATING | VERB_GATEWAY, purge_verb },
-	{ NULL, NULL, 0, NULL }
-};
 
 static const struct daemon_def janitor = {
 	.name = "janitor",

@@ -21,8 +21,10 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "daemons.h"
 #include "jobd.h"
 #include "log.h"
+#include "providerd_clnt.h"
 #include "sockcall.h"
 #include "util.h"
 
@@ -145,7 +147,7 @@ static void
 attempt_answered(json_t *reply, const char *err, void *arg)
 {
 	struct attempt *a = arg;
-	json_t *e = json_object_get(reply, "error");
+	struct providerd_run_reply failed;
 	long ms = (long)(now_ms() - a->started_ms);
 
 	a->call = NULL;
@@ -159,14 +161,11 @@ attempt_answered(json_t *reply, const char *err, void *arg)
 		log_info("job.attempt_done", "req=%s job=%s attempt=%d provider=%s ms=%ld",
 		    a->req, a->job, a->attempt, a->provider, ms);
 	} else if (reply != NULL) {
-		json_t *after = json_object_get(reply, "retry_after_ms");
-		const char *code = json_string_value(json_object_get(e, "code"));
-		const char *msg = json_string_value(json_object_get(e, "message"));
-
-		a->fail_retryable = json_is_true(json_object_get(reply, "retryable"));
-		a->fail_after_ms = json_is_integer(after) ? (long)json_integer_value(after) : -1;
-		a->fail_code = xstrdup(code != NULL ? code : "provider_failed");
-		a->fail_msg = xstrdup(msg != NULL ? msg : "no message");
+		providerd_clnt_parse_run_reply(reply, &failed);
+		a->fail_retryable = failed.retryable;
+		a->fail_after_ms = failed.retry_after_ms;
+		a->fail_code = xstrdup(failed.code != NULL ? failed.code : "provider_failed");
+		a->fail_msg = xstrdup(failed.message != NULL ? failed.message : "no message");
 	} else {
 		/* providerd died or hung: its attempt is lost, try again. */
 		log_warn("job.worker_lost", "req=%s job=%s attempt=%d err=%s",
@@ -190,7 +189,6 @@ attempt_dispatch(const char *job, int attempt, const char *req,
     const char *provider, int timeout_sec)
 {
 	struct attempt *a = xcalloc(1, sizeof(*a));
-	char *path = xasprintf("%s/providerd.sock", config_get("PB_RUN_DIR"));
 	struct sockcall *call;
 	json_t *msg;
 
@@ -201,12 +199,12 @@ attempt_dispatch(const char *job, int attempt, const char *req,
 	a->started_ms = now_ms();
 	a->next = running;
 	running = a;
-	msg = json_pack("{s:s, s:s, s:i, s:s}", "op", "run", "job", job,
-	    "attempt", attempt, "req", req);
+	msg = providerd_clnt_pack_run(&(struct providerd_run_req){ .job = job,
+	    .attempt = attempt, .req = req });
 	log_info("job.claimed", "req=%s job=%s attempt=%d provider=%s", req, job,
 	    attempt, provider);
 	a->connecting = 1;
-	call = sockcall_start(daemon_loop, path, msg,
+	call = daemon_call_start(daemon_loop, DAEMON_PROVIDERD, msg,
 	    (timeout_sec + LEASE_MARGIN_SEC) * 1000, attempt_answered, a);
 	/* NULL: it failed at once and attempt_answered has freed a. */
 	if (call != NULL) {
@@ -214,7 +212,6 @@ attempt_dispatch(const char *job, int attempt, const char *req,
 		a->connecting = 0;
 	}
 	json_decref(msg);
-	free(path);
 }
 
 static void

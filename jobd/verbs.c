@@ -1,4 +1,7 @@
-/* verbs.c - jobd's socket verbs: jobs, job, cancel, retry. */
+/*
+ * verbs.c - jobd's socket verbs: the table `jobd --help` prints and jobd(8)
+ * describes, parsed with common/jobd_clnt.c.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +9,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "jobd.h"
+#include "jobd_clnt.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
@@ -47,12 +51,6 @@ job_row(PGresult *res, int i)
 	    "result_media_id", nullable(PQgetvalue(res, i, 14)));
 }
 
-static const char *
-arg(struct sock_request *sr, const char *key)
-{
-	return json_string_value(json_object_get(sr->req, key));
-}
-
 static json_t *
 need_db(void)
 {
@@ -75,12 +73,17 @@ state_valid(const char *s)
 static json_t *
 verb_jobs(struct sock_request *sr)
 {
-	const char *state = arg(sr, "state"), *slot = arg(sr, "slot"), *lim = arg(sr, "limit");
+	struct jobd_jobs_req q;
+	const char *state, *slot, *lim;
 	const char *params[3];
 	long limit = 20;
 	json_t *list, *err;
 	PGresult *res;
 
+	jobd_clnt_parse_jobs(sr->req, &q);
+	state = q.state;
+	slot = q.slot;
+	lim = q.limit;
 	if ((err = need_db()) != NULL)
 		return err;
 	if (lim != NULL && (parse_long(lim, &limit) != 0 || limit < 1 || limit > 500))
@@ -111,7 +114,8 @@ verb_jobs(struct sock_request *sr)
 static json_t *
 verb_job(struct sock_request *sr)
 {
-	const char *id = arg(sr, "id");
+	struct jobd_id_req q;
+	const char *id = jobd_clnt_parse_id(sr->req, &q) == 0 ? q.id : NULL;
 	json_t *err, *job;
 	PGresult *res;
 
@@ -146,7 +150,8 @@ static json_t *
 transition(struct sock_request *sr, const char *verb, const char *sql,
     const char *channel, const char *refusal)
 {
-	const char *id = arg(sr, "id");
+	struct jobd_id_req q;
+	const char *id = jobd_clnt_parse_id(sr->req, &q) == 0 ? q.id : NULL;
 	json_t *err;
 	PGresult *res;
 	char state[16];
@@ -188,7 +193,8 @@ transition(struct sock_request *sr, const char *verb, const char *sql,
 	    id, (long)sr->peer_pid);
 	if (strcmp(channel, "job_new") == 0)
 		sched_wake();
-	return json_pack("{s:b, s:s, s:s}", "ok", 1, "id", id, "state", state);
+	return jobd_clnt_pack_transition_reply(&(struct jobd_transition_reply){ .id = id,
+	    .state = state });
 }
 
 static json_t *
@@ -215,11 +221,12 @@ verb_retry(struct sock_request *sr)
 }
 
 const struct verb jobd_verbs[] = {
-	{ "jobs", "list jobs: jobs [state=S] [slot=ID] [limit=N]", 0, verb_jobs },
-	{ "job", "one job: job id=UUID", 0, verb_job },
-	{ "cancel", "cancel a queued or running job: cancel id=UUID",
+	{ JOBD_VERB_JOBS, "[state=S] [slot=ID] [limit=N]", "list jobs, newest first", 0,
+	    verb_jobs },
+	{ JOBD_VERB_JOB, "id=UUID", "one job", 0, verb_job },
+	{ JOBD_VERB_CANCEL, "id=UUID", "cancel a queued or running job",
 	    VERB_MUTATING | VERB_GATEWAY, verb_cancel },
-	{ "retry", "requeue a failed or canceled job: retry id=UUID",
+	{ JOBD_VERB_RETRY, "id=UUID", "requeue a failed or canceled job",
 	    VERB_MUTATING | VERB_GATEWAY, verb_retry },
-	{ NULL, NULL, 0, NULL }
+	{ NULL, NULL, NULL, 0, NULL }
 };

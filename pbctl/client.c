@@ -4,10 +4,9 @@
 #include <string.h>
 #include <jansson.h>
 
-#include "config.h"
+#include "daemons.h"
 #include "pbctl.h"
 #include "proto.h"
-#include "sockclient.h"
 #include "util.h"
 
 #define CLIENT_TIMEOUT_MS	30000
@@ -16,7 +15,7 @@ int
 cmd_daemon(const char *daemon, int argc, char **argv)
 {
 	json_t *req, *reply;
-	char err[512], *path, *line;
+	char err[512], *line;
 	size_t len;
 	int ok;
 
@@ -49,9 +48,7 @@ cmd_daemon(const char *daemon, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	path = xasprintf("%s/%s.sock", config_get("PB_RUN_DIR"), daemon);
-	reply = sockclient_call(path, req, CLIENT_TIMEOUT_MS, err, sizeof(err));
-	free(path);
+	reply = daemon_call(daemon, req, CLIENT_TIMEOUT_MS, err, sizeof(err));
 	json_decref(req);
 	if (reply == NULL) {
 		fprintf(stderr, "pbctl: %s\n", err);

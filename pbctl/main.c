@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "daemons.h"
 #include "log.h"
 #include "pbctl.h"
 #include "util.h"
@@ -54,10 +55,6 @@ static const struct config_var pbctl_config[] = {
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
-static const char *const daemons[] = {
-	"gatewayd", "ingestd", "jobd", "providerd", "janitor", NULL
-};
-
 static void
 usage(FILE *out)
 {
@@ -68,8 +65,10 @@ usage(FILE *out)
 	    "       pbctl status\n"
 	    "       pbctl trace <request-id | job-id>\n"
 	    "       pbctl <daemon> <verb> [key=value ...]\n"
-	    "daemons: gatewayd ingestd jobd providerd janitor\n"
-	    "exit status: 0 ok, 1 failed, 2 usage, 111 database or daemon "
+	    "daemons:");
+	for (size_t i = 0; daemons_all[i] != NULL; i++)
+		fprintf(out, " %s", daemons_all[i]);
+	fprintf(out, "\nexit status: 0 ok, 1 failed, 2 usage, 111 database or daemon "
 	    "unreachable\n");
 }
 
@@ -105,9 +104,8 @@ main(int argc, char **argv)
 		return cmd_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "trace") == 0)
 		return cmd_trace(argc - 1, argv + 1);
-	for (size_t i = 0; daemons[i] != NULL; i++)
-		if (strcmp(argv[1], daemons[i]) == 0)
-			return cmd_daemon(argv[1], argc - 2, argv + 2);
+	if (daemons_known(argv[1]))
+		return cmd_daemon(argv[1], argc - 2, argv + 2);
 	fprintf(stderr, "pbctl: unknown command %s\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -16,15 +16,12 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "daemons.h"
 #include "pbctl.h"
-#include "sockclient.h"
 #include "util.h"
 
 #define STATUS_TIMEOUT_MS	1000
 #define LAST_ERRORS		5
-
-static const char *const daemons[] = { "gatewayd", "ingestd", "jobd", "providerd",
-	"janitor" };
 
 static const char *
 str(json_t *o, const char *k1, const char *k2)
@@ -84,20 +81,18 @@ status_daemons(void)
 
 	printf("%-10s %-5s %8s %9s %-6s %-10s %s\n", "DAEMON", "STATE", "PID", "UPTIME",
 	    "LOG", "DB", "DETAIL");
-	for (size_t i = 0; i < sizeof(daemons) / sizeof(daemons[0]); i++) {
-		char *path = xasprintf("%s/%s.sock", config_get("PB_RUN_DIR"), daemons[i]);
-		json_t *st = sockclient_call(path, req, STATUS_TIMEOUT_MS, err, sizeof(err));
+	for (size_t i = 0; daemons_all[i] != NULL; i++) {
+		json_t *st = daemon_call(daemons_all[i], req, STATUS_TIMEOUT_MS, err, sizeof(err));
 
-		free(path);
 		if (st == NULL || !json_is_true(json_object_get(st, "ok"))) {
-			printf("%-10s %-5s %8s %9s %-6s %-10s %s\n", daemons[i], "DOWN", "-", "-",
+			printf("%-10s %-5s %8s %9s %-6s %-10s %s\n", daemons_all[i], "DOWN", "-", "-",
 			    "-", "-", st == NULL ? err : "status refused");
 			down++;
 		} else {
-			printf("%-10s %-5s %8lld %8llds %-6s %-10s ", daemons[i], "up",
+			printf("%-10s %-5s %8lld %8llds %-6s %-10s ", daemons_all[i], "up",
 			    num(st, "pid", NULL), num(st, "uptime_sec", NULL),
 			    str(st, "log_level", NULL), str(st, "db", "state"));
-			status_detail(daemons[i], st);
+			status_detail(daemons_all[i], st);
 			putchar('\n');
 		}
 		json_decref(st);

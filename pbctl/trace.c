@@ -18,14 +18,14 @@
 #include <time.h>
 
 #include "config.h"
+#include "daemons.h"
 #include "pbctl.h"
 #include "util.h"
 
 #define LOG_FILE_MAX	(256L * 1024 * 1024)
 #define MAX_IDS		64
 
-static const char *const daemons[] = { "gatewayd", "ingestd", "jobd", "providerd",
-	"janitor" };
+static const char *const *const daemons = daemons_all;
 
 struct hit {
 	double		 t;		/* Unix seconds; 0 when unknown */
@@ -216,7 +216,7 @@ cmd_trace(int argc, char **argv)
 	}
 	memset(&t, 0, sizeof(t));
 	trace_resolve(&t, argv[1]);
-	for (int d = 0; d < (int)(sizeof(daemons) / sizeof(daemons[0])); d++)
+	for (int d = 0; d < DAEMONS_ALL; d++)
 		trace_daemon(&t, d);
 	qsort(t.hits, t.nhits, sizeof(*t.hits), hit_cmp);
 	for (size_t i = 0; i < t.nhits; i++) {

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "proto.h"
 #include "providerd.h"
+#include "providerd_clnt.h"
 #include "util.h"
 #include "uuid.h"
 
@@ -122,8 +123,9 @@ fallback_done(void *arg)
 		    "size=%dx%d ms=%lld", f->req, f->job, f->slot, f->mode, f->operation,
 		    f->out.len, f->out.mime, f->out.width, f->out.height,
 		    (long long)(now_ms() - f->started_ms));
-		sockserver_reply(f->conn, json_pack("{s:b, s:s, s:s, s:s, s:s}", "ok", 1,
-		    "file", abs, "mime", f->out.mime, "media", media, "fallback", f->mode));
+		sockserver_reply(f->conn, providerd_clnt_pack_fallback_reply(
+		    &(struct providerd_fallback_reply){ .file = abs, .mime = f->out.mime,
+		    .media = media, .fallback = f->mode }));
 	}
 	PQclear(res);
 	free(rel);
@@ -175,19 +177,13 @@ fallback_plan(struct fallback *f, json_t *slot_settings)
 }
 
 json_t *
-fallback_verb(struct sock_request *sr)
+fallback_start(struct sock_request *sr, const char *job, const char *mode, const char *req)
 {
-	const char *job = json_string_value(json_object_get(sr->req, "job"));
-	const char *mode = json_string_value(json_object_get(sr->req, "mode"));
-	const char *req = json_string_value(json_object_get(sr->req, "req"));
 	const char *why = NULL;
 	struct fallback *f;
 	json_t *settings;
 	PGresult *res;
 
-	if (job == NULL || !uuid_valid(job) || mode == NULL ||
-	    (strcmp(mode, "original") != 0 && strcmp(mode, "local") != 0))
-		return proto_error(ERR_BAD_REQUEST, "fallback needs job=<uuid> mode=original|local");
 	res = db_exec(daemon_db, "SELECT j.slot_id, j.settings_json::text, m.id FROM job j "
 	    "LEFT JOIN media_object m ON m.id = j.input_media_ids[1] WHERE j.id = $1::uuid",
 	    1, &job);

@@ -39,8 +39,12 @@ struct run {
 	int			 upright_w, upright_h; /* the photo as the booth sees it */
 };
 
-/* run.c */
+/* verbs.c: the socket verbs. */
 extern const struct verb providerd_verbs[];
+
+/* run.c */
+/* The run verb: job a UUID, attempt >= 0 (verbs.c checked); NULL when deferred. */
+json_t	*run_start(struct sock_request *, const char *job, int attempt, const char *req);
 int	run_count(void);
 void	run_status(json_t *reply);
 /* Ends the attempt: a retryable or final error. */
@@ -102,15 +106,19 @@ int	local_apply(const char *operation, const json_t *settings, const void *photo
 /* local.c: a job of the local provider. */
 void	local_run(struct run *);
 
-/* fallback.c: the verb ingestd calls when a slot's AI job failed or is late. */
-json_t	*fallback_verb(struct sock_request *);
+/*
+ * fallback.c: the fallback verb ingestd calls when a slot's AI job failed or
+ * is late; job a UUID, mode original or local (verbs.c checked).
+ */
+json_t	*fallback_start(struct sock_request *, const char *job, const char *mode,
+	    const char *req);
 
 /* publish.c: the inputs as signed public links (urls[ninputs], malloc'd). */
 int	publish_inputs(struct run *, char **urls);
 
 /* turbotext_call.c: the Turbotext attempt (queue, polling or webhook). */
 void	turbotext_run(struct run *);
-json_t	*turbotext_verb_webhook(struct sock_request *);
+json_t	*turbotext_webhook(const char *token, json_t *payload);
 
 /* openai_call.c: the OpenAI images attempt (images/edits). */
 void	openai_run(struct run *);

@@ -6,7 +6,6 @@
  * jobd hears of it.  Failures are only reported: jobd decides about
  * retries.
  */
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +20,9 @@
 #include "models.h"
 #include "proto.h"
 #include "providerd.h"
+#include "providerd_clnt.h"
 #include "seal.h"
 #include "util.h"
-#include "uuid.h"
 
 #define INPUT_MAX_BYTES	(50u * 1024 * 1024)
 
@@ -84,11 +83,7 @@ run_fail(struct run *r, int retryable, long retry_after_ms, const char *code,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	reply = proto_error(ERR_PROVIDER_FAILED, "%s", msg);
-	json_object_set_new(json_object_get(reply, "error"), "code", json_string(code));
-	json_object_set_new(reply, "retryable", json_boolean(retryable));
-	if (retry_after_ms >= 0)
-		json_object_set_new(reply, "retry_after_ms", json_integer(retry_after_ms));
+	reply = providerd_clnt_pack_run_failure(code, msg, retryable, retry_after_ms);
 	log_warn("provider.failed", "req=%s job=%s attempt=%d provider=%s error=%s "
 	    "retryable=%d msg=%s ms=%lld", r->req, r->job, r->attempt, r->provider->id,
 	    code, retryable, msg, (long long)(now_ms() - r->started_ms));
@@ -175,28 +170,22 @@ run_load_inputs(struct run *r, const char *originals)
 	return rc;
 }
 
-static json_t *
-verb_run(struct sock_request *sr)
+json_t *
+run_start(struct sock_request *sr, const char *job, int attempt, const char *req)
 {
-	const char *job = json_string_value(json_object_get(sr->req, "job"));
-	const char *req = json_string_value(json_object_get(sr->req, "req"));
-	long attempt;
 	int rc;
 	struct run *r;
 	PGresult *res;
 
-	if (job == NULL || !uuid_valid(job) ||
-	    proto_get_long(sr->req, "attempt", &attempt) != 0 || attempt < 0 ||
-	    attempt > INT_MAX)
-		return proto_error(ERR_BAD_REQUEST, "run needs job=<uuid> and attempt=<n>");
 	if (!db_is_up(daemon_db))
 		return json_pack("{s:b, s:{s:s, s:s}, s:b}", "ok", 0, "error", "code",
-		    ERR_UNAVAILABLE, "message", "the database is unavailable", "retryable", 1);
+		    ERR_UNAVAILABLE, "message", "the database is unavailable",
+		    PROVIDERD_KEY_RETRYABLE, 1);
 	r = xcalloc(1, sizeof(*r));
 	running++;
 	r->job = xstrdup(job);
 	r->req = xstrdup(req != NULL ? req : "");
-	r->attempt = (int)attempt;
+	r->attempt = attempt;
 	r->started_ms = now_ms();
 	r->conn = sockserver_defer(sr);
 	{
@@ -271,13 +260,3 @@ run_dispatch(struct run *r)
 		run_fail(r, 0, -1, "unsupported_provider", "provider %s has no client in "
 		    "this version", r->provider->id);
 }
-
-const struct verb providerd_verbs[] = {
-	{ "run", "run one attempt: run job=UUID attempt=N [req=ID]", VERB_MUTATING, verb_run },
-	{ "fallback", "the slot's fallback image of a failed or late job: "
-	    "fallback job=UUID mode=original|local [req=ID]", VERB_MUTATING, fallback_verb },
-	{ "webhook", "a provider's result by webhook: {\"op\":\"webhook\",\"provider\":"
-	    "\"turbotext\",\"token\":T,\"payload\":{...}}", VERB_MUTATING | VERB_GATEWAY,
-	    turbotext_verb_webhook },
-	{ NULL, NULL, 0, NULL }
-};

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "proto.h"
 #include "providerd.h"
+#include "providerd_clnt.h"
 #include "turbotext.h"
 #include "util.h"
 #include "uuid.h"
@@ -430,10 +431,8 @@ tt_wake(const char *job)
 }
 
 json_t *
-turbotext_verb_webhook(struct sock_request *sr)
+turbotext_webhook(const char *token, json_t *payload)
 {
-	const char *token = json_string_value(json_object_get(sr->req, "token"));
-	json_t *payload = json_object_get(sr->req, "payload");
 	const char *params[3];
 	unsigned char hash[crypto_hash_sha256_BYTES];
 	char hex[crypto_hash_sha256_BYTES * 2 + 1], id_s[32], *text;
@@ -471,7 +470,7 @@ turbotext_verb_webhook(struct sock_request *sr)
 	log_info("webhook.accepted", "req=%s job=%s provider=turbotext ref=%s",
 	    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0), id_s);
 	tt_wake(PQgetvalue(res, 0, 0));
-	reply = json_pack("{s:b, s:s}", "ok", 1, "job", PQgetvalue(res, 0, 0));
+	reply = providerd_clnt_pack_webhook_reply(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return reply;
 }

@@ -148,13 +148,15 @@ tests: all $(UNIT_BINS) $(FAKE_BINS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/libexec/photobridge $(DESTDIR)$(PREFIX)/bin \
-	    $(DESTDIR)$(DATADIR) $(DESTDIR)$(PREFIX)/share/man/man8
+	    $(DESTDIR)$(DATADIR) $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0755 $(DAEMONS:%=$(BUILD)/bin/%) $(DESTDIR)$(PREFIX)/libexec/photobridge/
 	install -m 0755 $(BUILD)/bin/pbctl $(DESTDIR)$(PREFIX)/bin/
 	cp -R sql ui configs runit $(DESTDIR)$(DATADIR)/
 	install -d $(DESTDIR)$(DATADIR)/docs
 	install -m 0644 docs/openapi.json $(DESTDIR)$(DATADIR)/docs/
 	install -m 0644 docs/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 docs/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 
 clean:
 	rm -rf build build-asan build-fuzz

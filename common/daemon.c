@@ -86,11 +86,11 @@ verb_log(struct sock_request *sr)
 }
 
 static const struct verb common_verbs[] = {
-	{ "ping", "", "answer pong; liveness check", 0, verb_ping },
-	{ "status", "", "uptime, counters, database state, configuration summary",
+	{ PROTO_VERB_PING, "", "answer pong; liveness check", 0, verb_ping },
+	{ PROTO_VERB_STATUS, "", "uptime, counters, database state, configuration summary",
 	    0, verb_status },
-	{ "help", "", "list the verbs", 0, verb_help },
-	{ "log", "level=debug|info|warn|error", "set the log level",
+	{ PROTO_VERB_HELP, "", "list the verbs", 0, verb_help },
+	{ PROTO_VERB_LOG, "level=debug|info|warn|error", "set the log level",
 	    VERB_MUTATING, verb_log },
 	{ NULL, NULL, NULL, 0, NULL }
 };

@@ -15,6 +15,12 @@
 
 #define PROTO_LINE_MAX	(1024 * 1024)	/* bytes, newline excluded */
 
+/* The verbs every daemon answers (daemon.c); the others are in <daemon>_clnt.h. */
+#define PROTO_VERB_PING		"ping"
+#define PROTO_VERB_STATUS	"status"
+#define PROTO_VERB_HELP		"help"
+#define PROTO_VERB_LOG		"log"
+
 /* Error codes; each maps to one HTTP status. */
 #define ERR_BAD_REQUEST		"bad_request"		/* 400 */
 #define ERR_UNKNOWN_VERB	"unknown_verb"		/* 400 */

@@ -10,10 +10,10 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "daemons.h"
 #include "health.h"
 #include "http.h"
 #include "proto.h"
-#include "daemons.h"
 #include "util.h"
 
 #define PING_TIMEOUT_MS	1000
@@ -22,7 +22,7 @@ static json_t *
 health_ping(const char *name, int *all_ok)
 {
 	char err[256];
-	json_t *req = json_pack("{s:s}", "op", "ping"), *reply;
+	json_t *req = json_pack("{s:s}", "op", PROTO_VERB_PING), *reply;
 	int64_t start = now_ms();
 	json_t *out;
 

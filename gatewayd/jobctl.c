@@ -15,11 +15,11 @@
 
 #include "api.h"
 #include "config.h"
+#include "daemons.h"
+#include "jobd_clnt.h"
 #include "jobs.h"
 #include "log.h"
 #include "proto.h"
-#include "daemons.h"
-#include "jobd_clnt.h"
 #include "util.h"
 
 #define JOBD_WAIT_MS	10000

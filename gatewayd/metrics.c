@@ -18,13 +18,13 @@
 #include <string.h>
 
 #include "config.h"
+#include "daemons.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
 #include "proto.h"
 #include "refusals.h"
-#include "daemons.h"
 #include "util.h"
 
 #define STATUS_TIMEOUT_MS	500
@@ -245,7 +245,7 @@ metrics_object(struct out *o, const char *name, const char *k, json_t *obj)
 static void
 metrics_daemons(struct out *o, int db_up)
 {
-	json_t *st[DAEMONS_SERVERS], *req = json_pack("{s:s}", "op", "status");
+	json_t *st[DAEMONS_SERVERS], *req = json_pack("{s:s}", "op", PROTO_VERB_STATUS);
 	char err[256], num[32];
 
 	for (size_t i = 0; i < DAEMONS_SERVERS; i++)

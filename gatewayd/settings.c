@@ -22,13 +22,13 @@
 #include "api.h"
 #include "baseurl.h"
 #include "config.h"
+#include "daemons.h"
+#include "janitor_clnt.h"
 #include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
 #include "quotas.h"
 #include "seal.h"
-#include "daemons.h"
-#include "janitor_clnt.h"
 #include "util.h"
 
 #define PURGE_WAIT_MS	60000

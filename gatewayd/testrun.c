@@ -14,12 +14,12 @@
 
 #include "api.h"
 #include "config.h"
+#include "daemons.h"
+#include "ingestd_clnt.h"
 #include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
 #include "slots.h"
-#include "daemons.h"
-#include "ingestd_clnt.h"
 #include "upload.h"
 #include "util.h"
 

@@ -14,11 +14,11 @@
 #include <string.h>
 
 #include "config.h"
+#include "daemons.h"
 #include "http.h"
 #include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
-#include "daemons.h"
 #include "providerd_clnt.h"
 #include "util.h"
 #include "uuid.h"

@@ -9,8 +9,8 @@
  *	Claims due jobs (FOR UPDATE SKIP LOCKED) per provider, never running
  *	more than the provider's max_parallel_jobs across every host nor more
  *	requests than its per-minute and per-day budgets (configs/
- *	providers.json), and sends each attempt to providerd:
- *	{"op":"run","job":ID,"attempt":N,"req":REQ}.  providerd commits a
+ *	providers.json), and sends each attempt to providerd's run verb
+ *	(PROVIDERD_VERB_RUN, common/providerd_clnt.h).  providerd commits a
  *	success itself, with the result it paid for; jobd handles failures:
  *	a retryable one is requeued with exponential backoff and jitter (or
  *	after the provider's RetryInfo delay) while attempts and the job's
@@ -18,21 +18,10 @@
  *	expired (a worker died) are requeued.  Woken by NOTIFY job_new, with a
  *	poll timer as the backstop; a job that ends NOTIFYs job_done.
  *
- * SOCKET PROTOCOL
- *	$PB_RUN_DIR/jobd.sock, one request line, one JSON reply line (see
- *	gatewayd(8) for the framing).
- *	ping, status, help, log level=L	as every daemon; status adds
- *			"jobs":{"in_flight":{provider:N},"claimed","succeeded","failed",
- *			"rate_limited":{provider:N}} (claim passes that found due
- *			jobs but no per-minute/per-day budget)
- *	jobs [state=S] [slot=ID] [limit=N]
- *			{"ok":true,"jobs":[{id,slot_id,kind,state,attempt,...}]}
- *	job id=UUID	{"ok":true,"job":{...,"result_path","result_mime"}}
- *	cancel id=UUID	queued or running -> canceled (mutating)
- *	retry id=UUID	failed or canceled -> queued, one more attempt,
- *			a fresh 5-minute deadline (mutating)
- *	Errors: bad_request, not_found, conflict (wrong state), unavailable
- *	(database down).
+ * VERBS
+ *	On $PB_RUN_DIR/jobd.sock: the table in verbs.c (jobd --help),
+ *	described in jobd(8); messages packed and parsed by
+ *	common/jobd_clnt.c; framing in photobridge-proto(7).
  *
  * SIGNALS
  *	TERM stops claiming and waits (at most 10 s) for answers of running

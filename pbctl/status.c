@@ -18,6 +18,7 @@
 #include "config.h"
 #include "daemons.h"
 #include "pbctl.h"
+#include "proto.h"
 #include "util.h"
 
 #define STATUS_TIMEOUT_MS	1000
@@ -49,22 +50,22 @@ num(json_t *o, const char *k1, const char *k2)
 static void
 status_detail(const char *name, json_t *st)
 {
-	if (strcmp(name, "ingestd") == 0) {
+	if (strcmp(name, DAEMON_INGESTD) == 0) {
 		printf("waiting=%lld ok=%lld failed=%lld timed_out=%lld",
 		    num(st, "ingest", "waiting"), num(st, "ingest", "succeeded"),
 		    num(st, "ingest", "failed"), num(st, "ingest", "timed_out"));
-	} else if (strcmp(name, "jobd") == 0) {
+	} else if (strcmp(name, DAEMON_JOBD) == 0) {
 		char *inflight = json_dumps(json_object_get(json_object_get(st, "jobs"),
 		    "in_flight"), JSON_COMPACT);
 
 		printf("in_flight=%s claimed=%lld failed=%lld", inflight != NULL ?
 		    inflight : "{}", num(st, "jobs", "claimed"), num(st, "jobs", "failed"));
 		free(inflight);
-	} else if (strcmp(name, "providerd") == 0) {
+	} else if (strcmp(name, DAEMON_PROVIDERD) == 0) {
 		printf("runs=%lld http=%lld ok=%lld failed=%lld", num(st, "runs", "in_flight"),
 		    num(st, "runs", "http_in_flight"), num(st, "runs", "succeeded"),
 		    num(st, "runs", "failed"));
-	} else if (strcmp(name, "janitor") == 0) {
+	} else if (strcmp(name, DAEMON_JANITOR) == 0) {
 		printf("deleted=%lld bytes=%lld last_sweep=%s", num(st, "janitor", "deleted"),
 		    num(st, "janitor", "bytes"), str(st, "janitor", "last_sweep_at"));
 	} else {
@@ -75,7 +76,7 @@ status_detail(const char *name, json_t *st)
 static int
 status_daemons(void)
 {
-	json_t *req = json_pack("{s:s}", "op", "status");
+	json_t *req = json_pack("{s:s}", "op", PROTO_VERB_STATUS);
 	char err[256];
 	int down = 0;
 

@@ -15,24 +15,10 @@
  *	by the attempt number.  API keys come from the Settings page (sealed
  *	at rest) or PB_<PROVIDER>_API_KEY and are never logged.
  *
- * SOCKET PROTOCOL
- *	$PB_RUN_DIR/providerd.sock, one request line, one JSON reply line.
- *	ping, status, help, log level=L	as every daemon; status adds
- *			"runs":{"in_flight","succeeded","failed","http_in_flight"}
- *	run job=UUID attempt=N [req=ID]
- *			answered when the attempt ends:
- *			{"ok":true,"result":MEDIA_ID,"cost":USD}
- *			{"ok":false,"error":{"code","message"},"retryable":B,
- *			 "retry_after_ms":N}	codes: rate_limited,
- *			provider_unavailable, provider_timeout, network, no_image,
- *			safety_blocked, prompt_blocked, bad_request, auth_failed,
- *			model_not_found, malformed_response, no_api_key,
- *			missing_input, stale_attempt, storage_failed,
- *			bad_input, local_failed ...
- *	fallback job=UUID mode=original|local [req=ID]
- *			the slot's fallback image of a failed or late job
- *			(fallback.c): {"ok":true,"file":PATH,"mime":M,
- *			"media":ID,"fallback":MODE} or fallback_failed
+ * VERBS
+ *	On $PB_RUN_DIR/providerd.sock: the table in verbs.c (providerd --help),
+ *	described in providerd(8); messages packed and parsed by
+ *	common/providerd_clnt.c; framing in photobridge-proto(7).
  *
  * SIGNALS
  *	TERM stops taking attempts and lets running calls finish (at most

@@ -19,6 +19,13 @@ providerd_clnt_parse_run(const json_t *m, struct providerd_run_req *q)
 }
 
 json_t *
+providerd_clnt_pack_run_reply(const char *media, double cost_usd)
+{
+	return json_pack("{s:b, s:s, s:f}", "ok", 1, PROVIDERD_KEY_RESULT, media,
+	    PROVIDERD_KEY_COST, cost_usd);
+}
+
+json_t *
 providerd_clnt_pack_run_failure(const char *code, const char *message, int retryable,
     long retry_after_ms)
 {

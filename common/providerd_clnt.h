@@ -22,6 +22,8 @@
 #define PROVIDERD_KEY_TOKEN	"token"
 #define PROVIDERD_KEY_PAYLOAD	"payload"
 /* Reply keys. */
+#define PROVIDERD_KEY_RESULT	"result"
+#define PROVIDERD_KEY_COST	"cost"
 #define PROVIDERD_KEY_RETRYABLE	"retryable"
 #define PROVIDERD_KEY_RETRY_AFTER_MS "retry_after_ms"
 #define PROVIDERD_KEY_FILE	"file"
@@ -58,6 +60,9 @@ struct providerd_webhook_req {
 json_t	*providerd_clnt_pack_run(const struct providerd_run_req *);
 /* 0, or -1 when attempt is not an integer (number or decimal string). */
 int	 providerd_clnt_parse_run(const json_t *, struct providerd_run_req *);
+/* {"ok":true,"result":MEDIA_ID,"cost":USD}: the attempt succeeded and is committed. */
+json_t	*providerd_clnt_pack_run_reply(const char *media, double cost_usd);
+/* retry_after_ms -1: none. */
 json_t	*providerd_clnt_pack_run_failure(const char *code, const char *message,
 	    int retryable, long retry_after_ms);
 int	 providerd_clnt_parse_run_reply(const json_t *, struct providerd_run_reply *);

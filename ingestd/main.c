@@ -29,19 +29,13 @@
  * EXIT STATUS
  *	0 stopped cleanly, 1 fatal error, 2 usage error.
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "daemon.h"
 #include "ingestd.h"
 #include "log.h"
-#include "proto.h"
 #include "util.h"
-#include "uuid.h"
 
 struct catalog	*ingestd_catalog;
 struct secrets	 ingestd_secrets;

@@ -37,13 +37,10 @@
  * EXIT STATUS
  *	0 stopped cleanly, 1 fatal error, 2 usage error.
  */
-#include <string.h>
 #include <time.h>
 
 #include "daemon.h"
 #include "janitor.h"
-#include "log.h"
-#include "proto.h"
 #include "util.h"
 
 static const struct config_var janitor_config[] = {

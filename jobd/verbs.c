@@ -74,29 +74,25 @@ static json_t *
 verb_jobs(struct sock_request *sr)
 {
 	struct jobd_jobs_req q;
-	const char *state, *slot, *lim;
 	const char *params[3];
 	long limit = 20;
 	json_t *list, *err;
 	PGresult *res;
 
-	jobd_clnt_parse_jobs(sr->req, &q);
-	state = q.state;
-	slot = q.slot;
-	lim = q.limit;
+	jobd_clnt_parse_jobs(sr->req, &q);	/* optional strings: cannot fail */
 	if ((err = need_db()) != NULL)
 		return err;
-	if (lim != NULL && (parse_long(lim, &limit) != 0 || limit < 1 || limit > 500))
+	if (q.limit != NULL && (parse_long(q.limit, &limit) != 0 || limit < 1 || limit > 500))
 		return proto_error(ERR_BAD_REQUEST, "limit must be 1-500");
-	if (state != NULL && !state_valid(state))
+	if (q.state != NULL && !state_valid(q.state))
 		return proto_error(ERR_BAD_REQUEST, "state must be queued, running, "
 		    "succeeded, failed or canceled");
 	{
 		char lim_s[16];
 
 		snprintf(lim_s, sizeof(lim_s), "%ld", limit);
-		params[0] = state;
-		params[1] = slot;
+		params[0] = q.state;
+		params[1] = q.slot;
 		params[2] = lim_s;
 		res = db_exec(daemon_db, "SELECT " JOB_COLUMNS " FROM job "
 		    "WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR slot_id = $2) "
@@ -200,7 +196,7 @@ transition(struct sock_request *sr, const char *verb, const char *sql,
 static json_t *
 verb_cancel(struct sock_request *sr)
 {
-	return transition(sr, "cancel",
+	return transition(sr, JOBD_VERB_CANCEL,
 	    "UPDATE job SET state = 'canceled', lease_owner = NULL, lease_until = NULL, "
 	    " finished_at = now(), updated_at = now(), error_code = 'canceled', "
 	    " error_message = 'canceled by an operator' "
@@ -212,7 +208,7 @@ static json_t *
 verb_retry(struct sock_request *sr)
 {
 	/* One more attempt, with a fresh deadline: an operator asked for it. */
-	return transition(sr, "retry",
+	return transition(sr, JOBD_VERB_RETRY,
 	    "UPDATE job SET state = 'queued', run_at = now(), max_attempts = attempt + 1, "
 	    " deadline = now() + interval '5 minutes', finished_at = NULL, "
 	    " error_code = NULL, error_message = NULL, updated_at = now() "

@@ -96,8 +96,7 @@ void
 run_succeeded(struct run *r, const char *media, double cost_usd)
 {
 	succeeded++;
-	sockserver_reply(r->conn, json_pack("{s:b, s:s, s:f}", "ok", 1, "result", media,
-	    "cost", cost_usd));
+	sockserver_reply(r->conn, providerd_clnt_pack_run_reply(media, cost_usd));
 	run_free(r);
 }
 
@@ -178,9 +177,8 @@ run_start(struct sock_request *sr, const char *job, int attempt, const char *req
 	PGresult *res;
 
 	if (!db_is_up(daemon_db))
-		return json_pack("{s:b, s:{s:s, s:s}, s:b}", "ok", 0, "error", "code",
-		    ERR_UNAVAILABLE, "message", "the database is unavailable",
-		    PROVIDERD_KEY_RETRYABLE, 1);
+		return providerd_clnt_pack_run_failure(ERR_UNAVAILABLE,
+		    "the database is unavailable", 1, -1);
 	r = xcalloc(1, sizeof(*r));
 	running++;
 	r->job = xstrdup(job);

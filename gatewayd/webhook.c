@@ -58,7 +58,7 @@ webhook_handle(struct mg_connection *conn, void *arg)
 	char req[UUID_STR_LEN], err[256], *body;
 	json_t *payload, *msg, *reply;
 	struct jsonsafe_error jerr;
-	const char *code;
+	const char *code, *job;
 	size_t len = 0;
 	int status;
 
@@ -106,9 +106,9 @@ webhook_handle(struct mg_connection *conn, void *arg)
 		status = http_send_error(conn, ERR_NOT_FOUND, "no job waits for this webhook");
 	else
 		status = http_send_error(conn, ERR_UNAVAILABLE, "try again later");
+	job = providerd_clnt_parse_webhook_reply(reply);
 	log_info("webhook.forwarded", "req=%s provider=turbotext status=%d job=%s", req, status,
-	    providerd_clnt_parse_webhook_reply(reply) != NULL ?
-	    providerd_clnt_parse_webhook_reply(reply) : "");
+	    job != NULL ? job : "");
 	json_decref(reply);
 	return status;
 }

@@ -21,12 +21,9 @@
  *			the UI's files from PB_UI_DIR (static.c)
  *	anything else	404 {"error":{"code":"not_found",...}}
  *
- * SOCKET PROTOCOL
- *	$PB_RUN_DIR/gatewayd.sock, one request line, one JSON reply line:
- *	ping		{"ok":true,"daemon":"gatewayd"}
- *	status		uptime, socket counters, database state, listen address
- *	help		the verb list
- *	log level=L	set the log level (debug, info, warn, error)
+ * VERBS
+ *	On $PB_RUN_DIR/gatewayd.sock only the verbs every daemon answers
+ *	(common/daemon.c, gatewayd --help); framing in photobridge-proto(7).
  *
  * ENVIRONMENT
  *	PB_HTTP_PORT, PB_HTTP_LISTEN, PB_HTTP_THREADS, PB_HTTP_TIMEOUT_SEC,
@@ -40,6 +37,7 @@
 #include "api.h"
 #include "config.h"
 #include "daemon.h"
+#include "daemons.h"
 #include "gallerywait.h"
 #include "image.h"
 #include "log.h"
@@ -124,7 +122,7 @@ gatewayd_shutdown(void)
 }
 
 static const struct daemon_def gatewayd = {
-	.name = "gatewayd",
+	.name = DAEMON_GATEWAYD,
 	.summary = "photobridge HTTP front: ingest, API, UI, public media, webhooks",
 	.config = gatewayd_config,
 	.init = gatewayd_init,

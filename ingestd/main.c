@@ -33,6 +33,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "daemons.h"
 #include "ingestd.h"
 #include "log.h"
 #include "util.h"
@@ -107,7 +108,7 @@ ingestd_drain(void)
 }
 
 static const struct daemon_def ingestd = {
-	.name = "ingestd",
+	.name = DAEMON_INGESTD,
 	.summary = "photobridge ingest: validates a booth photo, queues its job, waits for the result",
 	.config = ingestd_config,
 	.verbs = ingestd_verbs,

@@ -40,6 +40,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "daemons.h"
 #include "janitor.h"
 #include "util.h"
 
@@ -99,7 +100,7 @@ janitor_status(json_t *reply)
 }
 
 static const struct daemon_def janitor = {
-	.name = "janitor",
+	.name = DAEMON_JANITOR,
 	.summary = "photobridge retention: deletes expired media files and rows",
 	.config = janitor_config,
 	.verbs = janitor_verbs,

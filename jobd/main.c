@@ -36,6 +36,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "daemons.h"
 #include "jobd.h"
 #include "log.h"
 #include "util.h"
@@ -88,7 +89,7 @@ jobd_drain(void)
 }
 
 static const struct daemon_def jobd = {
-	.name = "jobd",
+	.name = DAEMON_JOBD,
 	.summary = "photobridge scheduler: claims due jobs, enforces provider limits, retries",
 	.config = jobd_config,
 	.verbs = jobd_verbs,

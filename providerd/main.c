@@ -33,6 +33,7 @@
 #include "config.h"
 #include "curlm.h"
 #include "daemon.h"
+#include "daemons.h"
 #include "gemini.h"
 #include "image.h"
 #include "log.h"
@@ -140,7 +141,7 @@ providerd_shutdown(void)
 }
 
 static const struct daemon_def providerd = {
-	.name = "providerd",
+	.name = DAEMON_PROVIDERD,
 	.summary = "photobridge provider calls: builds provider requests, stores results",
 	.config = providerd_config,
 	.verbs = providerd_verbs,

@@ -250,7 +250,7 @@ daemon_main(int argc, char **argv, const struct daemon_def *d)
 	tables[0] = common_verbs;
 	tables[1] = def->verbs;
 	tables[2] = NULL;
-	sockserver_start(daemon_loop, config_get("PB_RUN_DIR"), def->name, tables);
+	sockserver_start(daemon_loop, def->name, tables);
 	gateway_uid_set();
 	daemon_db = db_open(daemon_loop, config_get("PB_DATABASE_URL"), def->name);
 	if (def->init != NULL)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "daemons.h"
 #include "log.h"
 #include "proto.h"
@@ -381,9 +382,9 @@ run_dir_prepare(const char *run_dir)
 }
 
 void
-sockserver_start(struct evloop *ev, const char *run_dir, const char *name,
-    const struct verb *const *tables)
+sockserver_start(struct evloop *ev, const char *name, const struct verb *const *tables)
 {
+	const char *run_dir = config_get("PB_RUN_DIR");
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat st;
 	char *lock_path;

@@ -54,9 +54,11 @@ struct sockserver_stats {
 	unsigned		active;
 };
 
-/* Locks, removes a stale socket, binds 0660 in a 0750 directory; fatal on error. */
-void	sockserver_start(struct evloop *, const char *run_dir, const char *name,
-	    const struct verb *const *tables);
+/*
+ * Listens on daemon_socket_path(name) in $PB_RUN_DIR: locks, removes a stale
+ * socket, binds 0660 in a 0750 directory; fatal on error.
+ */
+void	sockserver_start(struct evloop *, const char *name, const struct verb *const *tables);
 /* The uid gatewayd runs as, admitted to VERB_GATEWAY verbs; (uid_t)-1: none. */
 void	sockserver_set_gateway_uid(uid_t);
 void	sockserver_stop(void);	/* stops accepting, unlinks the socket */

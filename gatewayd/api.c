@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "config.h"
 #include "http.h"
+#include "ids.h"
 #include "jwt.h"
 #include "log.h"
 #include "pool.h"
@@ -212,7 +213,7 @@ api_handle(struct mg_connection *conn, void *arg)
 	}
 	log_info("api.request", "req=%s method=%s path=%s slot=%s status=%d user=%s ms=%lld",
 	    r->req, r->ri->request_method, path,
-	    r->param[0] != NULL && strncmp(r->param[0], "slot-", 5) == 0 ? r->param[0] : "",
+	    ids_slot_valid(r->param[0]) ? r->param[0] : "",
 	    r->status, r->username, (long long)(now_ms() - start));
 	free(path);
 	status = r->status;

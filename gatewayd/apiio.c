@@ -16,6 +16,7 @@
 #include "api.h"
 #include "config.h"
 #include "http.h"
+#include "ids.h"
 #include "jsonsafe.h"
 #include "log.h"
 #include "pool.h"
@@ -353,10 +354,12 @@ api_query_int(struct api_req *r, const char *name, long min, long max, long def,
 int
 api_own_slot(struct api_req *r, const char *slot)
 {
-	PGresult *res = api_exec(r, "SELECT user_id FROM slots WHERE id = $1", 1, &slot);
+	PGresult *res;
 	int rc = 0;
 
-	if (res == NULL)
+	if (!ids_slot_valid(slot))
+		return api_error(r, ERR_NOT_FOUND, "no slot %s", slot);
+	if ((res = api_exec(r, "SELECT user_id FROM slots WHERE id = $1", 1, &slot)) == NULL)
 		return api_db_error(r);
 	if (PQntuples(res) == 0)
 		rc = api_error(r, ERR_NOT_FOUND, "no slot %s", slot);

@@ -33,6 +33,7 @@
 #include "body.h"
 #include "config.h"
 #include "http.h"
+#include "ids.h"
 #include "ingest.h"
 #include "log.h"
 #include "multipart.h"
@@ -456,8 +457,7 @@ ingest_handle(struct mg_connection *conn, void *arg)
 	uuid_v7(b->req);
 	if (strcmp(ri->request_method, "POST") != 0)
 		return refuse(b, 405, ERR_METHOD_NOT_ALLOWED, "use POST");
-	if (strncmp(b->slot, "slot-", 5) != 0 || strlen(b->slot) > 16 ||
-	    strspn(b->slot + 5, "0123456789") != strlen(b->slot + 5) || b->slot[5] == '\0') {
+	if (!ids_slot_valid(b->slot)) {
 		b->slot = "";
 		return refuse(b, 404, ERR_NOT_FOUND, "no such slot");
 	}

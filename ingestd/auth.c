@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "ids.h"
 #include "ingestd.h"
 #include "log.h"
 #include "proto.h"
@@ -80,7 +81,7 @@ auth_verb(struct sock_request *sr)
 	const char *given = json_string_value(json_object_get(sr->req, "password"));
 	int wait;
 
-	if (!valid_token(req, 64) || !valid_token(slot, 32) || !addr_valid(addr))
+	if (!ids_token_valid(req, 64) || !ids_slot_valid(slot) || !addr_valid(addr))
 		return proto_error(ERR_BAD_REQUEST, "auth needs req, slot, addr (an IP "
 		    "address) and password");
 	if (!db_is_up(daemon_db) || (wait = auth_throttle_wait(addr, slot)) < 0)

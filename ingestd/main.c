@@ -71,6 +71,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "ids.h"
 #include "ingestd.h"
 #include "log.h"
 #include "proto.h"
@@ -148,21 +149,6 @@ ingest_fail(struct ingest *in, const char *code, const char *fmt, ...)
 	ingest_free(in);
 }
 
-int
-valid_token(const char *s, size_t max)
-{
-	size_t n = s != NULL ? strlen(s) : 0;
-
-	if (n == 0 || n > max)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' ||
-		    s[i] == '.' || s[i] == ':'))
-			return 0;
-	return 1;
-}
-
 static json_t *
 verb_ingest(struct sock_request *sr)
 {
@@ -175,11 +161,10 @@ verb_ingest(struct sock_request *sr)
 	struct ingest *in;
 
 	received = json_object_get(sr->req, "received_ms");
-	if (!valid_token(req, 64) || !valid_token(slot, 32) ||
-	    strncmp(slot, "slot-", 5) != 0 || file == NULL ||
+	if (!ids_token_valid(req, 64) || !ids_slot_valid(slot) || file == NULL ||
 	    strncmp(file, "spool/", 6) != 0 || !uuid_valid(file + 6) ||
 	    !json_is_object(fields) || !json_is_integer(received) ||
-	    (key != NULL && !valid_token(key, 128)))
+	    (key != NULL && !ids_token_valid(key, 128)))
 		return proto_error(ERR_BAD_REQUEST, "ingest needs req, slot, "
 		    "file=spool/<uuid>, fields{}, received_ms and an optional "
 		    "idempotency_key of [A-Za-z0-9._:-]{1,128}");
@@ -249,7 +234,7 @@ verb_slot(struct sock_request *sr)
 	const char *id = json_string_value(json_object_get(sr->req, "id"));
 	json_t *reply;
 
-	if (!valid_token(id, 32))
+	if (!ids_slot_valid(id))
 		return proto_error(ERR_BAD_REQUEST, "slot needs id=slot-NNN");
 	if (db_is_up(daemon_db) && (reply = slot_answer(id)) != NULL)
 		return reply;
@@ -270,7 +255,7 @@ verb_refused(struct sock_request *sr)
 	json_t *received = json_object_get(sr->req, "received_ms");
 	struct ingest in = { 0 };
 
-	if (!valid_token(req, 64) || !valid_token(slot, 32) || !valid_token(code, 64) ||
+	if (!ids_token_valid(req, 64) || !ids_slot_valid(slot) || !ids_token_valid(code, 64) ||
 	    message == NULL || !json_is_integer(status) || !json_is_integer(received) ||
 	    json_integer_value(status) < 400 || json_integer_value(status) > 599)
 		return proto_error(ERR_BAD_REQUEST, "refused needs req, slot, status "

@@ -19,6 +19,7 @@
 #include "ids.h"
 #include "jsonsafe.h"
 #include "log.h"
+#include "mediapath.h"
 #include "pool.h"
 #include "proto.h"
 #include "util.h"
@@ -231,11 +232,11 @@ int
 api_send_file_cache(struct api_req *r, const char *rel, const char *mime, const char *name,
     const char *etag, const char *cache_control)
 {
-	char *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), rel), *buf, *extra;
+	char *abs = media_path(rel), *buf, *extra;
 	const char *inm = etag != NULL ? mg_get_header(r->conn, "If-None-Match") : NULL;
 	struct stat st;
 	ssize_t n;
-	int fd = open(abs, O_RDONLY | O_CLOEXEC);
+	int fd = abs != NULL ? open(abs, O_RDONLY | O_CLOEXEC) : -1;
 
 	free(abs);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -74,6 +74,7 @@
 #include "ids.h"
 #include "ingestd.h"
 #include "log.h"
+#include "mediapath.h"
 #include "proto.h"
 #include "util.h"
 #include "uuid.h"
@@ -137,9 +138,10 @@ ingest_fail(struct ingest *in, const char *code, const char *fmt, ...)
 	if (in->slot_known)
 		wait_log(in, "ERROR", status, NULL, code, msg);
 	if (in->spool_path != NULL) {
-		char *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), in->spool_path);
+		char *abs = media_path(in->spool_path);
 
-		unlink(abs);
+		if (abs != NULL)
+			unlink(abs);
 		free(abs);
 	}
 	log_warn("ingest.refused", "req=%s slot=%s status=%d error=%s msg=%s",
@@ -313,10 +315,10 @@ static void
 ingestd_init(void)
 {
 	for (int i = 0; media_dirs[i] != NULL; i++) {
-		char *dir = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), media_dirs[i]);
+		char *dir = media_path(media_dirs[i]);
 
-		if (mkdir_p(dir, 0750) != 0)
-			fatal("media.mkdir", "path=%s", dir);
+		if (dir == NULL || mkdir_p(dir, 0750) != 0)
+			fatal("media.mkdir", "dir=%s", media_dirs[i]);
 		free(dir);
 	}
 	ingestd_load();

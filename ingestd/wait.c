@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "ingestd.h"
 #include "log.h"
+#include "mediapath.h"
 #include "proto.h"
 #include "util.h"
 
@@ -143,9 +144,8 @@ wait_check(struct ingest *in)
 	state = PQgetvalue(res, 0, 0);
 	cost = PQgetvalue(res, 0, 1);
 	if (strcmp(state, "succeeded") == 0 && PQgetvalue(res, 0, 4)[0] != '\0') {
-		char *file = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"),
-		    PQgetvalue(res, 0, 4));
-		json_t *reply = json_pack("{s:b, s:i, s:s, s:s, s:s}", "ok", 1,
+		char *file = media_path(PQgetvalue(res, 0, 4));
+		json_t *reply = json_pack("{s:b, s:i, s:s, s:s?, s:s}", "ok", 1,
 		    "status", 200, "job", in->job, "file", file, "mime",
 		    PQgetvalue(res, 0, 5));
 

@@ -50,6 +50,7 @@
 #include "gemini.h"
 #include "image.h"
 #include "log.h"
+#include "mediapath.h"
 #include "openai.h"
 #include "providerd.h"
 #include "util.h"
@@ -125,10 +126,10 @@ providerd_init(void)
 	char err[256];
 
 	for (size_t i = 0; dirs[i] != NULL; i++) {
-		char *dir = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), dirs[i]);
+		char *dir = media_path(dirs[i]);
 
-		if (mkdir_p(dir, 0750) != 0)
-			fatal("media.mkdir", "path=%s", dir);
+		if (dir == NULL || mkdir_p(dir, 0750) != 0)
+			fatal("media.mkdir", "dir=%s", dirs[i]);
 		free(dir);
 	}
 	providerd_load();

@@ -52,10 +52,7 @@ api_init(void)
 	if (secrets_load(config_get("PB_SECRETS_FILE"), &api_secrets, err,
 	    sizeof(err)) != 0)
 		fatal("secrets.unreadable", "err=%s", err);
-	api_catalog = catalog_load(config_get("PB_PROVIDERS_FILE"), err, sizeof(err));
-	if (api_catalog == NULL)
-		fatal("catalog.invalid", "path=%s err=%s",
-		    config_get("PB_PROVIDERS_FILE"), err);
+	catalog_reload(&api_catalog, NULL, NULL);
 	pool_init(config_get("PB_DATABASE_URL"), (int)config_int("PB_DB_POOL"));
 	auth_init();
 }

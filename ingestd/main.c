@@ -290,18 +290,9 @@ static void
 ingestd_load(void)
 {
 	char err[512];
-	struct catalog *c = catalog_load(config_get("PB_PROVIDERS_FILE"), err, sizeof(err));
 	struct secrets s;
 
-	if (c == NULL) {
-		if (ingestd_catalog == NULL)
-			fatal("catalog.invalid", "path=%s err=%s",
-			    config_get("PB_PROVIDERS_FILE"), err);
-		log_warn("catalog.invalid", "path=%s err=%s", config_get("PB_PROVIDERS_FILE"), err);
-	} else {
-		catalog_free(ingestd_catalog);
-		ingestd_catalog = c;
-	}
+	catalog_reload(&ingestd_catalog, NULL, NULL);
 	if (secrets_load(config_get("PB_SECRETS_FILE"), &s, err, sizeof(err)) != 0) {
 		/* Without keys no password can be checked: every ingest gets 401. */
 		log_error("secrets.unreadable", "err=%s", err);

@@ -17,7 +17,7 @@ media_name_valid(const char *n)
 {
 	size_t len = strnlen(n, NAME_MAX_BYTES + 1);
 
-	return len > 0 && len <= NAME_MAX_BYTES && n[0] != '.' &&
+	return len > 0 && len <= NAME_MAX_BYTES && n[0] != '.' && strstr(n, "..") == NULL &&
 	    strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "0123456789._-") == len;
 }

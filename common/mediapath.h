@@ -3,7 +3,7 @@
  * rows and sent between daemons are relative ("results/<uuid>.jpg"); they
  * become absolute here only, after the one path-safety check: a known top
  * directory, alone or with one plain file name (server-made: letters,
- * digits, '.', '_', '-', not starting with '.', at most 255 bytes), so a
+ * digits, '.', '_', '-', no leading '.', no "..", at most 255 bytes), so a
  * forged row can never reach outside the tree.
  */
 #ifndef PB_MEDIAPATH_H

@@ -61,14 +61,20 @@ upload() {
 	api POST "$1" -H "Content-Type: multipart/form-data; boundary=$B" --data-binary @"$2"
 }
 
+# booth SLOT BODY: a booth's POST /ingest; status on stdout, body in $O.
+booth() {
+	curl -sS -o "$O" -w '%{http_code}' -H "Content-Type: multipart/form-data; boundary=$B" \
+	    --data-binary @"$2" "$BASE_URL/ingest/$1"
+}
+
 templates_count() {
 	psql_pb "SELECT count(*) FROM media_object WHERE kind = 'template'"
 }
 
 @test "slot ids: what the front refuses ingestd refuses too (bad_request), what it passes ingestd looks up" {
+	echo x >"$BATS_TEST_TMPDIR/x"
 	for s in slot-abc slot- slot-000000000001 SLOT-001 slot-1a slot-001.x slot-+1 x-001; do
-		run curl -sS -o "$O" -w '%{http_code}' -H "Content-Type: multipart/form-data; boundary=$B" \
-		    --data-binary 'x' "$BASE_URL/ingest/$s"
+		run booth "$s" "$BATS_TEST_TMPDIR/x"
 		assert_output 404
 		jassert '.error.code == "not_found" and .error.message == "no such slot"' <"$O"
 		sock ingestd "$(jq -nc --arg s "$s" '{op:"slot",id:$s}')" | jassert '.error.code == "bad_request"'
@@ -80,8 +86,7 @@ templates_count() {
 	done
 	# The longest id the rule allows passes the front: ingestd says it is unknown.
 	s=slot-99999999999
-	run curl -sS -o "$O" -w '%{http_code}' -H "Content-Type: multipart/form-data; boundary=$B" \
-	    --data-binary 'x' "$BASE_URL/ingest/$s"
+	run booth "$s" "$BATS_TEST_TMPDIR/x"
 	assert_output 404
 	jassert ".error.code == \"not_found\" and .error.message == \"no slot $s\"" <"$O"
 	sock ingestd "{\"op\":\"slot\",\"id\":\"$s\"}" | jassert '.error.code == "not_found"'
@@ -116,8 +121,7 @@ templates_count() {
 	psql_pb "UPDATE slots SET provider_id = 'local', operation_id = 'grade', settings_json = '{}'
 	    WHERE id = 'slot-006'"
 	form "$BATS_TEST_TMPDIR/body" "password=$PW" 'note=a\0b' "@fileToUpload=$IMG"
-	run curl -sS -o "$O" -w '%{http_code}' -H "Content-Type: multipart/form-data; boundary=$B" \
-	    --data-binary @"$BATS_TEST_TMPDIR/body" "$BASE_URL/ingest/slot-006"
+	run booth slot-006 "$BATS_TEST_TMPDIR/body"
 	assert_output 400
 	jassert '.error.message == "field \"note\" is not UTF-8 text (or holds a NUL byte)"' <"$O"
 	assert_equal "$(templates_count)" "$n"
@@ -132,8 +136,7 @@ templates_count() {
 	assert_output 400
 	jassert '.error.message == "one file per request"' <"$O"
 	form "$BATS_TEST_TMPDIR/body" "password=$PW" "@fileToUpload=$IMG" "@other=$IMG"
-	run curl -sS -o "$O" -w '%{http_code}' -H "Content-Type: multipart/form-data; boundary=$B" \
-	    --data-binary @"$BATS_TEST_TMPDIR/body" "$BASE_URL/ingest/slot-006"
+	run booth slot-006 "$BATS_TEST_TMPDIR/body"
 	assert_output 400
 	jassert '.error.message == "one file per request"' <"$O"
 	assert_equal "$(templates_count)" "$n"

@@ -271,7 +271,8 @@ ingest_forward(struct booth *b, const char *spool, struct receive *rv)
 static int
 ingest_read_body(struct booth *b, struct receive *rv)
 {
-	if (receive_body(rv) == 0) {
+	/* The spool file is closed before ingestd opens it (and a long wait). */
+	if (receive_body(rv) == 0 && receive_close(rv, 0) == 0) {
 		/* No password field at all: nothing to guess, nothing to throttle. */
 		if (rv->passwords == 0)
 			receive_refuse(rv, 401, ERR_UNAUTHORIZED, "the password field is missing", 0);
@@ -321,10 +322,8 @@ ingest_handle(struct mg_connection *conn, void *arg)
 	receive_init(&rv, conn, b->req, abs, max);
 	rv.on_password = ingest_auth;
 	rv.arg = b;
-	if (ingest_read_body(b, &rv) == 0) {
-		receive_close(&rv, 0);
+	if (ingest_read_body(b, &rv) == 0)
 		status = ingest_forward(b, spool, &rv);
-	}
 	receive_free(&rv);
 	/* ingestd consumed it when it answered; otherwise it is ours to remove. */
 	if (unlink(abs) == 0)

@@ -50,7 +50,8 @@ upload_receive(struct api_req *r, const char *dir, long long max, struct upload_
 		status = api_error(r, rv.code, "%s", rv.message);
 	else if (rv.files == 0)
 		status = api_error(r, ERR_BAD_REQUEST, "no file in the upload");
-	else
+	up->size = rv.bytes;
+	if (status == 0)
 		status = upload_check_image(r, up);
 	if (status == 0) {
 		up->fields = rv.fields;

@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "config.h"
 #include "jsonsafe.h"
+#include "log.h"
 #include "models.h"
 #include "util.h"
 
@@ -372,6 +374,37 @@ catalog_load(const char *path, char *err, size_t errlen)
 	c = catalog_from_json(root, err, errlen);
 	json_decref(root);
 	return c;
+}
+
+int
+catalog_reload(struct catalog **current,
+    int (*check)(const struct catalog *, char *err, size_t errlen), int (*in_use)(void))
+{
+	const char *path = config_get("PB_PROVIDERS_FILE");
+	char err[512];
+	struct catalog *c = catalog_load(path, err, sizeof(err));
+	int running;
+
+	if (c != NULL && check != NULL && check(c, err, sizeof(err)) != 0) {
+		catalog_free(c);
+		c = NULL;
+	}
+	if (c == NULL) {
+		if (*current == NULL)
+			fatal("catalog.invalid", "path=%s err=%s", path, err);
+		log_warn("catalog.invalid", "path=%s err=%s keeping=%s", path, err,
+		    "the loaded catalogue");
+		return 0;
+	}
+	if (*current != NULL && in_use != NULL && (running = in_use()) > 0) {
+		log_warn("catalog.reload_deferred", "running=%d hint=%s", running,
+		    "send HUP again when idle");
+		catalog_free(c);
+		return 0;
+	}
+	catalog_free(*current);
+	*current = c;
+	return 1;
 }
 
 void

@@ -59,6 +59,18 @@ struct catalog		*catalog_load(const char *path, char *err, size_t errlen);
 /* The same checks on an already parsed document; root is borrowed (increfed). */
 struct catalog		*catalog_from_json(json_t *root, char *err, size_t errlen);
 void			 catalog_free(struct catalog *);
+/*
+ * "Load the catalogue or keep the old one", for every daemon: loads
+ * PB_PROVIDERS_FILE into *current.  Without a loaded one (the start) a bad
+ * file is fatal; after that (HUP) it is logged and *current kept.  check
+ * (NULL: none) is the daemon's own test of a new catalogue, 0 or -1 with
+ * err; in_use (NULL: never) says how many running tasks point into
+ * *current, which is then kept until they are done.  1 when *current was
+ * replaced, else 0.
+ */
+int			 catalog_reload(struct catalog **current,
+			    int (*check)(const struct catalog *, char *err, size_t errlen),
+			    int (*in_use)(void));
 json_t			*catalog_json(const struct catalog *);	/* the whole document, borrowed */
 
 const struct provider	*catalog_provider(const struct catalog *, const char *id);

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "config.h"
 #include "http.h"
+#include "ids.h"
 #include "jwt.h"
 #include "log.h"
 #include "pool.h"
@@ -51,10 +52,7 @@ api_init(void)
 	if (secrets_load(config_get("PB_SECRETS_FILE"), &api_secrets, err,
 	    sizeof(err)) != 0)
 		fatal("secrets.unreadable", "err=%s", err);
-	api_catalog = catalog_load(config_get("PB_PROVIDERS_FILE"), err, sizeof(err));
-	if (api_catalog == NULL)
-		fatal("catalog.invalid", "path=%s err=%s",
-		    config_get("PB_PROVIDERS_FILE"), err);
+	catalog_reload(&api_catalog, NULL, NULL);
 	pool_init(config_get("PB_DATABASE_URL"), (int)config_int("PB_DB_POOL"));
 	auth_init();
 }
@@ -212,7 +210,7 @@ api_handle(struct mg_connection *conn, void *arg)
 	}
 	log_info("api.request", "req=%s method=%s path=%s slot=%s status=%d user=%s ms=%lld",
 	    r->req, r->ri->request_method, path,
-	    r->param[0] != NULL && strncmp(r->param[0], "slot-", 5) == 0 ? r->param[0] : "",
+	    ids_slot_valid(r->param[0]) ? r->param[0] : "",
 	    r->status, r->username, (long long)(now_ms() - start));
 	free(path);
 	status = r->status;

@@ -16,8 +16,10 @@
 #include "api.h"
 #include "config.h"
 #include "http.h"
+#include "ids.h"
 #include "jsonsafe.h"
 #include "log.h"
+#include "mediapath.h"
 #include "pool.h"
 #include "proto.h"
 #include "util.h"
@@ -230,11 +232,11 @@ int
 api_send_file_cache(struct api_req *r, const char *rel, const char *mime, const char *name,
     const char *etag, const char *cache_control)
 {
-	char *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), rel), *buf, *extra;
+	char *abs = media_path(rel), *buf, *extra;
 	const char *inm = etag != NULL ? mg_get_header(r->conn, "If-None-Match") : NULL;
 	struct stat st;
 	ssize_t n;
-	int fd = open(abs, O_RDONLY | O_CLOEXEC);
+	int fd = abs != NULL ? open(abs, O_RDONLY | O_CLOEXEC) : -1;
 
 	free(abs);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -353,10 +355,12 @@ api_query_int(struct api_req *r, const char *name, long min, long max, long def,
 int
 api_own_slot(struct api_req *r, const char *slot)
 {
-	PGresult *res = api_exec(r, "SELECT user_id FROM slots WHERE id = $1", 1, &slot);
+	PGresult *res;
 	int rc = 0;
 
-	if (res == NULL)
+	if (!ids_slot_valid(slot))
+		return api_error(r, ERR_NOT_FOUND, "no slot %s", slot);
+	if ((res = api_exec(r, "SELECT user_id FROM slots WHERE id = $1", 1, &slot)) == NULL)
 		return api_db_error(r);
 	if (PQntuples(res) == 0)
 		rc = api_error(r, ERR_NOT_FOUND, "no slot %s", slot);

@@ -33,6 +33,7 @@
 #include "api.h"
 #include "auth.h"
 #include "config.h"
+#include "ids.h"
 #include "jwt.h"
 #include "log.h"
 #include "pool.h"
@@ -61,14 +62,6 @@ auth_init(void)
 	    crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
 		fatal("auth.dummy_hash", "err=%s", "out of memory");
 	sodium_memzero(pw, sizeof(pw));
-}
-
-static int
-valid_username(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= 32 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
 
 /* The User-Agent as printable ASCII, bounded: it goes into a text column. */
@@ -224,7 +217,7 @@ auth_login(struct api_req *r)
 		    name == NULL ? "username" : "password"),
 		    "send {\"username\":...,\"password\":...}");
 	}
-	name = api_strdup(r, valid_username(name) ? name : "(invalid)");
+	name = api_strdup(r, ids_username_valid(name) ? name : "(invalid)");
 	password = api_strdup(r, password);
 	json_decref(body);
 	if ((rc = login_begin(r, name, ip, &attempt, &retry)) != 0)

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "imageprep.h"
 #include "log.h"
+#include "mediapath.h"
 #include "proto.h"
 #include "upload.h"
 #include "util.h"
@@ -35,9 +36,9 @@
 static void
 logo_unlink(struct api_req *r, const char *slot, const char *rel)
 {
-	char *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), rel);
+	char *abs = media_path(rel);
 
-	if (unlink(abs) != 0 && errno != ENOENT)
+	if (abs != NULL && unlink(abs) != 0 && errno != ENOENT)
 		log_warn("event.logo_unlink_failed", "req=%s slot=%s path=%s err=%s", r->req,
 		    slot, rel, strerror(errno));
 	free(abs);

@@ -9,6 +9,7 @@
 #include "image.h"
 #include "imageprep.h"
 #include "log.h"
+#include "mediapath.h"
 #include "proto.h"
 #include "util.h"
 
@@ -17,15 +18,15 @@
 int
 imageprep_upload(struct api_req *r, struct upload_file *up, long long max_bytes)
 {
-	char err[256], *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), up->rel_path);
+	char err[256], *abs = media_path(up->rel_path);
 	struct image_buf out = { 0 };
 	size_t len;
-	char *data = read_file(abs, (size_t)max_bytes, &len);
+	char *data = abs != NULL ? read_file(abs, (size_t)max_bytes, &len) : NULL;
 	int ok = data != NULL && image_prepare_input(data, len, PREP_MAX_PIXELS, 0, &out,
 	    err, sizeof(err)) == 0, full = 0;
 
 	if (data == NULL)
-		snprintf(err, sizeof(err), "%s", strerror(errno));
+		snprintf(err, sizeof(err), "%s", abs != NULL ? strerror(errno) : "unsafe path");
 	if (ok && atomic_write(abs, out.data, out.len, 0640) != 0) {
 		full = errno_disk_full(errno);
 		snprintf(err, sizeof(err), "cannot store it: %s", strerror(errno));

@@ -5,7 +5,7 @@
  * Content-Length within the provider's limit) and only then is the body
  * read, which makes civetweb send "100 Continue": a booth sending a photo
  * that cannot be taken never uploads it.  The multipart body streams
- * through our bounded parser: text fields into memory, the photo into
+ * through receive.c: text fields into memory, the photo into
  * $PB_MEDIA_ROOT/spool/<uuid>.  The password first: DSLR Remote Pro sends
  * its text fields before fileToUpload, so ingestd's "auth" verb (throttled
  * per address and slot) checks the password field as soon as it arrives,
@@ -21,24 +21,22 @@
  * are the slot's: ingestd writes their processing_log row.
  */
 #include <sys/stat.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
-#include "atomicfile.h"
-#include "body.h"
 #include "config.h"
 #include "daemons.h"
 #include "http.h"
+#include "ids.h"
 #include "ingest.h"
 #include "ingestd_clnt.h"
 #include "log.h"
-#include "multipart.h"
+#include "mediapath.h"
 #include "proto.h"
+#include "receive.h"
 #include "refusals.h"
 #include "util.h"
 #include "uuid.h"
@@ -48,8 +46,6 @@
  * 100 KiB): I/O buffers live on the heap.
  */
 #define IO_BUFFER	(64 * 1024)
-/* Room for the form fields and part headers around the photo. */
-#define FORM_OVERHEAD	(256 * 1024)
 /* T_sync is at most 60 s; ingestd answers by then. */
 #define INGEST_WAIT_MS	75000
 
@@ -63,60 +59,11 @@ struct booth {
 	int			 row_elsewhere;	/* ingestd's recovery writes the row */
 };
 
-struct upload {
-	struct booth	*b;
-	const char	*spool_abs;	/* opened at the file part only */
-	int		 fd;		/* the spool file, -1 before/after */
-	int		 files;
-	int		 passwords;
-	long long	 bytes;
-	json_t		*fields;
-	char		*bad_field;	/* the first that is not UTF-8 text */
-	int		 write_errno;	/* why the spool write failed, or 0 */
-	/* the answer a callback decided on, sent once reading stopped */
-	int		 status;
-	char		 code[40];
-	char		 message[200];
-	int		 retry_after;
-};
-
-/* Ends the parse with this answer. */
+/* ingestd's verdict on the password: 0 when right, else -1 with rv's refusal. */
 static int
-verdict(struct upload *u, int status, const char *code, const char *message,
-    int retry_after)
+ingest_auth(struct receive *rv, const char *password)
 {
-	u->status = status;
-	snprintf(u->code, sizeof(u->code), "%s", code);
-	snprintf(u->message, sizeof(u->message), "%s", message);
-	u->retry_after = retry_after;
-	return -1;
-}
-
-static int
-bad_field_verdict(struct upload *u)
-{
-	char msg[200];
-
-	snprintf(msg, sizeof(msg), "field \"%.60s\" is not UTF-8 text (or holds a "
-	    "NUL byte)", u->bad_field);
-	return verdict(u, 400, ERR_BAD_REQUEST, msg, 0);
-}
-
-/* The spool could not take the photo: 507 when the disk is full, else 503. */
-static int
-storage_verdict(struct upload *u, int err)
-{
-	if (errno_disk_full(err))
-		return verdict(u, 507, ERR_INSUFFICIENT_STORAGE,
-		    "the server's media disk is full; please retry later", 0);
-	return verdict(u, 503, ERR_UNAVAILABLE, "cannot store the upload", 0);
-}
-
-/* ingestd's verdict on the password: 0 when right, else -1 with u's answer. */
-static int
-ingest_auth(struct upload *u, const char *password)
-{
-	struct booth *b = u->b;
+	struct booth *b = rv->arg;
 	char err[256];
 	json_t *msg = ingestd_clnt_pack_auth(&(struct ingestd_auth_req){ .req = b->req,
 	    .slot = b->slot, .addr = mg_get_request_info(b->conn)->remote_addr,
@@ -132,78 +79,13 @@ ingest_auth(struct upload *u, const char *password)
 	if (json_is_true(json_object_get(reply, "ok")))
 		b->authed = 1;
 	else if (reply == NULL || code == NULL)
-		rc = verdict(u, 503, ERR_UNAVAILABLE, "ingest is unavailable", 0);
+		rc = receive_refuse(rv, 503, ERR_UNAVAILABLE, "ingest is unavailable", 0);
 	else
-		rc = verdict(u, proto_http_status(code), code, text != NULL ? text :
+		rc = receive_refuse(rv, proto_http_status(code), code, text != NULL ? text :
 		    "refused", (int)json_integer_value(json_object_get(json_object_get(e,
 		    "details"), INGESTD_KEY_RETRY_AFTER)));
 	json_decref(reply);
 	return rc;
-}
-
-static int
-on_field(void *arg, const char *name, const char *value, size_t len)
-{
-	struct upload *u = arg;
-	json_t *v = memchr(value, '\0', len) == NULL ? json_stringn(value, len) : NULL;
-	json_t *key = json_string(name);	/* NULL when the name is not UTF-8 */
-
-	json_decref(key);
-	if (strcmp(name, "password") == 0) {
-		if (u->passwords++ > 0 || v == NULL) {
-			json_decref(v);
-			return verdict(u, 400, ERR_BAD_REQUEST, v == NULL ? "the password "
-			    "field is not UTF-8 text (or holds a NUL byte)" :
-			    "more than one password field", 0);
-		}
-		if (ingest_auth(u, value) != 0) {
-			json_decref(v);
-			return -1;
-		}
-		json_object_set_new(u->fields, name, v);
-		return u->bad_field != NULL ? bad_field_verdict(u) : 0;
-	}
-	if (v == NULL || key == NULL) {
-		json_decref(v);
-		if (u->bad_field == NULL)
-			u->bad_field = xstrdup(key != NULL ? name : "(name not UTF-8)");
-		/* Before the password, whose request this is is not known yet. */
-		return u->b->authed ? bad_field_verdict(u) : 0;
-	}
-	json_object_set_new(u->fields, name, v);
-	return 0;
-}
-
-static int
-on_file_begin(void *arg, const char *name, const char *filename, const char *ctype)
-{
-	struct upload *u = arg;
-
-	(void)name;
-	(void)filename;
-	(void)ctype;
-	if (u->files++ > 0)
-		return verdict(u, 400, ERR_BAD_REQUEST, "one photo per request", 0);
-	u->fd = open(u->spool_abs, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (u->fd < 0) {
-		log_error("ingest.spool_failed", "req=%s path=%s err=%s", u->b->req,
-		    u->spool_abs, strerror(errno));
-		return storage_verdict(u, errno);
-	}
-	return 0;
-}
-
-static int
-on_file_data(void *arg, const char *data, size_t len)
-{
-	struct upload *u = arg;
-
-	u->bytes += (long long)len;
-	if (write_all(u->fd, data, len) != 0) {
-		u->write_errno = errno;
-		return -1;
-	}
-	return 0;
 }
 
 /* ingestd owns processing_log: it records what the gateway refused for a slot. */
@@ -323,7 +205,7 @@ send_result(const struct booth *b, const char *job, const char *file, const char
 }
 
 static int
-ingest_forward(struct booth *b, const char *spool, struct upload *u)
+ingest_forward(struct booth *b, const char *spool, struct receive *rv)
 {
 	const char *key = mg_get_header(b->conn, "Idempotency-Key");
 	char err[256];
@@ -332,7 +214,7 @@ ingest_forward(struct booth *b, const char *spool, struct upload *u)
 	int status;
 
 	msg = ingestd_clnt_pack_ingest(&(struct ingestd_ingest_req){ .req = b->req,
-	    .slot = b->slot, .file = spool, .fields = u->fields,
+	    .slot = b->slot, .file = spool, .fields = rv->fields,
 	    .received_ms = b->received_ms,
 	    .idempotency_key = key != NULL && key[0] != '\0' ? key : NULL });
 	reply = daemon_call(DAEMON_INGESTD, msg, INGEST_WAIT_MS, err, sizeof(err));
@@ -384,54 +266,20 @@ ingest_forward(struct booth *b, const char *spool, struct upload *u)
 
 /* The body, the password checked on the way; 0, or answered. */
 static int
-ingest_read_body(struct booth *b, const char *boundary, long long max, struct upload *u)
+ingest_read_body(struct booth *b, struct receive *rv)
 {
-	struct multipart_limits lim = multipart_default_limits;
-	struct multipart_callbacks cb = { on_field, on_file_begin, on_file_data, NULL };
-	struct multipart *mp;
-	enum body_result res;
-	const char *expect;
-
-	lim.max_file_bytes = (size_t)max;
-	lim.max_epilogue_bytes = BODY_READ_MAX;
-	if ((mp = multipart_new(boundary, &lim, &cb, u)) == NULL) {
-		refuse(b, 400, ERR_BAD_REQUEST, "invalid multipart boundary");
-		return -1;
-	}
-	/*
-	 * civetweb leaves "Expect: 100-continue" to handlers: the checks are
-	 * done, so invite the body now rather than let the booth wait for
-	 * its own timeout.
-	 */
-	expect = mg_get_header(b->conn, "Expect");
-	if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
-	    http_send_continue(b->conn) != 0) {
-		multipart_free(mp);
-		return -1;
-	}
-	res = body_read_multipart(b->conn, mp, max + FORM_OVERHEAD);
-	if (u->status == 0 && res == BODY_OK) {
+	/* The spool file is closed before ingestd opens it (and a long wait). */
+	if (receive_body(rv) == 0 && receive_close(rv, 0) == 0) {
 		/* No password field at all: nothing to guess, nothing to throttle. */
-		if (u->passwords == 0)
-			verdict(u, 401, ERR_UNAUTHORIZED, "the password field is missing", 0);
-		else if (u->files == 0)
-			verdict(u, 400, ERR_BAD_REQUEST,
+		if (rv->passwords == 0)
+			receive_refuse(rv, 401, ERR_UNAUTHORIZED, "the password field is missing", 0);
+		else if (rv->files == 0)
+			receive_refuse(rv, 400, ERR_BAD_REQUEST,
 			    "no photo: send it in the file field fileToUpload", 0);
-	} else if (u->status == 0 && u->write_errno != 0) {
-		log_error("ingest.spool_failed", "req=%s err=%s", b->req,
-		    strerror(u->write_errno));
-		storage_verdict(u, u->write_errno);
-	} else if (u->status == 0) {
-		verdict(u, res == BODY_TOO_LARGE ? 413 : 400, res == BODY_TOO_LARGE ?
-		    ERR_TOO_LARGE : ERR_BAD_REQUEST, res == BODY_CUT ?
-		    "the upload stopped before its end" : multipart_error(mp)[0] != '\0' ?
-		    multipart_error(mp) : "the upload is larger than this slot's "
-		    "provider accepts", 0);
 	}
-	multipart_free(mp);
-	if (u->status == 0)
+	if (rv->status == 0)
 		return 0;
-	refuse_retry(b, u->status, u->code, u->message, u->retry_after);
+	refuse_retry(b, rv->status, rv->code, rv->message, rv->retry_after);
 	return -1;
 }
 
@@ -439,12 +287,11 @@ int
 ingest_handle(struct mg_connection *conn, void *arg)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
-	const char *ctype = mg_get_header(conn, "Content-Type");
-	char uuid[UUID_STR_LEN], boundary[MULTIPART_BOUNDARY_MAX + 1];
+	char uuid[UUID_STR_LEN];
 	char *spool = NULL, *abs = NULL;
 	struct booth booth = { conn, "", ri->local_uri + strlen("/ingest/"), wall_ms(), 0, 0 };
 	struct booth *b = &booth;
-	struct upload u = { .b = b, .fd = -1 };
+	struct receive rv;
 	long long max;
 	int done, status = 0;
 
@@ -453,8 +300,7 @@ ingest_handle(struct mg_connection *conn, void *arg)
 	uuid_v7(b->req);
 	if (strcmp(ri->request_method, "POST") != 0)
 		return refuse(b, 405, ERR_METHOD_NOT_ALLOWED, "use POST");
-	if (strncmp(b->slot, "slot-", 5) != 0 || strlen(b->slot) > 16 ||
-	    strspn(b->slot + 5, "0123456789") != strlen(b->slot + 5) || b->slot[5] == '\0') {
+	if (!ids_slot_valid(b->slot)) {
 		b->slot = "";
 		return refuse(b, 404, ERR_NOT_FOUND, "no such slot");
 	}
@@ -463,30 +309,22 @@ ingest_handle(struct mg_connection *conn, void *arg)
 	max = ingest_precheck(b, &done);
 	if (done)
 		return 400;
-	if (ctype == NULL || multipart_boundary(ctype, boundary, sizeof(boundary)) != 0)
-		return refuse(b, 415, ERR_UNSUPPORTED_TYPE,
-		    "send multipart/form-data with a boundary");
-	if (ri->content_length > max + FORM_OVERHEAD)
-		return refuse(b, 413, ERR_TOO_LARGE,
-		    "the photo is larger than this slot's provider accepts");
 
 	uuid_v7(uuid);
 	spool = xasprintf("spool/%s", uuid);
-	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), spool);
-	u.spool_abs = abs;
-	u.fields = json_object();
-	if (ingest_read_body(b, boundary, max, &u) == 0) {
-		close(u.fd);
-		u.fd = -1;
-		status = ingest_forward(b, spool, &u);
+	if ((abs = media_path(spool)) == NULL) {
+		free(spool);
+		return refuse(b, 500, ERR_INTERNAL, "no place for the photo in spool");
 	}
-	if (u.fd >= 0)
-		close(u.fd);
+	receive_init(&rv, conn, b->req, abs, max);
+	rv.on_password = ingest_auth;
+	rv.arg = b;
+	if (ingest_read_body(b, &rv) == 0)
+		status = ingest_forward(b, spool, &rv);
+	receive_free(&rv);
 	/* ingestd consumed it when it answered; otherwise it is ours to remove. */
 	if (unlink(abs) == 0)
 		log_debug("ingest.spool_removed", "req=%s", b->req);
-	json_decref(u.fields);
-	free(u.bad_field);
 	free(spool);
 	free(abs);
 	return status != 0 ? status : 400;

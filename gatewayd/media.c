@@ -39,6 +39,7 @@
 #include "log.h"
 #include "media.h"
 #include "medialink.h"
+#include "mediapath.h"
 #include "pool.h"
 #include "proto.h"
 #include "upload.h"
@@ -99,8 +100,8 @@ media_public_handle(struct mg_connection *conn, void *arg)
 			return http_send_error(conn, ERR_UNAVAILABLE, "try again later");
 		return public_not_found(conn);
 	}
-	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), PQgetvalue(res, 0, 0));
-	fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	abs = media_path(PQgetvalue(res, 0, 0));
+	fd = abs != NULL ? open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
 	free(abs);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)

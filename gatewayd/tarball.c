@@ -16,6 +16,7 @@
 #include "api.h"
 #include "config.h"
 #include "log.h"
+#include "mediapath.h"
 #include "proto.h"
 #include "util.h"
 
@@ -56,8 +57,8 @@ send_entry(struct api_req *r, const struct entry *e, char *buf)
 	unsigned char h[BLOCK];
 	long long left = e->size;
 	size_t pad = (size_t)((BLOCK - e->size % BLOCK) % BLOCK);
-	char *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), e->path);
-	int fd = open(abs, O_RDONLY | O_CLOEXEC);
+	char *abs = media_path(e->path);
+	int fd = abs != NULL ? open(abs, O_RDONLY | O_CLOEXEC) : -1;
 	ssize_t n;
 
 	free(abs);
@@ -107,11 +108,11 @@ slot_results_tar(struct api_req *r)
 	e = api_own(r, xcalloc((size_t)n + 1, sizeof(*e)));
 	for (int i = 0; i < n; i++) {
 		struct stat st;
-		char *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), PQgetvalue(res, i, 0));
+		char *abs = media_path(PQgetvalue(res, i, 0));
 
 		e[i].path = api_strdup(r, PQgetvalue(res, i, 0));
 		e[i].name = api_printf(r, "results/%s", PQgetvalue(res, i, 1));
-		e[i].size = stat(abs, &st) == 0 ? (long long)st.st_size : 0;
+		e[i].size = abs != NULL && stat(abs, &st) == 0 ? (long long)st.st_size : 0;
 		e[i].mtime = atoll(PQgetvalue(res, i, 2));
 		total += BLOCK + (e[i].size + BLOCK - 1) / BLOCK * BLOCK;
 		free(abs);

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "imageprep.h"
 #include "log.h"
+#include "mediapath.h"
 #include "proto.h"
 #include "slots.h"
 #include "upload.h"
@@ -49,8 +50,8 @@ template_delete(struct api_req *r, const char *slot, const char *id)
 		PQclear(res);
 		return 0;
 	}
-	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), PQgetvalue(res, 0, 0));
-	if (unlink(abs) != 0 && errno != ENOENT)
+	abs = media_path(PQgetvalue(res, 0, 0));
+	if (abs != NULL && unlink(abs) != 0 && errno != ENOENT)
 		log_warn("template.unlink_failed", "req=%s slot=%s media=%s err=%s", r->req,
 		    slot, id, strerror(errno));
 	free(abs);

@@ -1,6 +1,7 @@
 /*
  * upload.h - a multipart/form-data upload of one file for the API
- * (template images, test photos): streamed through common/multipart.c
+ * (template images, test photos): received by receive.c (the one
+ * multipart receiver, shared with the booth ingest)
  * into $PB_MEDIA_ROOT/<dir>/<uuid>, never buffered whole; text fields
  * are collected (bounded).  The file's type is then read from its magic
  * bytes (JPEG, PNG, WEBP or HEIC/HEIF; anything else 415, broken 422).

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "ids.h"
 #include "ingestd.h"
 #include "ingestd_clnt.h"
 #include "log.h"
@@ -77,8 +78,8 @@ verb_auth(struct sock_request *sr)
 	struct ingestd_auth_req q;
 	int wait;
 
-	if (ingestd_clnt_parse_auth(sr->req, &q) != 0 || !valid_token(q.req, 64) ||
-	    !valid_token(q.slot, 32) || !addr_valid(q.addr))
+	if (ingestd_clnt_parse_auth(sr->req, &q) != 0 || !ids_token_valid(q.req, 64) ||
+	    !ids_slot_valid(q.slot) || !addr_valid(q.addr))
 		return proto_error(ERR_BAD_REQUEST, "auth needs req, slot, addr (an IP "
 		    "address) and password");
 	if (!db_is_up(daemon_db) || (wait = auth_throttle_wait(q.addr, q.slot)) < 0)

@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "ingestd.h"
 #include "log.h"
+#include "mediapath.h"
 #include "proto.h"
 #include "util.h"
 #include "uuid.h"
@@ -138,12 +139,13 @@ create_job(struct ingest *in, int64_t wait_until_wall)
 	uuid_v7(job);
 	uuid_v7(media);
 	in->original_path = xasprintf("originals/%s", media);
-	src = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), in->spool_path);
-	dst = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), in->original_path);
-	if (rename(src, dst) != 0) {
-		int full = errno_disk_full(errno);
+	src = media_path(in->spool_path);
+	dst = media_path(in->original_path);
+	if (src == NULL || dst == NULL || rename(src, dst) != 0) {
+		int full = src != NULL && dst != NULL && errno_disk_full(errno);
 
-		log_error("ingest.store_failed", "req=%s err=%s", in->req, strerror(errno));
+		log_error("ingest.store_failed", "req=%s err=%s", in->req, src != NULL &&
+		    dst != NULL ? strerror(errno) : "unsafe path");
 		free(src);
 		free(dst);
 		json_decref(meta);
@@ -235,10 +237,10 @@ enqueue_ingest(struct ingest *in, int64_t wait_until_wall)
 			return -1;
 		}
 		if (existing != NULL) {
-			char *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"),
-			    in->spool_path);
+			char *abs = media_path(in->spool_path);
 
-			unlink(abs);
+			if (abs != NULL)
+				unlink(abs);
 			free(abs);
 			free(in->spool_path);
 			in->spool_path = NULL;

@@ -14,6 +14,7 @@
 #include "ingestd.h"
 #include "ingestd_clnt.h"
 #include "log.h"
+#include "mediapath.h"
 #include "proto.h"
 #include "util.h"
 
@@ -52,9 +53,10 @@ ingest_fail(struct ingest *in, const char *code, const char *fmt, ...)
 	if (in->slot_known)
 		wait_log(in, "ERROR", status, NULL, code, msg);
 	if (in->spool_path != NULL) {
-		char *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), in->spool_path);
+		char *abs = media_path(in->spool_path);
 
-		unlink(abs);
+		if (abs != NULL)
+			unlink(abs);
 		free(abs);
 	}
 	log_warn("ingest.refused", "req=%s slot=%s status=%d error=%s msg=%s",
@@ -62,21 +64,6 @@ ingest_fail(struct ingest *in, const char *code, const char *fmt, ...)
 	sockserver_reply(in->conn, reply);
 	in->conn = NULL;
 	ingest_free(in);
-}
-
-int
-valid_token(const char *s, size_t max)
-{
-	size_t n = s != NULL ? strlen(s) : 0;
-
-	if (n == 0 || n > max)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' ||
-		    s[i] == '.' || s[i] == ':'))
-			return 0;
-	return 1;
 }
 
 void

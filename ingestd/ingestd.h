@@ -37,7 +37,6 @@ struct ingest {
 
 void	ingest_free(struct ingest *);
 /* 1 when s is 1..max of [A-Za-z0-9._:-] (ids on the socket). */
-int	valid_token(const char *s, size_t max);
 /* Replies {"ok":false,"status":S,"error":{...}} and writes the log row. */
 void	ingest_fail(struct ingest *, const char *code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

@@ -36,6 +36,7 @@
 #include "daemons.h"
 #include "ingestd.h"
 #include "log.h"
+#include "mediapath.h"
 #include "util.h"
 
 struct catalog	*ingestd_catalog;
@@ -66,18 +67,9 @@ static void
 ingestd_load(void)
 {
 	char err[512];
-	struct catalog *c = catalog_load(config_get("PB_PROVIDERS_FILE"), err, sizeof(err));
 	struct secrets s;
 
-	if (c == NULL) {
-		if (ingestd_catalog == NULL)
-			fatal("catalog.invalid", "path=%s err=%s",
-			    config_get("PB_PROVIDERS_FILE"), err);
-		log_warn("catalog.invalid", "path=%s err=%s", config_get("PB_PROVIDERS_FILE"), err);
-	} else {
-		catalog_free(ingestd_catalog);
-		ingestd_catalog = c;
-	}
+	catalog_reload(&ingestd_catalog, NULL, NULL);
 	if (secrets_load(config_get("PB_SECRETS_FILE"), &s, err, sizeof(err)) != 0) {
 		/* Without keys no password can be checked: every ingest gets 401. */
 		log_error("secrets.unreadable", "err=%s", err);
@@ -91,10 +83,10 @@ static void
 ingestd_init(void)
 {
 	for (int i = 0; media_dirs[i] != NULL; i++) {
-		char *dir = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), media_dirs[i]);
+		char *dir = media_path(media_dirs[i]);
 
-		if (mkdir_p(dir, 0750) != 0)
-			fatal("media.mkdir", "path=%s", dir);
+		if (dir == NULL || mkdir_p(dir, 0750) != 0)
+			fatal("media.mkdir", "dir=%s", media_dirs[i]);
 		free(dir);
 	}
 	ingestd_load();

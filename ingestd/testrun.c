@@ -10,21 +10,13 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "ids.h"
 #include "ingestd.h"
 #include "ingestd_clnt.h"
 #include "log.h"
 #include "proto.h"
 #include "util.h"
 #include "uuid.h"
-
-static int
-valid_id(const char *s, size_t max)
-{
-	size_t n = s != NULL ? strlen(s) : 0;
-
-	return n > 0 && n <= max && strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") == n;
-}
 
 json_t *
 verb_test(struct sock_request *sr)
@@ -39,9 +31,9 @@ verb_test(struct sock_request *sr)
 	PGresult *res;
 	int known;
 
-	if (typed != 0 || !valid_id(req, 64) || !valid_id(slot, 32) || file == NULL ||
+	if (typed != 0 || !ids_token_valid(req, 64) || !ids_slot_valid(slot) || file == NULL ||
 	    strncmp(file, "spool/", 6) != 0 || !uuid_valid(file + 6) ||
-	    strlen(file) != 42 || !valid_id(provider, 64) || !valid_id(operation, 64) ||
+	    strlen(file) != 42 || !ids_token_valid(provider, 64) || !ids_token_valid(operation, 64) ||
 	    !json_is_object(settings))
 		return proto_error(ERR_BAD_REQUEST, "test needs req, slot, file=spool/<uuid>, "
 		    "provider_id, operation_id and settings{}");

@@ -17,6 +17,7 @@
 #include "ingestd.h"
 #include "jsonsafe.h"
 #include "log.h"
+#include "mediapath.h"
 #include "proto.h"
 #include "secrets.h"
 #include "util.h"
@@ -95,11 +96,11 @@ validate_file(struct ingest *in, const struct provider *p)
 {
 	char err[256];
 	struct stat st;
-	char *abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), in->spool_path);
+	char *abs = media_path(in->spool_path);
 	enum imagehdr_result r;
 	int rc = -1;
 
-	if (stat(abs, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (abs == NULL || stat(abs, &st) != 0 || !S_ISREG(st.st_mode)) {
 		ingest_fail(in, ERR_BAD_REQUEST, "no uploaded file");
 		goto out;
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "ids.h"
 #include "ingestd.h"
 #include "ingestd_clnt.h"
 #include "proto.h"
@@ -21,10 +22,9 @@ verb_ingest(struct sock_request *sr)
 	struct ingest *in;
 
 	if (ingestd_clnt_parse_ingest(sr->req, &q) != 0 ||
-	    !valid_token(q.req, 64) || !valid_token(q.slot, 32) ||
-	    strncmp(q.slot, "slot-", 5) != 0 || q.file == NULL ||
+	    !ids_token_valid(q.req, 64) || !ids_slot_valid(q.slot) || q.file == NULL ||
 	    strncmp(q.file, "spool/", 6) != 0 || !uuid_valid(q.file + 6) ||
-	    (q.idempotency_key != NULL && !valid_token(q.idempotency_key, 128)))
+	    (q.idempotency_key != NULL && !ids_token_valid(q.idempotency_key, 128)))
 		return proto_error(ERR_BAD_REQUEST, "ingest needs req, slot, "
 		    "file=spool/<uuid>, fields{}, received_ms and an optional "
 		    "idempotency_key of [A-Za-z0-9._:-]{1,128}");
@@ -54,7 +54,7 @@ verb_slot(struct sock_request *sr)
 	struct ingestd_slot_req q;
 	json_t *reply;
 
-	if (ingestd_clnt_parse_slot(sr->req, &q) != 0 || !valid_token(q.id, 32))
+	if (ingestd_clnt_parse_slot(sr->req, &q) != 0 || !ids_slot_valid(q.id))
 		return proto_error(ERR_BAD_REQUEST, "slot needs id=slot-NNN");
 	if (db_is_up(daemon_db) && (reply = slot_answer(q.id)) != NULL)
 		return reply;
@@ -70,8 +70,8 @@ verb_refused(struct sock_request *sr)
 	struct ingestd_refused_req q;
 	struct ingest in = { 0 };
 
-	if (ingestd_clnt_parse_refused(sr->req, &q) != 0 || !valid_token(q.req, 64) ||
-	    !valid_token(q.slot, 32) || !valid_token(q.code, 64) || q.message == NULL ||
+	if (ingestd_clnt_parse_refused(sr->req, &q) != 0 || !ids_token_valid(q.req, 64) ||
+	    !ids_slot_valid(q.slot) || !ids_token_valid(q.code, 64) || q.message == NULL ||
 	    q.status < 400 || q.status > 599)
 		return proto_error(ERR_BAD_REQUEST, "refused needs req, slot, status "
 		    "(400-599), code, message and received_ms");

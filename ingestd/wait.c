@@ -21,6 +21,7 @@
 #include "ingestd.h"
 #include "ingestd_clnt.h"
 #include "log.h"
+#include "mediapath.h"
 #include "proto.h"
 #include "util.h"
 
@@ -144,8 +145,7 @@ wait_check(struct ingest *in)
 	state = PQgetvalue(res, 0, 0);
 	cost = PQgetvalue(res, 0, 1);
 	if (strcmp(state, "succeeded") == 0 && PQgetvalue(res, 0, 4)[0] != '\0') {
-		char *file = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"),
-		    PQgetvalue(res, 0, 4));
+		char *file = media_path(PQgetvalue(res, 0, 4));
 		json_t *reply = ingestd_clnt_pack_ingest_reply(&(struct ingestd_ingest_reply){
 		    .status = 200, .job = in->job, .file = file, .mime = PQgetvalue(res, 0, 5) });
 

@@ -22,7 +22,10 @@ enum reason {
 	REASON_SPOOL, REASON_MISSING_FILE, REASON_COUNT
 };
 
-/* The top directories under PB_MEDIA_ROOT; rows may point into all but spool. */
+/*
+ * The top directories under PB_MEDIA_ROOT, in the order of media_top_dirs
+ * (common/mediapath.c); rows may point into all but spool.
+ */
 enum media_dir {
 	DIR_ORIGINALS, DIR_RESULTS, DIR_TEMPLATES, DIR_PUBLIC, DIR_THUMBS,
 	DIR_SPOOL, DIR_COUNT

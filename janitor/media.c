@@ -14,15 +14,13 @@
 #include "config.h"
 #include "janitor.h"
 #include "log.h"
+#include "mediapath.h"
 
 static const char *const kind_names[KIND_COUNT] = {
 	"original", "result", "template", "public", "test", "thumbnail", "spool"
 };
 static const char *const reason_names[REASON_COUNT] = {
 	"expired", "job_done", "purge", "orphan", "spool", "missing_file"
-};
-static const char *const dir_names[DIR_COUNT] = {
-	"originals", "results", "templates", "public", "thumbs", "spool"
 };
 /* What an orphan found in each directory is counted as. */
 static const int dir_kinds[DIR_COUNT] = {
@@ -58,7 +56,7 @@ reason_name(int r)
 const char *
 media_dir_name(int d)
 {
-	return dir_names[d];
+	return media_top_dirs[d];
 }
 
 int
@@ -80,12 +78,12 @@ media_open(void)
 		return -1;
 	}
 	for (int d = 0; d < DIR_COUNT; d++) {
-		dir_fds[d] = openat(root_fd, dir_names[d],
+		dir_fds[d] = openat(root_fd, media_top_dirs[d],
 		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		dir_errno[d] = dir_fds[d] < 0 ? errno : 0;
 		if (dir_fds[d] < 0 && errno != ENOENT)
 			log_warn("media.dir_unavailable", "dir=%s err=%s",
-			    dir_names[d], strerror(errno));
+			    media_top_dirs[d], strerror(errno));
 	}
 	return 0;
 }
@@ -115,36 +113,16 @@ media_dir_missing(int d)
 	return dir_fds[d] < 0 && dir_errno[d] == ENOENT;
 }
 
-/* Names are server-made (UUIDs, maybe an extension): be that strict. */
-static int
-name_valid(const char *n)
-{
-	size_t len = strlen(n);
-
-	if (len == 0 || len > 255 || n[0] == '.')
-		return 0;
-	for (const char *p = n; *p != '\0'; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
-		    *p == '-')
-			continue;
-		return 0;
-	}
-	return 1;
-}
-
 int
 media_path_parse(const char *path, int *dir, const char **name)
 {
 	const char *slash = strchr(path, '/');
 
-	if (slash == NULL || strstr(path, "..") != NULL)
+	if (slash == NULL || !media_path_valid(path))
 		return -1;
 	for (int d = 0; d < DIR_SPOOL; d++) {
-		if (strlen(dir_names[d]) == (size_t)(slash - path) &&
-		    strncmp(path, dir_names[d], (size_t)(slash - path)) == 0) {
-			if (!name_valid(slash + 1))
-				return -1;
+		if (strlen(media_top_dirs[d]) == (size_t)(slash - path) &&
+		    strncmp(path, media_top_dirs[d], (size_t)(slash - path)) == 0) {
 			*dir = d;
 			*name = slash + 1;
 			return 0;
@@ -165,19 +143,19 @@ media_unlink(int d, const char *name, long long *bytes)
 		if (errno == ENOENT)
 			return MEDIA_GONE;
 		log_warn("media.stat_failed", "dir=%s file=%s err=%s",
-		    dir_names[d], name, strerror(errno));
+		    media_top_dirs[d], name, strerror(errno));
 		return MEDIA_ERROR;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		log_warn("media.unlink_failed", "dir=%s file=%s err=%s",
-		    dir_names[d], name, "is a directory");
+		    media_top_dirs[d], name, "is a directory");
 		return MEDIA_ERROR;
 	}
 	if (unlinkat(dir_fds[d], name, 0) != 0) {
 		if (errno == ENOENT)
 			return MEDIA_GONE;
 		log_warn("media.unlink_failed", "dir=%s file=%s err=%s",
-		    dir_names[d], name, strerror(errno));
+		    media_top_dirs[d], name, strerror(errno));
 		return MEDIA_ERROR;
 	}
 	*bytes = (long long)st.st_size;

@@ -53,20 +53,7 @@ static const struct config_var jobd_config[] = {
 static void
 jobd_load_catalog(void)
 {
-	char err[512];
-	struct catalog *c = catalog_load(config_get("PB_PROVIDERS_FILE"), err,
-	    sizeof(err));
-
-	if (c == NULL) {
-		if (jobd_catalog == NULL)
-			fatal("catalog.invalid", "path=%s err=%s",
-			    config_get("PB_PROVIDERS_FILE"), err);
-		log_warn("catalog.invalid", "path=%s err=%s keeping=%s",
-		    config_get("PB_PROVIDERS_FILE"), err, "the loaded catalogue");
-		return;
-	}
-	catalog_free(jobd_catalog);
-	jobd_catalog = c;
+	catalog_reload(&jobd_catalog, NULL, NULL);
 }
 
 static void

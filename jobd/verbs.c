@@ -11,6 +11,7 @@
 #include "jobd.h"
 #include "jobd_clnt.h"
 #include "log.h"
+#include "mediapath.h"
 #include "proto.h"
 #include "util.h"
 #include "uuid.h"
@@ -114,6 +115,7 @@ verb_job(struct sock_request *sr)
 	const char *id = jobd_clnt_parse_id(sr->req, &q) == 0 ? q.id : NULL;
 	json_t *err, *job;
 	PGresult *res;
+	char *path;
 
 	if (id == NULL || !uuid_valid(id))
 		return proto_error(ERR_BAD_REQUEST, "job needs id=<uuid>");
@@ -129,10 +131,7 @@ verb_job(struct sock_request *sr)
 		return proto_error(ERR_NOT_FOUND, "no job %s", id);
 	}
 	job = job_row(res, 0);
-	if (PQgetvalue(res, 0, 15)[0] != '\0') {
-		char *path = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"),
-		    PQgetvalue(res, 0, 15));
-
+	if ((path = media_path(PQgetvalue(res, 0, 15))) != NULL) {
 		json_object_set_new(job, "result_path", json_string(path));
 		json_object_set_new(job, "result_mime", json_string(PQgetvalue(res, 0, 16)));
 		free(path);

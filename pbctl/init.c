@@ -21,6 +21,7 @@
 
 #include "atomicfile.h"
 #include "config.h"
+#include "ids.h"
 #include "pbctl.h"
 #include "seal.h"
 #include "util.h"
@@ -48,20 +49,6 @@ random_key(unsigned char raw[SEAL_KEY_BYTES])
 {
 	randombytes_buf(raw, SEAL_KEY_BYTES);
 	return b64_encode(raw, SEAL_KEY_BYTES);
-}
-
-static int
-valid_username(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 32)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '_' || s[i] == '-'))
-			return 0;
-	return 1;
 }
 
 /* Creates or re-keys one user and tops up their slots. */
@@ -110,7 +97,7 @@ init_secrets(PGconn *conn, unsigned char at_rest[SEAL_KEY_BYTES])
 	    u = strtok_r(NULL, ",", &save)) {
 		char *pw;
 
-		if (!valid_username(u)) {
+		if (!ids_username_valid(u)) {
 			fprintf(stderr, "pbctl: PB_USERS: \"%s\" is not a user name "
 			    "([a-z0-9_-], 1-32 characters)\n", u);
 			failed = 1;

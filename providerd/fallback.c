@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "jsonsafe.h"
 #include "log.h"
+#include "mediapath.h"
 #include "proto.h"
 #include "providerd.h"
 #include "providerd_clnt.h"
@@ -101,13 +102,13 @@ fallback_done(void *arg)
 	}
 	uuid_v7(media);
 	rel = xasprintf("results/%s", media);
-	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), rel);
+	abs = media_path(rel);
 	snprintf(size_s, sizeof(size_s), "%zu", f->out.len);
 	snprintf(w_s, sizeof(w_s), "%d", f->out.width);
 	snprintf(h_s, sizeof(h_s), "%d", f->out.height);
-	if (atomic_write(abs, f->out.data, f->out.len, 0640) != 0)
+	if (abs == NULL || atomic_write(abs, f->out.data, f->out.len, 0640) != 0)
 		log_error("fallback.write_failed", "req=%s job=%s path=%s err=%s", f->req,
-		    f->job, abs, strerror(errno));
+		    f->job, rel, abs != NULL ? strerror(errno) : "unsafe path");
 	else
 		res = db_exec(daemon_db, "INSERT INTO media_object (id, kind, path, mime, "
 		    "size_bytes, width, height, expires_at, slot_id) VALUES ($1::uuid, 'result', "

@@ -37,6 +37,7 @@
 #include "gemini.h"
 #include "image.h"
 #include "log.h"
+#include "mediapath.h"
 #include "openai.h"
 #include "providerd.h"
 #include "util.h"
@@ -68,35 +69,29 @@ static const struct config_var providerd_config[] = {
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
+/* The provider keys only a provider's own code understands. */
+static int
+providerd_check_catalog(const struct catalog *c, char *err, size_t errlen)
+{
+	const struct provider *g;
+
+	if ((g = catalog_provider(c, "gemini")) != NULL &&
+	    gemini_check_provider(g, err, errlen) != 0)
+		return -1;
+	if ((g = catalog_provider(c, "openai")) != NULL &&
+	    openai_check_provider(g, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
 static void
 providerd_load(void)
 {
 	char err[512];
-	struct catalog *c = catalog_load(config_get("PB_PROVIDERS_FILE"), err, sizeof(err));
-	const struct provider *g;
 	struct secrets s;
 
-	if (c != NULL && (((g = catalog_provider(c, "gemini")) != NULL &&
-	    gemini_check_provider(g, err, sizeof(err)) != 0) ||
-	    ((g = catalog_provider(c, "openai")) != NULL &&
-	    openai_check_provider(g, err, sizeof(err)) != 0))) {
-		catalog_free(c);
-		c = NULL;
-	}
-	if (c == NULL) {
-		if (providerd_catalog == NULL)
-			fatal("catalog.invalid", "path=%s err=%s",
-			    config_get("PB_PROVIDERS_FILE"), err);
-		log_warn("catalog.invalid", "path=%s err=%s", config_get("PB_PROVIDERS_FILE"), err);
-	} else if (providerd_catalog != NULL && run_count() > 0) {
-		/* Running attempts point into the loaded catalogue. */
-		log_warn("catalog.reload_deferred", "running=%d hint=%s", run_count(),
-		    "send HUP again when idle");
-		catalog_free(c);
-	} else {
-		catalog_free(providerd_catalog);
-		providerd_catalog = c;
-	}
+	/* Running attempts point into the loaded catalogue. */
+	catalog_reload(&providerd_catalog, providerd_check_catalog, run_count);
 	if (secrets_load(config_get("PB_SECRETS_FILE"), &s, err, sizeof(err)) != 0) {
 		log_error("secrets.unreadable", "err=%s", err);
 		return;
@@ -112,10 +107,10 @@ providerd_init(void)
 	char err[256];
 
 	for (size_t i = 0; dirs[i] != NULL; i++) {
-		char *dir = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), dirs[i]);
+		char *dir = media_path(dirs[i]);
 
-		if (mkdir_p(dir, 0750) != 0)
-			fatal("media.mkdir", "path=%s", dir);
+		if (dir == NULL || mkdir_p(dir, 0750) != 0)
+			fatal("media.mkdir", "dir=%s", dirs[i]);
 		free(dir);
 	}
 	providerd_load();

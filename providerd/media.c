@@ -11,6 +11,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "mediapath.h"
 #include "providerd.h"
 #include "util.h"
 #include "uuid.h"
@@ -42,10 +43,10 @@ media_load(const struct media_scope *s, const char *id, size_t max,
 		PQclear(res);
 		return MEDIA_REFUSED;
 	}
-	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), PQgetvalue(res, 0, 0));
+	abs = media_path(PQgetvalue(res, 0, 0));
 	out->mime = xstrdup(PQgetvalue(res, 0, 1));
 	PQclear(res);
-	out->data = read_file(abs, max, &out->len);
+	out->data = abs != NULL ? read_file(abs, max, &out->len) : NULL;
 	free(abs);
 	if (out->data == NULL) {
 		free(out->mime);

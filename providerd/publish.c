@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "medialink.h"
+#include "mediapath.h"
 #include "providerd.h"
 #include "util.h"
 #include "uuid.h"
@@ -38,10 +39,10 @@ publish_one(struct run *r, const struct run_input *in, long long exp, char **url
 
 	uuid_v7(id);
 	rel = xasprintf("public/%s", id);
-	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), rel);
-	if (atomic_write(abs, in->data, in->len, 0640) != 0) {
+	abs = media_path(rel);
+	if (abs == NULL || atomic_write(abs, in->data, in->len, 0640) != 0) {
 		log_error("public.write_failed", "req=%s job=%s path=%s err=%s", r->req,
-		    r->job, abs, strerror(errno));
+		    r->job, rel, abs != NULL ? strerror(errno) : "unsafe path");
 		free(rel);
 		free(abs);
 		return -1;

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "mediapath.h"
 #include "proto.h"
 #include "providerd.h"
 #include "util.h"
@@ -47,11 +48,13 @@ static void
 stored_free(struct stored *s, int remove_files)
 {
 	if (remove_files) {
-		unlink(s->abs);
+		if (s->abs != NULL)
+			unlink(s->abs);
 		if (s->trel != NULL) {
-			char *tabs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), s->trel);
+			char *tabs = media_path(s->trel);
 
-			unlink(tabs);
+			if (tabs != NULL)
+				unlink(tabs);
 			free(tabs);
 		}
 	}
@@ -71,10 +74,10 @@ store_thumb(struct run *r, const struct image_buf *thumb, char id[UUID_STR_LEN])
 		return NULL;
 	uuid_v7(id);
 	rel = xasprintf("thumbs/%s", id);
-	abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), rel);
-	if (atomic_write(abs, thumb->data, thumb->len, 0640) != 0) {
+	abs = media_path(rel);
+	if (abs == NULL || atomic_write(abs, thumb->data, thumb->len, 0640) != 0) {
 		log_warn("result.thumbnail_write_failed", "req=%s job=%s path=%s err=%s",
-		    r->req, r->job, abs, strerror(errno));
+		    r->req, r->job, rel, abs != NULL ? strerror(errno) : "unsafe path");
 		free(rel);
 		rel = NULL;
 	}
@@ -197,17 +200,17 @@ run_store(struct run *r, const struct image_buf *img, const struct image_buf *th
 	s->run = r;
 	uuid_v7(s->media);
 	s->rel = xasprintf("results/%s", s->media);
-	s->abs = xasprintf("%s/%s", config_get("PB_MEDIA_ROOT"), s->rel);
+	s->abs = media_path(s->rel);
 	s->mime = img->mime;
 	s->len = img->len;
 	s->width = img->width;
 	s->height = img->height;
 	s->cost = cost_usd;
-	if (atomic_write(s->abs, img->data, img->len, 0640) != 0) {
-		int full = errno_disk_full(errno);
+	if (s->abs == NULL || atomic_write(s->abs, img->data, img->len, 0640) != 0) {
+		int full = s->abs != NULL && errno_disk_full(errno);
 
 		log_error("result.write_failed", "req=%s job=%s path=%s err=%s", r->req,
-		    r->job, s->abs, strerror(errno));
+		    r->job, s->rel, s->abs != NULL ? strerror(errno) : "unsafe path");
 		stored_free(s, 0);
 		run_fail(r, 1, -1, full ? "insufficient_storage" : "storage_failed",
 		    full ? "the media disk is full: cannot store the result" :

@@ -47,10 +47,8 @@
 #include "config.h"
 #include "curlm.h"
 #include "daemon.h"
-#include "gemini.h"
 #include "image.h"
 #include "log.h"
-#include "openai.h"
 #include "providerd.h"
 #include "util.h"
 
@@ -86,13 +84,9 @@ providerd_load(void)
 {
 	char err[512];
 	struct catalog *c = catalog_load(config_get("PB_PROVIDERS_FILE"), err, sizeof(err));
-	const struct provider *g;
 	struct secrets s;
 
-	if (c != NULL && (((g = catalog_provider(c, "gemini")) != NULL &&
-	    gemini_check_provider(g, err, sizeof(err)) != 0) ||
-	    ((g = catalog_provider(c, "openai")) != NULL &&
-	    openai_check_provider(g, err, sizeof(err)) != 0))) {
+	if (c != NULL && providers_check(c, err, sizeof(err)) != 0) {
 		catalog_free(c);
 		c = NULL;
 	}

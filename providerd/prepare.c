@@ -86,15 +86,6 @@ prepare_start(struct run *r)
 {
 	struct prepare *p;
 
-	if (r->ninputs == 0) {
-		run_fail(r, 0, -1, "missing_input", "the job has no photo");
-		return;
-	}
-	/* The local provider works on the originals itself. */
-	if (strcmp(r->provider->id, "local") == 0) {
-		run_dispatch(r);
-		return;
-	}
 	p = xcalloc(1, sizeof(*p));
 	p->run = r;
 	p->max_side = (int)provider_integer(r->provider, "max_input_side_px", 0);

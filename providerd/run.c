@@ -98,6 +98,16 @@ run_fail(struct run *r, int retryable, long retry_after_ms, const char *code,
 }
 
 void
+run_fail_result(struct run *r, const struct provider_result *res)
+{
+	int retryable = res->outcome == PROVIDER_RETRYABLE;
+
+	run_fail(r, retryable, retryable ? res->retry_after_ms : -1,
+	    res->error_code[0] != '\0' ? res->error_code : "provider_failed", "%s",
+	    res->error_message[0] != '\0' ? res->error_message : "the provider failed");
+}
+
+void
 run_succeeded(struct run *r, const char *media, double cost_usd)
 {
 	succeeded++;
@@ -175,6 +185,18 @@ run_load_inputs(struct run *r, const char *originals)
 	return rc;
 }
 
+/* The provider's path: its prepare step when it has one, then its call. */
+static void
+run_begin(struct run *r)
+{
+	if (r->ninputs == 0)
+		run_fail(r, 0, -1, "missing_input", "the job has no photo");
+	else if (r->client->prepare != NULL)
+		r->client->prepare(r);
+	else
+		r->client->call(r);
+}
+
 static json_t *
 verb_run(struct sock_request *sr)
 {
@@ -230,6 +252,12 @@ verb_run(struct sock_request *sr)
 		run_fail(r, 0, -1, "unknown_provider", "provider %s is not in the catalogue", pid);
 		return NULL;
 	}
+	if ((r->client = provider_client(r->provider->id)) == NULL) {
+		PQclear(res);
+		run_fail(r, 0, -1, "unsupported_provider", "provider %s has no client in "
+		    "this version", r->provider->id);
+		return NULL;
+	}
 	rc = r->settings == NULL ? MEDIA_MISSING : run_load_inputs(r, PQgetvalue(res, 0, 4));
 	PQclear(res);
 	if (rc == MEDIA_REFUSED) {
@@ -241,8 +269,7 @@ verb_run(struct sock_request *sr)
 		run_fail(r, 0, -1, "missing_input", "an input image of the job is missing");
 		return NULL;
 	}
-	/* The local provider calls nobody. */
-	if (strcmp(r->provider->id, "local") != 0 &&
+	if (r->client->needs_key &&
 	    (r->api_key = run_api_key(r->provider->id)) == NULL) {
 		run_fail(r, 0, -1, "no_api_key", "no API key for %s: set it on the Settings "
 		    "page or in the daemon's environment", r->provider->id);
@@ -252,24 +279,14 @@ verb_run(struct sock_request *sr)
 	log_info("provider.start", "req=%s job=%s attempt=%d slot=%s provider=%s model=%s op=%s "
 	    "inputs=%zu", r->req, r->job, r->attempt, r->slot, r->provider->id,
 	    model_id(provider_model(r->provider, r->settings)), r->operation_id, r->ninputs);
-	prepare_start(r);
+	run_begin(r);
 	return NULL;
 }
 
 void
 run_dispatch(struct run *r)
 {
-	if (strcmp(r->provider->id, "gemini") == 0)
-		gemini_run(r);
-	else if (strcmp(r->provider->id, "local") == 0)
-		local_run(r);
-	else if (strcmp(r->provider->id, "turbotext") == 0)
-		turbotext_run(r);
-	else if (strcmp(r->provider->id, "openai") == 0)
-		openai_run(r);
-	else
-		run_fail(r, 0, -1, "unsupported_provider", "provider %s has no client in "
-		    "this version", r->provider->id);
+	r->client->call(r);
 }
 
 const struct verb providerd_verbs[] = {
@@ -278,6 +295,6 @@ const struct verb providerd_verbs[] = {
 	    "fallback job=UUID mode=original|local [req=ID]", VERB_MUTATING, fallback_verb },
 	{ "webhook", "a provider's result by webhook: {\"op\":\"webhook\",\"provider\":"
 	    "\"turbotext\",\"token\":T,\"payload\":{...}}", VERB_MUTATING | VERB_GATEWAY,
-	    turbotext_verb_webhook },
+	    provider_webhook_verb },
 	{ NULL, NULL, 0, NULL }
 };

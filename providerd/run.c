@@ -1,6 +1,6 @@
 /*
- * run.c - one job attempt: loading its inputs, handing it to the
- * provider's code, and ending it.
+ * run.c - one job attempt: loading its inputs, handing it to its
+ * provider's client (providers.c), and ending it.
  *
  * A success is committed by store.c (fenced by the attempt number) before
  * jobd hears of it.  Failures are only reported: jobd decides about

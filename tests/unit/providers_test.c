@@ -3,8 +3,8 @@
  * (providerd/turbotext.c, providerd/openai.c) against a small inline
  * catalogue: form bodies, method mapping, answers as the services send
  * them (queue ids, reconnect, the three image URL shapes, refusals, HTTP
- * errors), the multipart of images/edits, b64_json, usage and cost.
- * Prints TAP; exit status 1 when any check failed.
+ * errors), the multipart of images/edits, b64_json, usage and cost; and
+ * the result every provider shares (providerd/result.c).  Prints TAP; exit status 1 when any check failed.
  */
 #include <math.h>
 #include <stdio.h>
@@ -294,6 +294,33 @@ test_openai_answers(void)
 	provider_result_free(&r);
 }
 
+/* The one setter and the one network error every provider's parser uses. */
+static void
+test_result(void)
+{
+	struct provider_result r;
+
+	provider_result_init(&r, 502);
+	check(r.http_status == 502 && r.retry_after_ms == -1 && r.image == NULL,
+	    "result: init keeps the status, no delay, no image");
+	provider_result_set(&r, PROVIDER_FINAL, "auth_failed", "bad key\r\nAIza%s and sk-%s.",
+	    "SyA0123456789abcdefghijklmnopqrstuv", "proj-abc123");
+	check(r.outcome == PROVIDER_FINAL && strcmp(r.error_code, "auth_failed") == 0 &&
+	    strchr(r.error_message, '\n') == NULL && strstr(r.error_message, "AIzaSy") == NULL &&
+	    strstr(r.error_message, "[redacted]") != NULL &&
+	    strstr(r.error_message, "abc123") == NULL && strstr(r.error_message, "sk-*") != NULL,
+	    "result: one line, Google and bearer keys masked whoever quotes them");
+	provider_result_no_answer(&r, "Turbotext", "provider_timeout", "Operation timed out");
+	check(r.outcome == PROVIDER_RETRYABLE && strcmp(r.error_code, "provider_timeout") == 0 &&
+	    strcmp(r.error_message, "Turbotext: Operation timed out") == 0,
+	    "result: no HTTP answer is retryable with what the transfer met");
+	provider_result_no_answer(&r, "OpenAI", "provider_unavailable", NULL);
+	check(strcmp(r.error_message, "OpenAI: no HTTP answer") == 0,
+	    "result: no answer without a detail says so");
+	provider_result_free(&r);
+	check(r.image == NULL && r.image_url == NULL, "result: free");
+}
+
 int
 main(void)
 {
@@ -313,6 +340,7 @@ main(void)
 	test_turbotext_answers();
 	test_openai_form();
 	test_openai_answers();
+	test_result();
 	catalog_free(c);
 	return tap_done();
 }

@@ -60,8 +60,6 @@ void	run_succeeded(struct run *, const char *media, double cost_usd);
  * job's success (fenced; waits out a database outage) and answers. */
 void	run_store(struct run *, const struct image_buf *image,
 	    const struct image_buf *thumb, double cost_usd);
-/* Hands the attempt, its inputs ready, to its provider's call. */
-void	run_dispatch(struct run *);
 /* Milliseconds left before the job's deadline (at least 1). */
 long	run_time_left_ms(const struct run *);
 
@@ -87,7 +85,7 @@ void	imgwork_submit(imgwork_fn, imgwork_done, void *arg);
 int	imgwork_pending(void);
 void	imgwork_shutdown(void);
 
-/* prepare.c: upright, downscaled, stripped inputs, then run_dispatch()
+/* prepare.c: upright, downscaled, stripped inputs, then the client's call
  * (the prepare step of the clients that send images). */
 void	prepare_start(struct run *);
 long long prepare_max_pixels(void);

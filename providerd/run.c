@@ -283,12 +283,6 @@ verb_run(struct sock_request *sr)
 	return NULL;
 }
 
-void
-run_dispatch(struct run *r)
-{
-	r->client->call(r);
-}
-
 const struct verb providerd_verbs[] = {
 	{ "run", "run one attempt: run job=UUID attempt=N [req=ID]", VERB_MUTATING, verb_run },
 	{ "fallback", "the slot's fallback image of a failed or late job: "

@@ -23,7 +23,8 @@ call_answer(const struct run *r, const struct http_call *c, provider_parse_fn pa
     struct provider_result *res)
 {
 	if (call_answered(r, c, res))
-		parse(r, c->status, c->body.data != NULL ? c->body.data : "", c->body.len, res);
+		parse(r, c->status, c->body.data != NULL ? c->body.data : "", c->body.len,
+		    res);
 	if (res->outcome == PROVIDER_RETRYABLE && res->retry_after_ms < 0)
 		res->retry_after_ms = http_call_retry_after_ms(c);
 }

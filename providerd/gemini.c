@@ -502,7 +502,8 @@ gemini_parse_response(const json_t *model, long http_status, const char *body,
 		    "prompt was judged unsafe or protected%s%s", r->finish_reason,
 		    json_is_string(fm) ? ": " : "", json_is_string(fm) ? json_string_value(fm) : "");
 	else if (!json_is_array(cands) || json_array_size(cands) == 0)
-		provider_result_set(r, PROVIDER_RETRYABLE, "no_image", "Gemini returned no candidates");
+		provider_result_set(r, PROVIDER_RETRYABLE, "no_image",
+		    "Gemini returned no candidates");
 	else
 		provider_result_set(r, PROVIDER_RETRYABLE, "no_image",
 		    "Gemini returned no image (finishReason %s)%s%s",

@@ -175,7 +175,8 @@ usage(const json_t *model, const json_t *root, struct provider_result *r)
 	r->tokens_in_image = tokens(d, "image_tokens");
 	r->tokens_in_text = json_is_object(d) ? tokens(d, "text_tokens") : in;
 	r->tokens_out = r->tokens_out_image = tokens(u, "output_tokens");
-	r->cost_usd = (r->tokens_in_text * json_number_value(json_object_get(pr, "input_text")) +
+	r->cost_usd = (r->tokens_in_text *
+	    json_number_value(json_object_get(pr, "input_text")) +
 	    r->tokens_in_image * json_number_value(json_object_get(pr, "input_image")) +
 	    r->tokens_out * json_number_value(json_object_get(pr, "output_image"))) / 1e6;
 }
@@ -260,7 +261,8 @@ openai_parse_response(const json_t *model, long http_status, const char *body,
 		    "OpenAI answered 200 with a body that is not a JSON object");
 	} else if (!json_is_string(b64 = json_object_get(json_array_get(
 	    json_object_get(root, "data"), 0), "b64_json"))) {
-		provider_result_set(r, PROVIDER_RETRYABLE, "no_image", "OpenAI returned no image");
+		provider_result_set(r, PROVIDER_RETRYABLE, "no_image",
+		    "OpenAI returned no image");
 	} else if (decode_image(b64, r) != 0) {
 		provider_result_set(r, PROVIDER_RETRYABLE, "malformed_response",
 		    "OpenAI sent an image that is not valid base64 of a JPEG, PNG or WebP");

@@ -56,7 +56,8 @@ json_t	*provider_webhook_verb(struct sock_request *);
  * parses it with parse, and takes the Retry-After header of a retryable
  * answer when the body gave no delay.
  */
-int	call_answered(const struct run *, const struct http_call *, struct provider_result *);
+int	call_answered(const struct run *, const struct http_call *,
+	    struct provider_result *);
 void	call_answer(const struct run *, const struct http_call *, provider_parse_fn,
 	    struct provider_result *);
 

@@ -23,8 +23,8 @@ struct provider_result {
 	unsigned char		*image;		/* malloc'd decoded image on OK */
 	size_t			 image_len;
 	char			 mime[32];
-	char			*image_url;	/* malloc'd, absolute: OK of a queue (Turbotext) */
-	char			 ref[48];	/* job.provider_ref on QUEUED ("queue:N", "async:N") */
+	char			*image_url;	/* malloc'd: a queue's OK (Turbotext) */
+	char			 ref[48];	/* job.provider_ref on QUEUED */
 	double			 cost_usd;
 	/* Token counts, as far as the provider reports them. */
 	long			 tokens_in;	/* all input (Gemini's promptTokenCount) */
@@ -33,8 +33,8 @@ struct provider_result {
 	long			 tokens_out_image; /* of tokens_out, modality IMAGE */
 	long			 tokens_thoughts; /* billed as text output */
 	char			 finish_reason[32];	/* Gemini's, "" when none */
-	long			 retry_after_ms;	/* the provider's advice; -1 when none */
-	char			 error_code[40];	/* snake_case, on RETRYABLE and FINAL */
+	long			 retry_after_ms;	/* its advice; -1: none */
+	char			 error_code[40];	/* on RETRYABLE and FINAL */
 	char			 error_message[256];	/* one line, keys masked */
 };
 

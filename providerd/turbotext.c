@@ -183,16 +183,18 @@ classify_http(long status, const char *body, size_t len, struct provider_result 
 	if (status == 0)
 		provider_result_no_answer(r, "Turbotext", "provider_unavailable", NULL);
 	else if (status == 429)
-		provider_result_set(r, PROVIDER_RETRYABLE, "rate_limited", "Turbotext rate limit (HTTP 429): %s",
-		    error_text(root));
+		provider_result_set(r, PROVIDER_RETRYABLE, "rate_limited",
+		    "Turbotext rate limit (HTTP 429): %s", error_text(root));
 	else if (status == 408 || status >= 500)
 		provider_result_set(r, PROVIDER_RETRYABLE, "provider_unavailable",
 		    "Turbotext unavailable (HTTP %ld): %s", status, error_text(root));
 	else if (status == 401 || status == 403)
-		provider_result_set(r, PROVIDER_FINAL, "auth_failed", "Turbotext refused the API key (HTTP %ld): %s",
+		provider_result_set(r, PROVIDER_FINAL, "auth_failed",
+		    "Turbotext refused the API key (HTTP %ld): %s",
 		    status, error_text(root));
 	else
-		provider_result_set(r, PROVIDER_FINAL, "bad_request", "Turbotext rejected the request (HTTP %ld): %s",
+		provider_result_set(r, PROVIDER_FINAL, "bad_request",
+		    "Turbotext rejected the request (HTTP %ld): %s",
 		    status, error_text(root));
 	json_decref(root);
 	return -1;
@@ -245,8 +247,8 @@ turbotext_parse_create(long http_status, const char *body, size_t len,
 	    (root = load_object(body, len, r)) == NULL)
 		return;
 	if (!is_true(json_object_get(root, "success"))) {
-		provider_result_set(r, PROVIDER_FINAL, "provider_error", "Turbotext refused the job: %s",
-		    error_text(root));
+		provider_result_set(r, PROVIDER_FINAL, "provider_error",
+		    "Turbotext refused the job: %s", error_text(root));
 	} else if ((id = id_value(json_object_get(root, "queueid"))) > 0) {
 		r->outcome = PROVIDER_QUEUED;
 		snprintf(r->ref, sizeof(r->ref), "queue:%lld", id);
@@ -308,10 +310,11 @@ turbotext_parse_result(const char *base, long http_status, const char *body,
 		if (action != NULL && strcmp(action, "reconnect") == 0)
 			r->outcome = PROVIDER_PENDING;
 		else
-			provider_result_set(r, PROVIDER_FINAL, "provider_error", "Turbotext failed the job: %s",
-			    error_text(root));
+			provider_result_set(r, PROVIDER_FINAL, "provider_error",
+			    "Turbotext failed the job: %s", error_text(root));
 	} else if ((path = image_path(root)) == NULL) {
-		provider_result_set(r, PROVIDER_FINAL, "no_image", "Turbotext finished without an image");
+		provider_result_set(r, PROVIDER_FINAL, "no_image",
+		    "Turbotext finished without an image");
 	} else if (strlen(path) > URL_MAX || strpbrk(path, " \r\n\t") != NULL ||
 	    (r->image_url = resolve_url(base, path)) == NULL) {
 		provider_result_set(r, PROVIDER_FINAL, "malformed_response",

@@ -28,10 +28,12 @@ one_input(const uint8_t *data, size_t size)
 	    strnlen(r.error_message, sizeof(r.error_message)) == sizeof(r.error_message) ||
 	    !isfinite(r.cost_usd) || r.cost_usd < 0)
 		abort();
-	if (r.outcome == PROVIDER_OK ? r.image == NULL || r.image_len == 0 || r.mime[0] == '\0' :
+	if (r.outcome == PROVIDER_OK ?
+	    r.image == NULL || r.image_len == 0 || r.mime[0] == '\0' :
 	    r.error_code[0] == '\0' || r.image != NULL)
 		abort();
-	if (r.outcome != PROVIDER_OK && r.outcome != PROVIDER_RETRYABLE && r.outcome != PROVIDER_FINAL)
+	if (r.outcome != PROVIDER_OK && r.outcome != PROVIDER_RETRYABLE &&
+	    r.outcome != PROVIDER_FINAL)
 		abort();
 	provider_result_free(&r);
 }

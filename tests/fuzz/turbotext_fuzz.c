@@ -5,7 +5,8 @@
  * status (fuzzcat.h), the rest is the body.  Every answer must be
  * classified: queued with a provider_ref naming a positive id, pending,
  * OK with an absolute http(s) image URL, or an error code.  A
- * provider_ref made of the body's first line is parsed too.  On a 100 KiB stack (smallstack.h).
+ * provider_ref made of the body's first line is parsed too.  On a
+ * 100 KiB stack (smallstack.h).
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -70,11 +70,12 @@ $(foreach d,ingestd jobd providerd janitor pbctl,$(eval $(call program,$(d),)))
 # and the daemon objects listed in NAME_test_OBJS; run by tests/unit.bats.
 UNIT_SRC  = $(wildcard tests/unit/*_test.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/bin/%)
-gemini_test_OBJS = $(BUILD)/providerd/gemini.o $(BUILD)/providerd/prompt.o
+gemini_test_OBJS = $(BUILD)/providerd/gemini.o $(BUILD)/providerd/prompt.o \
+	$(BUILD)/providerd/result.o
 local_test_OBJS  = $(BUILD)/providerd/local_ops.o
 mediarefs_test_OBJS = $(BUILD)/gatewayd/mediarefs.o
 providers_test_OBJS = $(BUILD)/providerd/turbotext.o $(BUILD)/providerd/openai.o \
-	$(BUILD)/providerd/prompt.o
+	$(BUILD)/providerd/prompt.o $(BUILD)/providerd/result.o
 .SECONDEXPANSION:
 $(BUILD)/bin/%_test: $(BUILD)/tests/unit/%_test.o $$($$*_test_OBJS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
@@ -121,9 +122,12 @@ FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -fsanitize=ad
 	-DPB_DATADIR='"$(DATADIR)"' -DFUZZ_PROVIDERS='"$(CURDIR)/configs/providers.json"' \
 	-Icommon -Iproviderd $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
 FUZZ_LIB     = $(COMMON_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/tests/fuzz/smallstack.o
-gemini_fuzz_OBJ    = build-fuzz/obj/providerd/gemini.o build-fuzz/obj/providerd/prompt.o
-openai_fuzz_OBJ    = build-fuzz/obj/providerd/openai.o build-fuzz/obj/providerd/prompt.o
-turbotext_fuzz_OBJ = build-fuzz/obj/providerd/turbotext.o build-fuzz/obj/providerd/prompt.o
+gemini_fuzz_OBJ    = build-fuzz/obj/providerd/gemini.o build-fuzz/obj/providerd/prompt.o \
+	build-fuzz/obj/providerd/result.o
+openai_fuzz_OBJ    = build-fuzz/obj/providerd/openai.o build-fuzz/obj/providerd/prompt.o \
+	build-fuzz/obj/providerd/result.o
+turbotext_fuzz_OBJ = build-fuzz/obj/providerd/turbotext.o build-fuzz/obj/providerd/prompt.o \
+	build-fuzz/obj/providerd/result.o
 build-fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<

@@ -261,63 +261,6 @@ gemini_plan_uploads(const struct provider *p, const struct gemini_input *in,
 
 /* --- answers --------------------------------------------------------- */
 
-static void
-result_reset(struct gemini_result *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->retry_after_ms = -1;
-}
-
-static int
-is_key_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
-
-/*
- * Messages end up in logs and job rows: flatten control characters and
- * drop anything shaped like a Google API key (AIza + 35 characters) that
- * an error text might quote back.
- */
-static void
-scrub(char *s)
-{
-	char *p, *k;
-	size_t n;
-
-	str_flatten(s);
-	for (p = s; (k = strstr(p, "AIza")) != NULL; ) {
-		for (n = 4; is_key_char(k[n]); n++)
-			;
-		if (n < 30) {
-			p = k + 4;
-			continue;
-		}
-		memmove(k + 10, k + n, strlen(k + n) + 1);
-		memcpy(k, "[redacted]", 10);
-		p = k + 10;
-	}
-}
-
-static void
-set_outcome(struct gemini_result *r, enum gemini_outcome o, const char *code,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-set_outcome(struct gemini_result *r, enum gemini_outcome o, const char *code,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	r->outcome = o;
-	snprintf(r->error_code, sizeof(r->error_code), "%s", code);
-	va_start(ap, fmt);
-	vsnprintf(r->error_message, sizeof(r->error_message), fmt, ap);
-	va_end(ap);
-	scrub(r->error_message);
-}
-
 long
 gemini_parse_duration_ms(const char *s)
 {
@@ -381,14 +324,13 @@ error_body(const char *body, size_t len, char *status, size_t slen, char *msg,
 
 static void
 classify_http(long code, const char *body, size_t len, int upload,
-    struct gemini_result *r)
+    struct provider_result *r)
 {
 	char status[64], msg[200], reason[64];
 	const char *what = upload ? "Gemini Files API" : "Gemini";
 
 	if (code == 0) {
-		set_outcome(r, GEMINI_RETRYABLE, "provider_unavailable",
-		    "%s: no HTTP answer", what);
+		provider_result_no_answer(r, what, "provider_unavailable", NULL);
 		return;
 	}
 	error_body(body, len, status, sizeof(status), msg, sizeof(msg), reason,
@@ -396,26 +338,26 @@ classify_http(long code, const char *body, size_t len, int upload,
 	if (msg[0] == '\0')
 		snprintf(msg, sizeof(msg), "(no error message)");
 	if (code == 429)
-		set_outcome(r, GEMINI_RETRYABLE, "rate_limited",
+		provider_result_set(r, PROVIDER_RETRYABLE, "rate_limited",
 		    "%s rate limit or quota exceeded (HTTP 429 %s): %s", what, status, msg);
 	else if (code == 408 || code == 499 || code >= 500)
-		set_outcome(r, GEMINI_RETRYABLE, "provider_unavailable",
+		provider_result_set(r, PROVIDER_RETRYABLE, "provider_unavailable",
 		    "%s unavailable (HTTP %ld %s): %s", what, code, status, msg);
 	else if (code == 401 || code == 403 || strcmp(reason, "API_KEY_INVALID") == 0)
-		set_outcome(r, GEMINI_FINAL, "auth_failed",
+		provider_result_set(r, PROVIDER_FINAL, "auth_failed",
 		    "%s refused the API key (HTTP %ld %s): %s", what, code, status, msg);
 	else if (code == 404 && upload)
-		set_outcome(r, GEMINI_FINAL, "upload_failed",
+		provider_result_set(r, PROVIDER_FINAL, "upload_failed",
 		    "%s: not found (HTTP 404 %s): %s", what, status, msg);
 	else if (code == 404)
-		set_outcome(r, GEMINI_FINAL, "model_not_found",
+		provider_result_set(r, PROVIDER_FINAL, "model_not_found",
 		    "%s: model not found, check the slot's model and \"models\" in providers.json (HTTP 404 %s): %s",
 		    what, status, msg);
 	else if (code == 413)
-		set_outcome(r, GEMINI_FINAL, "request_too_large",
+		provider_result_set(r, PROVIDER_FINAL, "request_too_large",
 		    "%s: request too large (HTTP 413): %s", what, msg);
 	else
-		set_outcome(r, GEMINI_FINAL, "bad_request",
+		provider_result_set(r, PROVIDER_FINAL, "bad_request",
 		    "%s rejected the request (HTTP %ld %s): %s", what, code, status, msg);
 }
 
@@ -460,7 +402,7 @@ gemini_cost(const json_t *model, long prompt, long text, long image)
 }
 
 static void
-usage(const json_t *model, const json_t *root, struct gemini_result *r)
+usage(const json_t *model, const json_t *root, struct provider_result *r)
 {
 	const json_t *u = json_object_get(root, "usageMetadata"), *d, *det;
 	size_t i;
@@ -468,26 +410,26 @@ usage(const json_t *model, const json_t *root, struct gemini_result *r)
 
 	if (!json_is_object(u))
 		return;
-	r->prompt_tokens = count(u, "promptTokenCount");
-	r->output_tokens = count(u, "candidatesTokenCount");
-	r->thoughts_tokens = count(u, "thoughtsTokenCount");
+	r->tokens_in = count(u, "promptTokenCount");
+	r->tokens_out = count(u, "candidatesTokenCount");
+	r->tokens_thoughts = count(u, "thoughtsTokenCount");
 	det = json_object_get(u, "candidatesTokensDetails");
 	json_array_foreach(det, i, d)
 		if (json_is_string(json_object_get(d, "modality")) &&
 		    strcmp(json_string_value(json_object_get(d, "modality")), "IMAGE") == 0)
-			r->image_tokens += count(d, "tokenCount");
+			r->tokens_out_image += count(d, "tokenCount");
 	/* Without a split, an image answer (responseModalities IMAGE) is image tokens. */
 	if (det == NULL && r->image != NULL)
-		r->image_tokens = r->output_tokens;
-	if (r->image_tokens > r->output_tokens)
-		r->output_tokens = r->image_tokens;
-	text = r->output_tokens - r->image_tokens + r->thoughts_tokens;
-	r->cost_usd = gemini_cost(model, r->prompt_tokens, text, r->image_tokens);
+		r->tokens_out_image = r->tokens_out;
+	if (r->tokens_out_image > r->tokens_out)
+		r->tokens_out = r->tokens_out_image;
+	text = r->tokens_out - r->tokens_out_image + r->tokens_thoughts;
+	r->cost_usd = gemini_cost(model, r->tokens_in, text, r->tokens_out_image);
 }
 
 /* The first non-thought image part of any candidate; -1 when undecodable. */
 static int
-find_image(const json_t *cands, struct gemini_result *r, const char **text)
+find_image(const json_t *cands, struct provider_result *r, const char **text)
 {
 	const json_t *c, *part, *d, *m, *data;
 	size_t i, j;
@@ -517,13 +459,13 @@ find_image(const json_t *cands, struct gemini_result *r, const char **text)
 
 void
 gemini_parse_response(const json_t *model, long http_status, const char *body,
-    size_t len, struct gemini_result *r)
+    size_t len, struct provider_result *r)
 {
 	const json_t *cands, *fr, *fm;
 	const char *block, *text = NULL;
 	json_t *root;
 
-	result_reset(r);
+	provider_result_init(r, http_status);
 	if (http_status != 200) {
 		classify_http(http_status, body, len, 0, r);
 		return;
@@ -531,7 +473,7 @@ gemini_parse_response(const json_t *model, long http_status, const char *body,
 	root = jsonsafe_loadb(body != NULL ? body : "", len, GEMINI_RESPONSE_MAX, 0, NULL);
 	if (!json_is_object(root)) {
 		json_decref(root);
-		set_outcome(r, GEMINI_RETRYABLE, "malformed_response",
+		provider_result_set(r, PROVIDER_RETRYABLE, "malformed_response",
 		    "Gemini answered 200 with a body that is not a JSON object");
 		return;
 	}
@@ -545,37 +487,30 @@ gemini_parse_response(const json_t *model, long http_status, const char *body,
 	    "promptFeedback"), "blockReason"));
 	if (find_image(cands, r, &text) == -1) {
 		r->mime[0] = '\0';
-		set_outcome(r, GEMINI_RETRYABLE, "malformed_response",
+		provider_result_set(r, PROVIDER_RETRYABLE, "malformed_response",
 		    "Gemini sent an image that is not valid base64 or is over %d MiB",
 		    GEMINI_MAX_IMAGE >> 20);
 	} else if (r->image != NULL)
-		r->outcome = GEMINI_OK;
+		r->outcome = PROVIDER_OK;
 	else if (block != NULL && strcmp(block, "BLOCK_REASON_UNSPECIFIED") != 0)
-		set_outcome(r, GEMINI_FINAL, "prompt_blocked",
+		provider_result_set(r, PROVIDER_FINAL, "prompt_blocked",
 		    "Gemini blocked the request (%s): change the prompt or the template "
 		    "images", block);
 	else if (in_list(refusals, r->finish_reason))
-		set_outcome(r, GEMINI_FINAL, "safety_blocked",
+		provider_result_set(r, PROVIDER_FINAL, "safety_blocked",
 		    "Gemini refused to create this image (%s): the photo, template or "
 		    "prompt was judged unsafe or protected%s%s", r->finish_reason,
 		    json_is_string(fm) ? ": " : "", json_is_string(fm) ? json_string_value(fm) : "");
 	else if (!json_is_array(cands) || json_array_size(cands) == 0)
-		set_outcome(r, GEMINI_RETRYABLE, "no_image", "Gemini returned no candidates");
+		provider_result_set(r, PROVIDER_RETRYABLE, "no_image",
+		    "Gemini returned no candidates");
 	else
-		set_outcome(r, GEMINI_RETRYABLE, "no_image",
+		provider_result_set(r, PROVIDER_RETRYABLE, "no_image",
 		    "Gemini returned no image (finishReason %s)%s%s",
 		    r->finish_reason[0] != '\0' ? r->finish_reason : "none",
 		    text != NULL ? ": " : "", text != NULL ? text : "");
 	usage(model, root, r);
 	json_decref(root);
-}
-
-void
-gemini_result_free(struct gemini_result *r)
-{
-	free(r->image);
-	r->image = NULL;
-	r->image_len = 0;
 }
 
 /* --- Files API ------------------------------------------------------- */
@@ -669,15 +604,15 @@ gemini_upload_header(const char *line, size_t len)
 
 int
 gemini_upload_parse_start(long http_status, const char *body, size_t len,
-    const char *upload_url, struct gemini_result *r)
+    const char *upload_url, struct provider_result *r)
 {
-	result_reset(r);
+	provider_result_init(r, http_status);
 	if (http_status != 200) {
 		classify_http(http_status, body, len, 1, r);
 		return -1;
 	}
 	if (upload_url == NULL || upload_url[0] == '\0') {
-		set_outcome(r, GEMINI_RETRYABLE, "upload_failed",
+		provider_result_set(r, PROVIDER_RETRYABLE, "upload_failed",
 		    "Gemini Files API gave no x-goog-upload-url");
 		return -1;
 	}
@@ -686,13 +621,13 @@ gemini_upload_parse_start(long http_status, const char *body, size_t len,
 
 int
 gemini_upload_parse_finish(long http_status, const char *body, size_t len,
-    char **file_uri, struct gemini_result *r)
+    char **file_uri, struct provider_result *r)
 {
 	const json_t *f;
 	const char *uri, *state;
 	json_t *root;
 
-	result_reset(r);
+	provider_result_init(r, http_status);
 	*file_uri = NULL;
 	if (http_status != 200) {
 		classify_http(http_status, body, len, 1, r);
@@ -703,10 +638,10 @@ gemini_upload_parse_finish(long http_status, const char *body, size_t len,
 	uri = json_string_value(json_object_get(f, "uri"));
 	state = json_string_value(json_object_get(f, "state"));
 	if (state != NULL && strcmp(state, "FAILED") == 0)
-		set_outcome(r, GEMINI_FINAL, "upload_failed",
+		provider_result_set(r, PROVIDER_FINAL, "upload_failed",
 		    "Gemini Files API could not process the image");
 	else if (uri == NULL || strncmp(uri, "http", 4) != 0)
-		set_outcome(r, GEMINI_RETRYABLE, "malformed_response",
+		provider_result_set(r, PROVIDER_RETRYABLE, "malformed_response",
 		    "Gemini Files API answered without a file uri");
 	else
 		*file_uri = xstrdup(uri);

@@ -37,6 +37,7 @@
 #include <jansson.h>
 
 #include "catalog.h"
+#include "result.h"
 
 #define GEMINI_MAX_INPUTS	16
 #define GEMINI_MAX_IMAGE	(50 * 1024 * 1024)	/* decoded result cap */
@@ -75,38 +76,19 @@ int	 gemini_check_provider(const struct provider *, char *err, size_t errlen);
 size_t	 gemini_plan_uploads(const struct provider *, const struct gemini_input *,
 	    size_t n, int *upload);
 
-enum gemini_outcome { GEMINI_OK, GEMINI_RETRYABLE, GEMINI_FINAL };
-
-struct gemini_result {
-	enum gemini_outcome	 outcome;
-	unsigned char		*image;		/* malloc'd decoded image on OK */
-	size_t			 image_len;
-	char			 mime[32];
-	long			 prompt_tokens;	/* usageMetadata.promptTokenCount */
-	long			 output_tokens;	/* candidatesTokenCount (excludes thoughts) */
-	long			 image_tokens;	/* of output_tokens, modality IMAGE */
-	long			 thoughts_tokens; /* thoughtsTokenCount, billed as text output */
-	double			 cost_usd;
-	char			 finish_reason[32];	/* of the first candidate, "" when none */
-	/*
-	 * rate_limited, provider_unavailable, no_image, safety_blocked,
-	 * prompt_blocked, bad_request, auth_failed, model_not_found,
-	 * request_too_large, malformed_response, upload_failed
-	 */
-	char			 error_code[40];
-	char			 error_message[256];
-	long			 retry_after_ms;	/* RetryInfo.retryDelay; -1 when absent */
-};
-
 /*
  * Classifies a generateContent answer of `model` (the model entry the
- * request used).  Any HTTP status is accepted (0 = no HTTP answer:
- * retryable).  Tokens and cost are filled whenever usageMetadata is
- * present, whatever the outcome.
+ * request used): OK with image, mime, finish_reason, or RETRYABLE / FINAL
+ * with one of rate_limited, provider_unavailable, no_image,
+ * safety_blocked, prompt_blocked, bad_request, auth_failed,
+ * model_not_found, request_too_large, malformed_response, upload_failed;
+ * retry_after_ms from RetryInfo.  Any HTTP status is accepted (0 = no
+ * HTTP answer: retryable).  Tokens (tokens_in, tokens_out,
+ * tokens_out_image, tokens_thoughts) and cost are filled whenever
+ * usageMetadata is present, whatever the outcome.
  */
 void	 gemini_parse_response(const json_t *model, long http_status,
-	    const char *body, size_t len, struct gemini_result *);
-void	 gemini_result_free(struct gemini_result *);
+	    const char *body, size_t len, struct provider_result *);
 /* Cost in USD of the given token counts at the model's prices (models.h). */
 double	 gemini_cost(const json_t *model, long prompt_tokens, long text_tokens,
 	    long image_tokens);
@@ -133,9 +115,9 @@ char	*gemini_upload_start_body(const char *display_name);
 char	*gemini_upload_header(const char *line, size_t len);
 /* 0 when the upload may proceed; -1 with res classified otherwise. */
 int	 gemini_upload_parse_start(long http_status, const char *body, size_t len,
-	    const char *upload_url, struct gemini_result *res);
+	    const char *upload_url, struct provider_result *res);
 /* 0 and *file_uri (malloc'd) when the file is stored; -1 with res classified. */
 int	 gemini_upload_parse_finish(long http_status, const char *body, size_t len,
-	    char **file_uri, struct gemini_result *res);
+	    char **file_uri, struct provider_result *res);
 
 #endif

@@ -55,38 +55,31 @@ gemini_add_headers(struct http_call *c, char **headers)
 	gemini_headers_free(headers);
 }
 
+/* gemini_client's parser: a generateContent answer at the slot's model. */
 static void
-gemini_fail_from(struct run *r, const struct gemini_result *res)
+gemini_answer(const struct run *r, long status, const char *body, size_t len,
+    struct provider_result *res)
 {
-	run_fail(r, res->outcome == GEMINI_RETRYABLE, res->retry_after_ms,
-	    res->error_code[0] ? res->error_code : "provider_failed", "%s",
-	    res->error_message[0] ? res->error_message : "Gemini failed");
+	gemini_parse_response(provider_model(r->provider, r->settings), status, body, len,
+	    res);
 }
 
 static void
 gemini_generated(struct http_call *c, void *arg)
 {
 	struct run *r = arg;
-	struct gemini_result res;
+	struct provider_result res;
 
 	r->call = NULL;
-	gemini_parse_response(provider_model(r->provider, r->settings),
-	    c->code == CURLE_OK ? c->status : 0,
-	    c->body.data != NULL ? c->body.data : "", c->body.len, &res);
-	if (c->code != CURLE_OK && res.outcome != GEMINI_OK) {
-		/* No HTTP answer: say what the network did, not "malformed". */
-		snprintf(res.error_code, sizeof(res.error_code), "%s", http_call_failure(c));
-		snprintf(res.error_message, sizeof(res.error_message), "%s", c->error);
-		res.outcome = GEMINI_RETRYABLE;
-	}
+	call_answer(r, c, r->client->parse, &res);
 	log_debug("provider.http", "req=%s job=%s status=%ld bytes=%zu tokens_in=%ld "
 	    "tokens_out=%ld finish=%s", r->req, r->job, c->status, c->body.len,
-	    res.prompt_tokens, res.output_tokens, res.finish_reason);
-	if (res.outcome == GEMINI_OK)
+	    res.tokens_in, res.tokens_out, res.finish_reason);
+	if (res.outcome == PROVIDER_OK)
 		run_succeed(r, res.image, res.image_len, res.mime, res.cost_usd);
 	else
-		gemini_fail_from(r, &res);
-	gemini_result_free(&res);
+		run_fail_result(r, &res);
+	provider_result_free(&res);
 }
 
 static void
@@ -141,16 +134,15 @@ gemini_uploaded(struct http_call *c, void *arg)
 {
 	struct upload *u = arg;
 	struct run *r = u->run;
-	struct gemini_result res;
+	struct provider_result res;
 	char *uri = NULL;
 
 	r->call = NULL;
-	memset(&res, 0, sizeof(res));
-	if (gemini_upload_parse_finish(c->code == CURLE_OK ? c->status : 0,
+	if (!call_answered(r, c, &res) || gemini_upload_parse_finish(c->status,
 	    c->body.data != NULL ? c->body.data : "", c->body.len, &uri, &res) != 0) {
 		upload_free(u);
-		gemini_fail_from(r, &res);
-		gemini_result_free(&res);
+		run_fail_result(r, &res);
+		provider_result_free(&res);
 		return;
 	}
 	r->inputs[u->index].file_uri = uri;
@@ -166,17 +158,16 @@ gemini_upload_started(struct http_call *c, void *arg)
 	struct upload *u = arg;
 	struct run *r = u->run;
 	struct run_input *in = &r->inputs[u->index];
-	struct gemini_result res;
+	struct provider_result res;
 	struct http_call *next;
 
 	r->call = NULL;
-	memset(&res, 0, sizeof(res));
 	u->url = http_call_response_header(c, "x-goog-upload-url");
-	if (gemini_upload_parse_start(c->code == CURLE_OK ? c->status : 0,
+	if (!call_answered(r, c, &res) || gemini_upload_parse_start(c->status,
 	    c->body.data != NULL ? c->body.data : "", c->body.len, u->url, &res) != 0) {
 		upload_free(u);
-		gemini_fail_from(r, &res);
-		gemini_result_free(&res);
+		run_fail_result(r, &res);
+		provider_result_free(&res);
 		return;
 	}
 	next = gemini_call_new(r, u->url, gemini_uploaded, u);
@@ -225,8 +216,18 @@ gemini_upload_next(struct run *r, size_t from)
 	http_call_start(c);
 }
 
-void
-gemini_run(struct run *r)
+static void
+gemini_call(struct run *r)
 {
 	gemini_upload_next(r, 0);
 }
+
+const struct provider_client gemini_client = {
+	.id = "gemini",
+	.name = "Gemini",
+	.needs_key = 1,
+	.check = gemini_check_provider,
+	.prepare = prepare_start,
+	.call = gemini_call,
+	.parse = gemini_answer,
+};

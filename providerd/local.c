@@ -53,8 +53,8 @@ local_done(void *arg)
 	free(l);
 }
 
-void
-local_run(struct run *r)
+static void
+local_call(struct run *r)
 {
 	struct local_job *l;
 
@@ -63,3 +63,10 @@ local_run(struct run *r)
 	l->lim.max_pixels = prepare_max_pixels();
 	imgwork_submit(local_work, local_done, l);
 }
+
+/* No network and no key; it works from the stored originals (no prepare). */
+const struct provider_client local_client = {
+	.id = "local",
+	.name = "local",
+	.call = local_call,
+};

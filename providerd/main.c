@@ -34,12 +34,11 @@
 #include "curlm.h"
 #include "daemon.h"
 #include "daemons.h"
-#include "gemini.h"
 #include "image.h"
 #include "log.h"
 #include "mediapath.h"
-#include "openai.h"
 #include "providerd.h"
+#include "providers.h"
 #include "util.h"
 
 struct catalog	*providerd_catalog;
@@ -69,21 +68,6 @@ static const struct config_var providerd_config[] = {
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
-/* The provider keys only a provider's own code understands. */
-static int
-providerd_check_catalog(const struct catalog *c, char *err, size_t errlen)
-{
-	const struct provider *g;
-
-	if ((g = catalog_provider(c, "gemini")) != NULL &&
-	    gemini_check_provider(g, err, errlen) != 0)
-		return -1;
-	if ((g = catalog_provider(c, "openai")) != NULL &&
-	    openai_check_provider(g, err, errlen) != 0)
-		return -1;
-	return 0;
-}
-
 static void
 providerd_load(void)
 {
@@ -91,7 +75,7 @@ providerd_load(void)
 	struct secrets s;
 
 	/* Running attempts point into the loaded catalogue. */
-	catalog_reload(&providerd_catalog, providerd_check_catalog, run_count);
+	catalog_reload(&providerd_catalog, providers_check, run_count);
 	if (secrets_load(config_get("PB_SECRETS_FILE"), &s, err, sizeof(err)) != 0) {
 		log_error("secrets.unreadable", "err=%s", err);
 		return;

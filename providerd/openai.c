@@ -1,5 +1,4 @@
 /* openai.c - see openai.h. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,30 +153,6 @@ openai_check_provider(const struct provider *p, char *err, size_t errlen)
 	return prompt_check_provider(p, prices, err, errlen);
 }
 
-static void
-set_error(struct openai_result *r, enum openai_outcome o, const char *code,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-/* Messages end up in logs and job rows: one line, keys quoted back masked. */
-static void
-set_error(struct openai_result *r, enum openai_outcome o, const char *code,
-    const char *fmt, ...)
-{
-	va_list ap;
-	char *k;
-
-	r->outcome = o;
-	snprintf(r->error_code, sizeof(r->error_code), "%s", code);
-	va_start(ap, fmt);
-	vsnprintf(r->error_message, sizeof(r->error_message), fmt, ap);
-	va_end(ap);
-	str_flatten(r->error_message);
-	/* "Incorrect API key provided: sk-abc...": keep the prefix only. */
-	for (k = strstr(r->error_message, "sk-"); k != NULL; k = strstr(k + 3, "sk-"))
-		for (char *p = k + 3; *p != '\0' && *p != ' ' && *p != '.' && *p != ','; p++)
-			*p = '*';
-}
-
 static long
 tokens(const json_t *o, const char *key)
 {
@@ -187,7 +162,7 @@ tokens(const json_t *o, const char *key)
 }
 
 static void
-usage(const json_t *model, const json_t *root, struct openai_result *r)
+usage(const json_t *model, const json_t *root, struct provider_result *r)
 {
 	const json_t *u = json_object_get(root, "usage");
 	const json_t *d = json_object_get(u, "input_tokens_details");
@@ -196,17 +171,18 @@ usage(const json_t *model, const json_t *root, struct openai_result *r)
 
 	if (!json_is_object(u))
 		return;
-	in = tokens(u, "input_tokens");
-	r->image_tokens = tokens(d, "image_tokens");
-	r->text_tokens = json_is_object(d) ? tokens(d, "text_tokens") : in;
-	r->output_tokens = tokens(u, "output_tokens");
-	r->cost_usd = (r->text_tokens * json_number_value(json_object_get(pr, "input_text")) +
-	    r->image_tokens * json_number_value(json_object_get(pr, "input_image")) +
-	    r->output_tokens * json_number_value(json_object_get(pr, "output_image"))) / 1e6;
+	r->tokens_in = in = tokens(u, "input_tokens");
+	r->tokens_in_image = tokens(d, "image_tokens");
+	r->tokens_in_text = json_is_object(d) ? tokens(d, "text_tokens") : in;
+	r->tokens_out = r->tokens_out_image = tokens(u, "output_tokens");
+	r->cost_usd = (r->tokens_in_text *
+	    json_number_value(json_object_get(pr, "input_text")) +
+	    r->tokens_in_image * json_number_value(json_object_get(pr, "input_image")) +
+	    r->tokens_out * json_number_value(json_object_get(pr, "output_image"))) / 1e6;
 }
 
 static void
-classify_http(long status, const json_t *root, struct openai_result *r)
+classify_http(long status, const json_t *root, struct provider_result *r)
 {
 	const json_t *e = json_object_get(root, "error");
 	const char *msg = json_string_value(json_object_get(e, "message"));
@@ -217,36 +193,36 @@ classify_http(long status, const json_t *root, struct openai_result *r)
 	if (code == NULL)
 		code = "";
 	if (status == 0)
-		set_error(r, OPENAI_RETRYABLE, "provider_unavailable", "OpenAI: no HTTP answer");
+		provider_result_no_answer(r, "OpenAI", "provider_unavailable", NULL);
 	else if (status == 429 && strcmp(code, "insufficient_quota") == 0)
-		set_error(r, OPENAI_FINAL, "quota_exhausted",
+		provider_result_set(r, PROVIDER_FINAL, "quota_exhausted",
 		    "OpenAI: the account's quota is used up (HTTP 429): %s", msg);
 	else if (status == 429)
-		set_error(r, OPENAI_RETRYABLE, "rate_limited",
+		provider_result_set(r, PROVIDER_RETRYABLE, "rate_limited",
 		    "OpenAI rate limit (HTTP 429): %s", msg);
 	else if (status == 408 || status >= 500)
-		set_error(r, OPENAI_RETRYABLE, "provider_unavailable",
+		provider_result_set(r, PROVIDER_RETRYABLE, "provider_unavailable",
 		    "OpenAI unavailable (HTTP %ld): %s", status, msg);
 	else if (status == 401 || status == 403)
-		set_error(r, OPENAI_FINAL, "auth_failed",
+		provider_result_set(r, PROVIDER_FINAL, "auth_failed",
 		    "OpenAI refused the API key (HTTP %ld): %s", status, msg);
 	else if (status == 404)
-		set_error(r, OPENAI_FINAL, "model_not_found",
+		provider_result_set(r, PROVIDER_FINAL, "model_not_found",
 		    "OpenAI: not found, check the slot's model and \"models\" in providers.json (HTTP 404): %s", msg);
 	else if (status == 413)
-		set_error(r, OPENAI_FINAL, "request_too_large",
+		provider_result_set(r, PROVIDER_FINAL, "request_too_large",
 		    "OpenAI: request too large (HTTP 413): %s", msg);
 	else if (strcmp(code, "moderation_blocked") == 0)
-		set_error(r, OPENAI_FINAL, "safety_blocked",
+		provider_result_set(r, PROVIDER_FINAL, "safety_blocked",
 		    "OpenAI refused to create this image (moderation): %s", msg);
 	else
-		set_error(r, OPENAI_FINAL, "bad_request",
+		provider_result_set(r, PROVIDER_FINAL, "bad_request",
 		    "OpenAI rejected the request (HTTP %ld%s%s): %s", status,
 		    code[0] != '\0' ? " " : "", code, msg);
 }
 
 static int
-decode_image(const json_t *b64, struct openai_result *r)
+decode_image(const json_t *b64, struct provider_result *r)
 {
 	const char *s = json_string_value(b64);
 	size_t n = json_string_length(b64), max = n / 4 * 3 + 3, got;
@@ -265,42 +241,35 @@ decode_image(const json_t *b64, struct openai_result *r)
 		return -1;
 	}
 	r->image_len = got;
-	r->mime = info.mime;
+	snprintf(r->mime, sizeof(r->mime), "%s", info.mime);
 	return 0;
 }
 
 void
 openai_parse_response(const json_t *model, long http_status, const char *body,
-    size_t len, struct openai_result *r)
+    size_t len, struct provider_result *r)
 {
 	json_t *root = jsonsafe_loadb(body != NULL ? body : "", len, OPENAI_RESPONSE_MAX, 0,
 	    NULL);
 	const json_t *b64;
 
-	memset(r, 0, sizeof(*r));
+	provider_result_init(r, http_status);
 	if (http_status != 200) {
 		classify_http(http_status, root, r);
 	} else if (!json_is_object(root)) {
-		set_error(r, OPENAI_RETRYABLE, "malformed_response",
+		provider_result_set(r, PROVIDER_RETRYABLE, "malformed_response",
 		    "OpenAI answered 200 with a body that is not a JSON object");
 	} else if (!json_is_string(b64 = json_object_get(json_array_get(
 	    json_object_get(root, "data"), 0), "b64_json"))) {
-		set_error(r, OPENAI_RETRYABLE, "no_image", "OpenAI returned no image");
+		provider_result_set(r, PROVIDER_RETRYABLE, "no_image",
+		    "OpenAI returned no image");
 	} else if (decode_image(b64, r) != 0) {
-		set_error(r, OPENAI_RETRYABLE, "malformed_response",
+		provider_result_set(r, PROVIDER_RETRYABLE, "malformed_response",
 		    "OpenAI sent an image that is not valid base64 of a JPEG, PNG or WebP");
 	} else {
-		r->outcome = OPENAI_OK;
+		r->outcome = PROVIDER_OK;
 	}
 	if (json_is_object(root))
 		usage(model, root, r);
 	json_decref(root);
-}
-
-void
-openai_result_free(struct openai_result *r)
-{
-	free(r->image);
-	r->image = NULL;
-	r->image_len = 0;
 }

@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "catalog.h"
+#include "result.h"
 
 #define OPENAI_MAX_INPUTS	16
 #define OPENAI_MAX_IMAGE	(50 * 1024 * 1024)
@@ -55,25 +56,15 @@ char	*openai_url(const char *base);
 /* Startup check of the keys above; -1 + reason. */
 int	 openai_check_provider(const struct provider *, char *err, size_t errlen);
 
-enum openai_outcome { OPENAI_OK, OPENAI_RETRYABLE, OPENAI_FINAL };
-
-struct openai_result {
-	enum openai_outcome	 outcome;
-	unsigned char		*image;		/* malloc'd on OK */
-	size_t			 image_len;
-	const char		*mime;		/* by magic bytes, static */
-	long			 text_tokens, image_tokens, output_tokens;
-	double			 cost_usd;
-	/* rate_limited, quota_exhausted, provider_unavailable, auth_failed,
-	   model_not_found, request_too_large, safety_blocked, bad_request,
-	   no_image, malformed_response */
-	char			 error_code[40];
-	char			 error_message[256];
-};
-
-/* Classifies an answer of `model` (http_status 0: none); usage is read whenever present. */
+/*
+ * Classifies an answer of `model` (http_status 0: none): OK with image and
+ * mime (by magic bytes), or RETRYABLE / FINAL with one of rate_limited,
+ * quota_exhausted, provider_unavailable, auth_failed, model_not_found,
+ * request_too_large, safety_blocked, bad_request, no_image,
+ * malformed_response.  Usage (tokens_in_text, tokens_in_image,
+ * tokens_out) and cost are read whenever present.
+ */
 void	 openai_parse_response(const json_t *model, long http_status,
-	    const char *body, size_t len, struct openai_result *);
-void	 openai_result_free(struct openai_result *);
+	    const char *body, size_t len, struct provider_result *);
 
 #endif

@@ -3,7 +3,6 @@
  * multipart POST.  The wire format lives in openai.c.  The API key
  * travels in Authorization and is never logged.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
@@ -18,35 +17,35 @@
 
 #define CONNECT_TIMEOUT_MS	10000
 
+/* openai_client's parser: an images/edits answer at the slot's model. */
+static void
+openai_answer(const struct run *r, long status, const char *body, size_t len,
+    struct provider_result *res)
+{
+	openai_parse_response(provider_model(r->provider, r->settings), status, body, len,
+	    res);
+}
+
 static void
 openai_done(struct http_call *c, void *arg)
 {
 	struct run *r = arg;
-	struct openai_result res;
+	struct provider_result res;
 
 	r->call = NULL;
-	openai_parse_response(provider_model(r->provider, r->settings),
-	    c->code == CURLE_OK ? c->status : 0,
-	    c->body.data != NULL ? c->body.data : "", c->body.len, &res);
-	if (c->code != CURLE_OK && res.outcome != OPENAI_OK) {
-		snprintf(res.error_code, sizeof(res.error_code), "%s", http_call_failure(c));
-		snprintf(res.error_message, sizeof(res.error_message), "OpenAI: %.200s", c->error);
-		res.outcome = OPENAI_RETRYABLE;
-	}
+	call_answer(r, c, r->client->parse, &res);
 	log_debug("provider.http", "req=%s job=%s status=%ld bytes=%zu text_tokens=%ld "
 	    "image_tokens=%ld output_tokens=%ld", r->req, r->job, c->status, c->body.len,
-	    res.text_tokens, res.image_tokens, res.output_tokens);
-	if (res.outcome == OPENAI_OK)
+	    res.tokens_in_text, res.tokens_in_image, res.tokens_out);
+	if (res.outcome == PROVIDER_OK)
 		run_succeed(r, res.image, res.image_len, res.mime, res.cost_usd);
 	else
-		run_fail(r, res.outcome == OPENAI_RETRYABLE,
-		    res.outcome == OPENAI_RETRYABLE ? http_call_retry_after_ms(c) : -1,
-		    res.error_code, "%s", res.error_message);
-	openai_result_free(&res);
+		run_fail_result(r, &res);
+	provider_result_free(&res);
 }
 
-void
-openai_run(struct run *r)
+static void
+openai_call(struct run *r)
 {
 	struct openai_image in[RUN_MAX_INPUTS];
 	struct openai_form form;
@@ -80,3 +79,13 @@ openai_run(struct run *r)
 	r->call = c;
 	http_call_start(c);
 }
+
+const struct provider_client openai_client = {
+	.id = "openai",
+	.name = "OpenAI",
+	.needs_key = 1,
+	.check = openai_check_provider,
+	.prepare = prepare_start,
+	.call = openai_call,
+	.parse = openai_answer,
+};

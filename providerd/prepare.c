@@ -4,7 +4,7 @@
  * to the provider's max_input_side_px (providers.json; more pixels only
  * cost upload time and tokens) and re-encoded with no metadata at all, so
  * guests' GPS positions and camera serials never reach a provider.  The
- * work runs on an imgwork thread; the attempt continues in run_dispatch().
+ * work runs on an imgwork thread; the attempt continues in its client's call.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +76,7 @@ prepare_done(void *arg)
 		log_debug("provider.prepared", "req=%s job=%s slot=%s inputs=%zu max_side=%d "
 		    "ms=%lld", r->req, r->job, r->slot, r->ninputs, p->max_side,
 		    (long long)(now_ms() - p->started_ms));
-		run_dispatch(r);
+		r->client->call(r);
 	}
 	free(p);
 }
@@ -86,15 +86,6 @@ prepare_start(struct run *r)
 {
 	struct prepare *p;
 
-	if (r->ninputs == 0) {
-		run_fail(r, 0, -1, "missing_input", "the job has no photo");
-		return;
-	}
-	/* The local provider works on the originals itself. */
-	if (strcmp(r->provider->id, "local") == 0) {
-		run_dispatch(r);
-		return;
-	}
 	p = xcalloc(1, sizeof(*p));
 	p->run = r;
 	p->max_side = (int)provider_integer(r->provider, "max_input_side_px", 0);

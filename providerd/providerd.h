@@ -6,6 +6,7 @@
 
 #include "catalog.h"
 #include "image.h"
+#include "providers.h"
 #include "secrets.h"
 #include "sockserver.h"
 
@@ -28,6 +29,7 @@ struct run {
 	char			*job, *req, *slot, *operation_id;
 	int			 attempt;
 	const struct provider	*provider;
+	const struct provider_client *client;
 	json_t			*settings;
 	struct run_input	 inputs[RUN_MAX_INPUTS];
 	size_t			 ninputs;
@@ -50,6 +52,8 @@ void	run_status(json_t *reply);
 /* Ends the attempt: a retryable or final error. */
 void	run_fail(struct run *, int retryable, long retry_after_ms, const char *code,
 	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Ends the attempt with a provider's RETRYABLE or FINAL result. */
+void	run_fail_result(struct run *, const struct provider_result *);
 /* Converts the provider's image to the slot's output (finish.c), then run_store(). */
 void	run_succeed(struct run *, const unsigned char *image, size_t len,
 	    const char *mime, double cost_usd);
@@ -60,8 +64,6 @@ void	run_succeeded(struct run *, const char *media, double cost_usd);
  * job's success (fenced; waits out a database outage) and answers. */
 void	run_store(struct run *, const struct image_buf *image,
 	    const struct image_buf *thumb, double cost_usd);
-/* Hands the attempt, its inputs ready, to its provider's code. */
-void	run_dispatch(struct run *);
 /* Milliseconds left before the job's deadline (at least 1). */
 long	run_time_left_ms(const struct run *);
 
@@ -78,9 +80,6 @@ enum { MEDIA_OK = 0, MEDIA_MISSING = -1, MEDIA_REFUSED = -2 };
 int	media_load(const struct media_scope *, const char *id, size_t max,
 	    struct media_blob *);
 
-/* gemini_call.c: the Gemini attempt (Files API uploads, generateContent). */
-void	gemini_run(struct run *);
-
 /* imgwork.c: image steps on worker threads; done runs on the loop. */
 struct evloop;
 typedef void (*imgwork_fn)(void *arg);
@@ -90,7 +89,8 @@ void	imgwork_submit(imgwork_fn, imgwork_done, void *arg);
 int	imgwork_pending(void);
 void	imgwork_shutdown(void);
 
-/* prepare.c: upright, downscaled, stripped inputs, then run_dispatch(). */
+/* prepare.c: upright, downscaled, stripped inputs, then the client's call
+ * (the prepare step of the clients that send images). */
 void	prepare_start(struct run *);
 long long prepare_max_pixels(void);
 #define THUMB_SIDE_PX	320
@@ -103,8 +103,6 @@ struct local_limits {
 int	local_apply(const char *operation, const json_t *settings, const void *photo,
 	    size_t len, const void *tmpl, size_t tlen, const struct local_limits *,
 	    struct image_buf *out, char *err, size_t errlen);
-/* local.c: a job of the local provider. */
-void	local_run(struct run *);
 
 /*
  * fallback.c: the fallback verb ingestd calls when a slot's AI job failed or
@@ -116,11 +114,7 @@ json_t	*fallback_start(struct sock_request *, const char *job, const char *mode,
 /* publish.c: the inputs as signed public links (urls[ninputs], malloc'd). */
 int	publish_inputs(struct run *, char **urls);
 
-/* turbotext_call.c: the Turbotext attempt (queue, polling or webhook). */
-void	turbotext_run(struct run *);
+/* turbotext_call.c: turbotext_client's webhook handler. */
 json_t	*turbotext_webhook(const char *token, json_t *payload);
-
-/* openai_call.c: the OpenAI images attempt (images/edits). */
-void	openai_run(struct run *);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * run.c - one job attempt: loading its inputs, handing it to the
- * provider's code, and ending it.
+ * run.c - one job attempt: loading its inputs, handing it to its
+ * provider's client (providers.c), and ending it.
  *
  * A success is committed by store.c (fenced by the attempt number) before
  * jobd hears of it.  Failures are only reported: jobd decides about
@@ -93,6 +93,16 @@ run_fail(struct run *r, int retryable, long retry_after_ms, const char *code,
 }
 
 void
+run_fail_result(struct run *r, const struct provider_result *res)
+{
+	int retryable = res->outcome == PROVIDER_RETRYABLE;
+
+	run_fail(r, retryable, retryable ? res->retry_after_ms : -1,
+	    res->error_code[0] != '\0' ? res->error_code : "provider_failed", "%s",
+	    res->error_message[0] != '\0' ? res->error_message : "the provider failed");
+}
+
+void
 run_succeeded(struct run *r, const char *media, double cost_usd)
 {
 	succeeded++;
@@ -169,6 +179,18 @@ run_load_inputs(struct run *r, const char *originals)
 	return rc;
 }
 
+/* The provider's path: its prepare step when it has one, then its call. */
+static void
+run_begin(struct run *r)
+{
+	if (r->ninputs == 0)
+		run_fail(r, 0, -1, "missing_input", "the job has no photo");
+	else if (r->client->prepare != NULL)
+		r->client->prepare(r);
+	else
+		r->client->call(r);
+}
+
 json_t *
 run_start(struct sock_request *sr, const char *job, int attempt, const char *req)
 {
@@ -217,6 +239,12 @@ run_start(struct sock_request *sr, const char *job, int attempt, const char *req
 		run_fail(r, 0, -1, "unknown_provider", "provider %s is not in the catalogue", pid);
 		return NULL;
 	}
+	if ((r->client = provider_client(r->provider->id)) == NULL) {
+		PQclear(res);
+		run_fail(r, 0, -1, "unsupported_provider", "provider %s has no client in "
+		    "this version", r->provider->id);
+		return NULL;
+	}
 	rc = r->settings == NULL ? MEDIA_MISSING : run_load_inputs(r, PQgetvalue(res, 0, 4));
 	PQclear(res);
 	if (rc == MEDIA_REFUSED) {
@@ -228,8 +256,7 @@ run_start(struct sock_request *sr, const char *job, int attempt, const char *req
 		run_fail(r, 0, -1, "missing_input", "an input image of the job is missing");
 		return NULL;
 	}
-	/* The local provider calls nobody. */
-	if (strcmp(r->provider->id, "local") != 0 &&
+	if (r->client->needs_key &&
 	    (r->api_key = run_api_key(r->provider->id)) == NULL) {
 		run_fail(r, 0, -1, "no_api_key", "no API key for %s: set it on the Settings "
 		    "page or in the daemon's environment", r->provider->id);
@@ -239,22 +266,7 @@ run_start(struct sock_request *sr, const char *job, int attempt, const char *req
 	log_info("provider.start", "req=%s job=%s attempt=%d slot=%s provider=%s model=%s op=%s "
 	    "inputs=%zu", r->req, r->job, r->attempt, r->slot, r->provider->id,
 	    model_id(provider_model(r->provider, r->settings)), r->operation_id, r->ninputs);
-	prepare_start(r);
+	run_begin(r);
 	return NULL;
 }
 
-void
-run_dispatch(struct run *r)
-{
-	if (strcmp(r->provider->id, "gemini") == 0)
-		gemini_run(r);
-	else if (strcmp(r->provider->id, "local") == 0)
-		local_run(r);
-	else if (strcmp(r->provider->id, "turbotext") == 0)
-		turbotext_run(r);
-	else if (strcmp(r->provider->id, "openai") == 0)
-		openai_run(r);
-	else
-		run_fail(r, 0, -1, "unsupported_provider", "provider %s has no client in "
-		    "this version", r->provider->id);
-}

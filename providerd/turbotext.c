@@ -1,5 +1,4 @@
 /* turbotext.c - see turbotext.h. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,30 +155,6 @@ turbotext_result_body(long long queueid)
 	return xasprintf("do=get_result&queueid=%lld", queueid);
 }
 
-static void
-tt_set(struct tt_result *r, enum tt_outcome o, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Messages end up in logs and job rows: one line, no control characters. */
-static void
-tt_set(struct tt_result *r, enum tt_outcome o, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	r->outcome = o;
-	snprintf(r->error_code, sizeof(r->error_code), "%s", code);
-	va_start(ap, fmt);
-	vsnprintf(r->error_message, sizeof(r->error_message), fmt, ap);
-	va_end(ap);
-	str_flatten(r->error_message);
-}
-
-static void
-tt_reset(struct tt_result *r)
-{
-	memset(r, 0, sizeof(*r));
-}
-
 /* The error text of a body, whatever its shape ("error" string or object). */
 static const char *
 error_text(const json_t *root)
@@ -197,7 +172,7 @@ error_text(const json_t *root)
 
 /* HTTP-level failures; 0 when the status is 200 and the body is to be read. */
 static int
-classify_http(long status, const char *body, size_t len, struct tt_result *r)
+classify_http(long status, const char *body, size_t len, struct provider_result *r)
 {
 	json_t *root;
 
@@ -206,18 +181,20 @@ classify_http(long status, const char *body, size_t len, struct tt_result *r)
 	root = jsonsafe_loadb(body != NULL ? body : "", len, TURBOTEXT_ANSWER_MAX,
 	    0, NULL);
 	if (status == 0)
-		tt_set(r, TT_RETRYABLE, "provider_unavailable", "Turbotext: no HTTP answer");
+		provider_result_no_answer(r, "Turbotext", "provider_unavailable", NULL);
 	else if (status == 429)
-		tt_set(r, TT_RETRYABLE, "rate_limited", "Turbotext rate limit (HTTP 429): %s",
-		    error_text(root));
+		provider_result_set(r, PROVIDER_RETRYABLE, "rate_limited",
+		    "Turbotext rate limit (HTTP 429): %s", error_text(root));
 	else if (status == 408 || status >= 500)
-		tt_set(r, TT_RETRYABLE, "provider_unavailable",
+		provider_result_set(r, PROVIDER_RETRYABLE, "provider_unavailable",
 		    "Turbotext unavailable (HTTP %ld): %s", status, error_text(root));
 	else if (status == 401 || status == 403)
-		tt_set(r, TT_FINAL, "auth_failed", "Turbotext refused the API key (HTTP %ld): %s",
+		provider_result_set(r, PROVIDER_FINAL, "auth_failed",
+		    "Turbotext refused the API key (HTTP %ld): %s",
 		    status, error_text(root));
 	else
-		tt_set(r, TT_FINAL, "bad_request", "Turbotext rejected the request (HTTP %ld): %s",
+		provider_result_set(r, PROVIDER_FINAL, "bad_request",
+		    "Turbotext rejected the request (HTTP %ld): %s",
 		    status, error_text(root));
 	json_decref(root);
 	return -1;
@@ -244,14 +221,14 @@ id_value(const json_t *v)
 }
 
 static json_t *
-load_object(const char *body, size_t len, struct tt_result *r)
+load_object(const char *body, size_t len, struct provider_result *r)
 {
 	json_t *root = jsonsafe_loadb(body != NULL ? body : "", len, TURBOTEXT_ANSWER_MAX,
 	    0, NULL);
 
 	if (!json_is_object(root)) {
 		json_decref(root);
-		tt_set(r, TT_RETRYABLE, "malformed_response",
+		provider_result_set(r, PROVIDER_RETRYABLE, "malformed_response",
 		    "Turbotext answered with a body that is not a JSON object");
 		return NULL;
 	}
@@ -260,24 +237,26 @@ load_object(const char *body, size_t len, struct tt_result *r)
 
 void
 turbotext_parse_create(long http_status, const char *body, size_t len,
-    struct tt_result *r)
+    struct provider_result *r)
 {
 	json_t *root;
+	long long id;
 
-	tt_reset(r);
+	provider_result_init(r, http_status);
 	if (classify_http(http_status, body, len, r) != 0 ||
 	    (root = load_object(body, len, r)) == NULL)
 		return;
 	if (!is_true(json_object_get(root, "success"))) {
-		tt_set(r, TT_FINAL, "provider_error", "Turbotext refused the job: %s",
-		    error_text(root));
-	} else if ((r->id = id_value(json_object_get(root, "queueid"))) > 0) {
-		r->outcome = TT_QUEUED;
-	} else if ((r->id = id_value(json_object_get(root, "asyncid"))) > 0) {
-		r->outcome = TT_QUEUED;
-		r->async = 1;
+		provider_result_set(r, PROVIDER_FINAL, "provider_error",
+		    "Turbotext refused the job: %s", error_text(root));
+	} else if ((id = id_value(json_object_get(root, "queueid"))) > 0) {
+		r->outcome = PROVIDER_QUEUED;
+		snprintf(r->ref, sizeof(r->ref), "queue:%lld", id);
+	} else if ((id = id_value(json_object_get(root, "asyncid"))) > 0) {
+		r->outcome = PROVIDER_QUEUED;
+		snprintf(r->ref, sizeof(r->ref), "async:%lld", id);
 	} else {
-		tt_set(r, TT_RETRYABLE, "malformed_response",
+		provider_result_set(r, PROVIDER_RETRYABLE, "malformed_response",
 		    "Turbotext accepted the job without a queueid or asyncid");
 	}
 	json_decref(root);
@@ -317,39 +296,33 @@ image_path(const json_t *root)
 
 void
 turbotext_parse_result(const char *base, long http_status, const char *body,
-    size_t len, struct tt_result *r)
+    size_t len, struct provider_result *r)
 {
 	const char *path, *action;
 	json_t *root;
 
-	tt_reset(r);
+	provider_result_init(r, http_status);
 	if (classify_http(http_status, body, len, r) != 0 ||
 	    (root = load_object(body, len, r)) == NULL)
 		return;
 	action = json_string_value(json_object_get(root, "action"));
 	if (!is_true(json_object_get(root, "success"))) {
 		if (action != NULL && strcmp(action, "reconnect") == 0)
-			r->outcome = TT_NOT_READY;
+			r->outcome = PROVIDER_PENDING;
 		else
-			tt_set(r, TT_FINAL, "provider_error", "Turbotext failed the job: %s",
-			    error_text(root));
+			provider_result_set(r, PROVIDER_FINAL, "provider_error",
+			    "Turbotext failed the job: %s", error_text(root));
 	} else if ((path = image_path(root)) == NULL) {
-		tt_set(r, TT_FINAL, "no_image", "Turbotext finished without an image");
+		provider_result_set(r, PROVIDER_FINAL, "no_image",
+		    "Turbotext finished without an image");
 	} else if (strlen(path) > URL_MAX || strpbrk(path, " \r\n\t") != NULL ||
 	    (r->image_url = resolve_url(base, path)) == NULL) {
-		tt_set(r, TT_FINAL, "malformed_response",
+		provider_result_set(r, PROVIDER_FINAL, "malformed_response",
 		    "Turbotext gave an image URL that cannot be fetched");
 	} else {
-		r->outcome = TT_DONE;
+		r->outcome = PROVIDER_OK;
 	}
 	json_decref(root);
-}
-
-void
-turbotext_result_free(struct tt_result *r)
-{
-	free(r->image_url);
-	r->image_url = NULL;
 }
 
 int

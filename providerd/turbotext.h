@@ -30,27 +30,9 @@
 #include <jansson.h>
 
 #include "catalog.h"
+#include "result.h"
 
 #define TURBOTEXT_ANSWER_MAX	(1024 * 1024)	/* an answer or a webhook body */
-
-enum tt_outcome {
-	TT_QUEUED,	/* create_queue accepted: id, async */
-	TT_NOT_READY,	/* reconnect */
-	TT_DONE,	/* image_url */
-	TT_RETRYABLE,
-	TT_FINAL
-};
-
-struct tt_result {
-	enum tt_outcome	 outcome;
-	long long	 id;		/* queueid or asyncid */
-	int		 async;
-	char		*image_url;	/* absolute, malloc'd, on TT_DONE */
-	/* rate_limited, provider_unavailable, auth_failed, bad_request,
-	   provider_error, no_image, malformed_response */
-	char		 error_code[40];
-	char		 error_message[256];
-};
 
 /* The Turbotext method of an operation; NULL when it has none. */
 const char *turbotext_method(const char *operation_id);
@@ -65,16 +47,21 @@ char	*turbotext_create_body(const struct provider *, const char *operation_id,
 	    const json_t *settings, char *const *urls, size_t nurls,
 	    const char *webhook, char *err, size_t errlen);
 char	*turbotext_result_body(long long queueid);
-/* Classifies a create_queue answer (http_status 0: no answer). */
-void	 turbotext_parse_create(long http_status, const char *body, size_t len,
-	    struct tt_result *);
 /*
- * Classifies a get_result answer or a webhook body (http_status 200);
- * relative image URLs are resolved against base.
+ * Classifies a create_queue answer (http_status 0: no answer): QUEUED with
+ * ref "queue:N" (polling) or "async:N" (webhook), or RETRYABLE / FINAL with
+ * one of rate_limited, provider_unavailable, auth_failed, bad_request,
+ * provider_error, malformed_response.
+ */
+void	 turbotext_parse_create(long http_status, const char *body, size_t len,
+	    struct provider_result *);
+/*
+ * Classifies a get_result answer or a webhook body (http_status 200):
+ * PENDING ("reconnect"), OK with image_url (relative URLs resolved against
+ * base), or an error as above, no_image among them.
  */
 void	 turbotext_parse_result(const char *base, long http_status, const char *body,
-	    size_t len, struct tt_result *);
-void	 turbotext_result_free(struct tt_result *);
+	    size_t len, struct provider_result *);
 /* "queue:N" / "async:N" of job.provider_ref; -1 when malformed. */
 int	 turbotext_ref_parse(const char *ref, long long *id, int *async);
 

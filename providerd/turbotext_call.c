@@ -46,7 +46,6 @@
 struct tt_call {
 	struct run	*run;
 	const char	*method;
-	char		*base;
 	long long	 id;
 	int		 async;
 	int64_t		 until_ms;	/* monotonic end of this attempt's wait */
@@ -68,7 +67,6 @@ tt_free(struct tt_call *t)
 			break;
 		}
 	}
-	free(t->base);
 	free(t);
 }
 
@@ -106,9 +104,12 @@ tt_fail(struct tt_call *t, int retryable, long retry_after_ms, const char *code,
 }
 
 static void
-tt_fail_result(struct tt_call *t, const struct tt_result *res)
+tt_fail_result(struct tt_call *t, const struct provider_result *res)
 {
-	tt_fail(t, res->outcome == TT_RETRYABLE, -1, res->error_code, res->error_message);
+	int retryable = res->outcome == PROVIDER_RETRYABLE;
+
+	tt_fail(t, retryable, retryable ? res->retry_after_ms : -1, res->error_code,
+	    res->error_message);
 }
 
 static struct http_call *
@@ -136,7 +137,7 @@ tt_left_ms(const struct tt_call *t)
 static void
 tt_post(struct tt_call *t, const char *body, http_done_cb done)
 {
-	char *url = turbotext_url(t->base, t->method);
+	char *url = turbotext_url(config_get("PB_TURBOTEXT_BASE_URL"), t->method);
 	struct http_call *c = tt_call_new(t, url, done, tt_left_ms(t), TURBOTEXT_ANSWER_MAX);
 
 	http_call_header(c, "Content-Type: application/x-www-form-urlencoded");
@@ -176,11 +177,11 @@ tt_downloaded(struct http_call *c, void *arg)
 }
 
 static void
-tt_result(struct tt_call *t, const struct tt_result *res)
+tt_result(struct tt_call *t, const struct provider_result *res)
 {
 	struct http_call *c;
 
-	if (res->outcome != TT_DONE) {
+	if (res->outcome != PROVIDER_OK) {
 		tt_fail_result(t, res);
 		return;
 	}
@@ -203,22 +204,21 @@ static void
 tt_polled(struct http_call *c, void *arg)
 {
 	struct tt_call *t = arg;
-	struct tt_result res;
+	struct provider_result res;
 	long after = http_call_retry_after_ms(c);
 
-	turbotext_parse_result(t->base, c->code == CURLE_OK ? c->status : 0,
-	    c->body.data != NULL ? c->body.data : "", c->body.len, &res);
+	call_answer(t->run, c, t->run->client->parse, &res);
 	t->polls++;
-	if (res.outcome == TT_NOT_READY || res.outcome == TT_RETRYABLE) {
+	if (res.outcome == PROVIDER_PENDING || res.outcome == PROVIDER_RETRYABLE) {
 		/* Asking again costs nothing: keep asking until our time is up. */
-		if (res.outcome == TT_RETRYABLE)
+		if (res.outcome == PROVIDER_RETRYABLE)
 			log_warn("provider.poll_failed", "req=%s job=%s queue=%lld error=%s",
 			    t->run->req, t->run->job, t->id, res.error_code);
 		tt_schedule(t, after > 0 ? after : config_int("PB_TURBOTEXT_POLL_MS"));
 	} else {
 		tt_result(t, &res);
 	}
-	turbotext_result_free(&res);
+	provider_result_free(&res);
 }
 
 /* Webhook mode: the body stored by the webhook verb, if it came. */
@@ -227,7 +227,7 @@ tt_check_webhook(struct tt_call *t)
 {
 	char attempt_s[16];
 	const char *params[2] = { t->run->job, attempt_s };
-	struct tt_result res;
+	struct provider_result res;
 	PGresult *q;
 
 	snprintf(attempt_s, sizeof(attempt_s), "%d", t->run->attempt);
@@ -247,18 +247,15 @@ tt_check_webhook(struct tt_call *t)
 		tt_schedule(t, config_int("PB_TURBOTEXT_POLL_MS"));
 		return;
 	}
-	turbotext_parse_result(t->base, 200, PQgetvalue(q, 0, 0),
+	t->run->client->parse(t->run, 200, PQgetvalue(q, 0, 0),
 	    (size_t)PQgetlength(q, 0, 0), &res);
 	PQclear(q);
-	if (res.outcome == TT_NOT_READY) {
-		/* "reconnect" is an answer to polling, never a webhook's. */
-		res.outcome = TT_FINAL;
-		snprintf(res.error_code, sizeof(res.error_code), "malformed_response");
-		snprintf(res.error_message, sizeof(res.error_message),
+	/* "reconnect" is an answer to polling, never a webhook's. */
+	if (res.outcome == PROVIDER_PENDING)
+		provider_result_set(&res, PROVIDER_FINAL, "malformed_response",
 		    "Turbotext's webhook carried no result");
-	}
 	tt_result(t, &res);
-	turbotext_result_free(&res);
+	provider_result_free(&res);
 }
 
 static void
@@ -293,23 +290,29 @@ tt_wait(struct tt_call *t)
 	tt_schedule(t, t->async ? 0 : config_int("PB_TURBOTEXT_POLL_MS"));
 }
 
+/* A create_queue answer. */
+static void
+tt_create_answer(const struct run *r, long status, const char *body, size_t len,
+    struct provider_result *res)
+{
+	(void)r;
+	turbotext_parse_create(status, body, len, res);
+}
+
 static void
 tt_created(struct http_call *c, void *arg)
 {
 	struct tt_call *t = arg;
-	struct tt_result res;
-	char ref[48];
+	struct provider_result res;
+	const char *ref = res.ref;
 
-	turbotext_parse_create(c->code == CURLE_OK ? c->status : 0,
-	    c->body.data != NULL ? c->body.data : "", c->body.len, &res);
-	if (res.outcome != TT_QUEUED) {
-		tt_fail(t, res.outcome == TT_RETRYABLE, http_call_retry_after_ms(c),
-		    res.error_code, res.error_message);
+	call_answer(t->run, c, tt_create_answer, &res);
+	/* QUEUED always names a ref turbotext_ref_parse() reads. */
+	if (res.outcome != PROVIDER_QUEUED ||
+	    turbotext_ref_parse(ref, &t->id, &t->async) != 0) {
+		tt_fail_result(t, &res);
 		return;
 	}
-	t->id = res.id;
-	t->async = res.async;
-	snprintf(ref, sizeof(ref), "%s:%lld", t->async ? "async" : "queue", t->id);
 	/* Stored before any waiting: from now on no attempt pays again. */
 	if (!tt_update(t, "UPDATE job SET provider_ref = $3, updated_at = now() "
 	    "WHERE id = $1 AND attempt = $2::int AND state = 'running'", ref)) {
@@ -381,8 +384,17 @@ tt_create(struct tt_call *t)
 	free(body);
 }
 
-void
-turbotext_run(struct run *r)
+/* turbotext_client's parser: get_result answers and webhook bodies. */
+static void
+tt_answer(const struct run *r, long status, const char *body, size_t len,
+    struct provider_result *res)
+{
+	(void)r;
+	turbotext_parse_result(config_get("PB_TURBOTEXT_BASE_URL"), status, body, len, res);
+}
+
+static void
+turbotext_call(struct run *r)
 {
 	struct tt_call *t;
 	char attempt_s[16];
@@ -398,7 +410,6 @@ turbotext_run(struct run *r)
 	t = xcalloc(1, sizeof(*t));
 	t->run = r;
 	t->method = turbotext_method(r->operation_id);
-	t->base = xstrdup(config_get("PB_TURBOTEXT_BASE_URL"));
 	t->until_ms = now_ms() + (wait_ms < run_time_left_ms(r) ? wait_ms : run_time_left_ms(r));
 	snprintf(attempt_s, sizeof(attempt_s), "%d", r->attempt);
 	res = db_exec(daemon_db, "SELECT provider_ref FROM job WHERE id = $1 "
@@ -474,3 +485,13 @@ turbotext_webhook(const char *token, json_t *payload)
 	PQclear(res);
 	return reply;
 }
+
+const struct provider_client turbotext_client = {
+	.id = "turbotext",
+	.name = "Turbotext",
+	.needs_key = 1,
+	.prepare = prepare_start,
+	.call = turbotext_call,
+	.parse = tt_answer,
+	.webhook = turbotext_webhook,
+};

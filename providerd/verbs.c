@@ -9,6 +9,7 @@
 
 #include "proto.h"
 #include "providerd.h"
+#include "providers.h"
 #include "providerd_clnt.h"
 #include "uuid.h"
 
@@ -35,14 +36,14 @@ verb_fallback(struct sock_request *sr)
 	return fallback_start(sr, q.job, q.mode, q.req);
 }
 
-/* Only Turbotext calls back; whatever "provider" says, its jobs are the ones matched. */
+/* The payload goes to the named provider's client (providers.c). */
 static json_t *
 verb_webhook(struct sock_request *sr)
 {
 	struct providerd_webhook_req q;
 
 	providerd_clnt_parse_webhook(sr->req, &q);
-	return turbotext_webhook(q.token, q.payload);
+	return provider_webhook(q.provider, q.token, q.payload);
 }
 
 const struct verb providerd_verbs[] = {

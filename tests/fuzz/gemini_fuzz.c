@@ -18,18 +18,18 @@
 #include "smallstack.h"
 
 static void
-check(const struct gemini_result *r)
+check(const struct provider_result *r)
 {
 	if (strnlen(r->error_code, sizeof(r->error_code)) == sizeof(r->error_code) ||
 	    strnlen(r->error_message, sizeof(r->error_message)) == sizeof(r->error_message) ||
 	    strnlen(r->mime, sizeof(r->mime)) == sizeof(r->mime) ||
 	    !isfinite(r->cost_usd) || r->cost_usd < 0)
 		abort();
-	if (r->outcome == GEMINI_OK ? r->image == NULL || r->image_len == 0 ||
+	if (r->outcome == PROVIDER_OK ? r->image == NULL || r->image_len == 0 ||
 	    r->mime[0] == '\0' : r->error_code[0] == '\0' || r->image != NULL)
 		abort();
-	if (r->outcome != GEMINI_OK && r->outcome != GEMINI_RETRYABLE &&
-	    r->outcome != GEMINI_FINAL)
+	if (r->outcome != PROVIDER_OK && r->outcome != PROVIDER_RETRYABLE &&
+	    r->outcome != PROVIDER_FINAL)
 		abort();
 }
 
@@ -37,7 +37,7 @@ static void
 one_input(const uint8_t *data, size_t size)
 {
 	const struct provider *p = fuzzcat_provider("gemini");
-	struct gemini_result r;
+	struct provider_result r;
 	const char *body;
 	char *uri, dur[64];
 	long status;
@@ -50,19 +50,19 @@ one_input(const uint8_t *data, size_t size)
 	len = size - 1;
 	gemini_parse_response(provider_model(p, NULL), status, body, len, &r);
 	check(&r);
-	gemini_result_free(&r);
+	provider_result_free(&r);
 	memset(&r, 0, sizeof(r));
 	if (gemini_upload_parse_start(status, body, len, "https://upload.invalid/x", &r) != 0 &&
 	    r.error_code[0] == '\0')
 		abort();
-	gemini_result_free(&r);
+	provider_result_free(&r);
 	memset(&r, 0, sizeof(r));
 	uri = NULL;
 	if (gemini_upload_parse_finish(status, body, len, &uri, &r) == 0 ? uri == NULL :
 	    uri != NULL || r.error_code[0] == '\0')
 		abort();
 	free(uri);
-	gemini_result_free(&r);
+	provider_result_free(&r);
 	snprintf(dur, sizeof(dur), "%.*s", (int)(len < 63 ? len : 63), body);
 	if (gemini_parse_duration_ms(dur) < -1)
 		abort();

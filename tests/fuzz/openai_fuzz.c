@@ -18,7 +18,7 @@
 static void
 one_input(const uint8_t *data, size_t size)
 {
-	struct openai_result r;
+	struct provider_result r;
 
 	if (size < 1)
 		return;
@@ -28,12 +28,14 @@ one_input(const uint8_t *data, size_t size)
 	    strnlen(r.error_message, sizeof(r.error_message)) == sizeof(r.error_message) ||
 	    !isfinite(r.cost_usd) || r.cost_usd < 0)
 		abort();
-	if (r.outcome == OPENAI_OK ? r.image == NULL || r.image_len == 0 || r.mime == NULL :
+	if (r.outcome == PROVIDER_OK ?
+	    r.image == NULL || r.image_len == 0 || r.mime[0] == '\0' :
 	    r.error_code[0] == '\0' || r.image != NULL)
 		abort();
-	if (r.outcome != OPENAI_OK && r.outcome != OPENAI_RETRYABLE && r.outcome != OPENAI_FINAL)
+	if (r.outcome != PROVIDER_OK && r.outcome != PROVIDER_RETRYABLE &&
+	    r.outcome != PROVIDER_FINAL)
 		abort();
-	openai_result_free(&r);
+	provider_result_free(&r);
 }
 
 SMALLSTACK_FUZZ_TARGET(one_input)

@@ -260,19 +260,19 @@ test_config_keys(void)
 }
 
 /* Parses body as an HTTP answer; returns the result for checks. */
-static struct gemini_result res;
+static struct provider_result res;
 
 static void
 answer(long status, const char *body)
 {
-	gemini_result_free(&res);
+	provider_result_free(&res);
 	/* The prices of the cost checks below are gemini-2.5-flash-image's. */
 	gemini_parse_response(provider_model_by_id(gem, "gemini-2.5-flash-image"), status, body,
 	    strlen(body), &res);
 }
 
 static int
-is(enum gemini_outcome o, const char *code)
+is(enum provider_outcome o, const char *code)
 {
 	return res.outcome == o && strcmp(res.error_code, code) == 0;
 }
@@ -294,17 +294,17 @@ test_answers(void)
 	    "\"4f1xaLGZDsSe1MkP0sXw-Qs\"}", img);
 	answer(200, body);
 	free(body);
-	check(res.outcome == GEMINI_OK && res.image_len == sizeof(photo) &&
+	check(res.outcome == PROVIDER_OK && res.image_len == sizeof(photo) &&
 	    memcmp(res.image, photo, sizeof(photo)) == 0 && strcmp(res.mime, "image/png") == 0 &&
 	    strcmp(res.finish_reason, "STOP") == 0, "200 inlineData: image decoded");
-	check(res.prompt_tokens == 1324 && res.output_tokens == 1290 && res.image_tokens == 1290 &&
+	check(res.tokens_in == 1324 && res.tokens_out == 1290 && res.tokens_out_image == 1290 &&
 	    near(res.cost_usd, 1324 * 0.30e-6 + 1290 * 30e-6), "cost: 1324 in x $0.30 + 1290 image x $30 per million");
 
 	body = xasprintf("{\"candidates\":[{\"content\":{\"parts\":[{\"inline_data\":{"
 	    "\"mime_type\":\"image/jpeg\",\"data\":\"%s\"}}]},\"finish_reason\":\"STOP\"}]}", img);
 	answer(200, body);
 	free(body);
-	check(res.outcome == GEMINI_OK && strcmp(res.mime, "image/jpeg") == 0 &&
+	check(res.outcome == PROVIDER_OK && strcmp(res.mime, "image/jpeg") == 0 &&
 	    res.image_len == sizeof(photo) && res.cost_usd == 0 &&
 	    strcmp(res.finish_reason, "STOP") == 0, "200 snake_case inline_data: image decoded, no usage = no cost");
 
@@ -319,9 +319,9 @@ test_answers(void)
 	    "\"IMAGE\",\"tokenCount\":1120}]}}", thought, img);
 	answer(200, body);
 	free(body);
-	check(res.outcome == GEMINI_OK && res.image_len == sizeof(photo) &&
+	check(res.outcome == PROVIDER_OK && res.image_len == sizeof(photo) &&
 	    memcmp(res.image, photo, sizeof(photo)) == 0, "thought parts skipped, the final image taken");
-	check(res.image_tokens == 1120 && res.thoughts_tokens == 200 &&
+	check(res.tokens_out_image == 1120 && res.tokens_thoughts == 200 &&
 	    near(res.cost_usd, 560 * 0.30e-6 + (30 + 200) * 2.50e-6 + 1120 * 30e-6),
 	    "cost: thoughts and text at $2.50, image tokens at $30 per million");
 
@@ -331,7 +331,7 @@ test_answers(void)
 	    "\"promptTokenCount\":100,\"candidatesTokenCount\":1290}}", img);
 	answer(200, body);
 	free(body);
-	check(res.outcome == GEMINI_OK && res.image_tokens == 1290 &&
+	check(res.outcome == PROVIDER_OK && res.tokens_out_image == 1290 &&
 	    near(res.cost_usd, 100 * 0.30e-6 + 1290 * 30e-6), "cost without candidatesTokensDetails");
 
 	answer(200, "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"I can help with that. "
@@ -339,31 +339,31 @@ test_answers(void)
 	    "\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":1300,\"candidatesTokenCount\":12,"
 	    "\"totalTokenCount\":1312,\"candidatesTokensDetails\":[{\"modality\":\"TEXT\","
 	    "\"tokenCount\":12}]},\"modelVersion\":\"gemini-2.5-flash-image\"}");
-	check(is(GEMINI_RETRYABLE, "no_image") && res.image == NULL &&
+	check(is(PROVIDER_RETRYABLE, "no_image") && res.image == NULL &&
 	    strstr(res.error_message, "NO_IMAGE") != NULL &&
 	    strstr(res.error_message, "Which style") != NULL, "NO_IMAGE: retryable no_image with the model's text");
 	check(near(res.cost_usd, 1300 * 0.30e-6 + 12 * 2.50e-6), "NO_IMAGE: tokens still cost");
 
 	answer(200, "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Sure!\"}]},"
 	    "\"finishReason\":\"STOP\"}]}");
-	check(is(GEMINI_RETRYABLE, "no_image") && strstr(res.error_message, "STOP") != NULL,
+	check(is(PROVIDER_RETRYABLE, "no_image") && strstr(res.error_message, "STOP") != NULL,
 	    "STOP with text only: retryable no_image");
 
 	answer(200, "{\"candidates\":[{\"finishReason\":\"IMAGE_SAFETY\",\"finishMessage\":"
 	    "\"Unable to show the generated image.\",\"index\":0}],\"usageMetadata\":{"
 	    "\"promptTokenCount\":1300,\"totalTokenCount\":1300},\"modelVersion\":"
 	    "\"gemini-2.5-flash-image\"}");
-	check(is(GEMINI_FINAL, "safety_blocked") && strstr(res.error_message, "IMAGE_SAFETY") != NULL &&
+	check(is(PROVIDER_FINAL, "safety_blocked") && strstr(res.error_message, "IMAGE_SAFETY") != NULL &&
 	    strstr(res.error_message, "Unable to show") != NULL, "IMAGE_SAFETY: final safety_blocked, clear message");
 	answer(200, "{\"candidates\":[{\"content\":{},\"finishReason\":\"IMAGE_PROHIBITED_CONTENT\"}]}");
-	check(is(GEMINI_FINAL, "safety_blocked"), "IMAGE_PROHIBITED_CONTENT: final safety_blocked");
+	check(is(PROVIDER_FINAL, "safety_blocked"), "IMAGE_PROHIBITED_CONTENT: final safety_blocked");
 	answer(200, "{\"promptFeedback\":{\"blockReason\":\"PROHIBITED_CONTENT\"},\"usageMetadata\":"
 	    "{\"promptTokenCount\":1290,\"totalTokenCount\":1290},\"modelVersion\":"
 	    "\"gemini-2.5-flash-image\"}");
-	check(is(GEMINI_FINAL, "prompt_blocked") && strstr(res.error_message, "PROHIBITED_CONTENT") != NULL &&
-	    res.prompt_tokens == 1290, "promptFeedback.blockReason: final prompt_blocked");
+	check(is(PROVIDER_FINAL, "prompt_blocked") && strstr(res.error_message, "PROHIBITED_CONTENT") != NULL &&
+	    res.tokens_in == 1290, "promptFeedback.blockReason: final prompt_blocked");
 	answer(200, "{\"usageMetadata\":{\"promptTokenCount\":5}}");
-	check(is(GEMINI_RETRYABLE, "no_image"), "200 without candidates: retryable no_image");
+	check(is(PROVIDER_RETRYABLE, "no_image"), "200 without candidates: retryable no_image");
 
 	answer(429, "{\"error\":{\"code\":429,\"message\":\"You exceeded your current quota, please "
 	    "check your plan and billing details.\\n* Quota exceeded for metric: generativelanguage."
@@ -374,65 +374,65 @@ test_answers(void)
 	    "{\"@type\":\"type.googleapis.com/google.rpc.Help\",\"links\":[{\"description\":\"Learn "
 	    "more about Gemini API quotas\",\"url\":\"https://ai.google.dev/gemini-api/docs/rate-limits\"}]},"
 	    "{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\",\"retryDelay\":\"1.5s\"}]}}");
-	check(is(GEMINI_RETRYABLE, "rate_limited") && res.retry_after_ms == 1500 &&
+	check(is(PROVIDER_RETRYABLE, "rate_limited") && res.retry_after_ms == 1500 &&
 	    strstr(res.error_message, "RESOURCE_EXHAUSTED") != NULL &&
 	    strchr(res.error_message, '\n') == NULL, "429 with RetryInfo 1.5s: rate_limited, retry after 1500 ms");
 	answer(429, "{\"error\":{\"code\":429,\"message\":\"Resource has been exhausted (e.g. check "
 	    "quota).\",\"status\":\"RESOURCE_EXHAUSTED\"}}");
-	check(is(GEMINI_RETRYABLE, "rate_limited") && res.retry_after_ms == -1, "429 without RetryInfo: no delay");
+	check(is(PROVIDER_RETRYABLE, "rate_limited") && res.retry_after_ms == -1, "429 without RetryInfo: no delay");
 	answer(503, "{\"error\":{\"code\":503,\"message\":\"The model is overloaded. Please try again "
 	    "later.\",\"status\":\"UNAVAILABLE\"}}");
-	check(is(GEMINI_RETRYABLE, "provider_unavailable") && strstr(res.error_message, "overloaded") != NULL,
+	check(is(PROVIDER_RETRYABLE, "provider_unavailable") && strstr(res.error_message, "overloaded") != NULL,
 	    "503 UNAVAILABLE: retryable");
 	answer(500, "{\"error\":{\"code\":500,\"message\":\"An internal error has occurred.\",\"status\":\"INTERNAL\"}}");
-	check(is(GEMINI_RETRYABLE, "provider_unavailable"), "500 INTERNAL: retryable");
+	check(is(PROVIDER_RETRYABLE, "provider_unavailable"), "500 INTERNAL: retryable");
 	answer(502, "<html><body>502 Bad Gateway</body></html>");
-	check(is(GEMINI_RETRYABLE, "provider_unavailable"), "502 with an HTML body: retryable");
+	check(is(PROVIDER_RETRYABLE, "provider_unavailable"), "502 with an HTML body: retryable");
 	answer(504, "{\"error\":{\"code\":504,\"message\":\"Deadline expired before operation could "
 	    "complete.\",\"status\":\"DEADLINE_EXCEEDED\"}}");
-	check(is(GEMINI_RETRYABLE, "provider_unavailable"), "504 DEADLINE_EXCEEDED: retryable");
+	check(is(PROVIDER_RETRYABLE, "provider_unavailable"), "504 DEADLINE_EXCEEDED: retryable");
 	answer(0, "");
-	check(is(GEMINI_RETRYABLE, "provider_unavailable"), "no HTTP answer: retryable");
+	check(is(PROVIDER_RETRYABLE, "provider_unavailable"), "no HTTP answer: retryable");
 	answer(400, "{\"error\":{\"code\":400,\"message\":\"Request contains an invalid argument.\","
 	    "\"status\":\"INVALID_ARGUMENT\"}}");
-	check(is(GEMINI_FINAL, "bad_request") && strstr(res.error_message, "INVALID_ARGUMENT") != NULL,
+	check(is(PROVIDER_FINAL, "bad_request") && strstr(res.error_message, "INVALID_ARGUMENT") != NULL,
 	    "400 INVALID_ARGUMENT: final bad_request");
 	answer(400, "{\"error\":{\"code\":400,\"message\":\"API key not valid: AIzaSyD-abcdefghijklmn"
 	    "opqrstuvwxyz0123. Please pass a valid API key.\",\"status\":\"INVALID_ARGUMENT\",\"details\":"
 	    "[{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\",\"reason\":\"API_KEY_INVALID\","
 	    "\"domain\":\"googleapis.com\",\"metadata\":{\"service\":\"generativelanguage.googleapis.com\"}}]}}");
-	check(is(GEMINI_FINAL, "auth_failed") && strstr(res.error_message, "AIza") == NULL &&
+	check(is(PROVIDER_FINAL, "auth_failed") && strstr(res.error_message, "AIza") == NULL &&
 	    strstr(res.error_message, "[redacted]. Please") != NULL,
 	    "400 API_KEY_INVALID: final auth_failed, key-shaped text redacted");
 	answer(403, "{\"error\":{\"code\":403,\"message\":\"Method doesn't allow unregistered callers "
 	    "(callers without established identity). Please use API Key or other form of API consumer "
 	    "identity to call this API.\",\"status\":\"PERMISSION_DENIED\"}}");
-	check(is(GEMINI_FINAL, "auth_failed"), "403 PERMISSION_DENIED: final auth_failed");
+	check(is(PROVIDER_FINAL, "auth_failed"), "403 PERMISSION_DENIED: final auth_failed");
 	answer(404, "{\"error\":{\"code\":404,\"message\":\"models/gemini-9-image is not found for API "
 	    "version v1beta, or is not supported for generateContent.\",\"status\":\"NOT_FOUND\"}}");
-	check(is(GEMINI_FINAL, "model_not_found"), "404 NOT_FOUND: final model_not_found");
+	check(is(PROVIDER_FINAL, "model_not_found"), "404 NOT_FOUND: final model_not_found");
 
 	answer(200, "{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":");
-	check(is(GEMINI_RETRYABLE, "malformed_response"), "200 truncated JSON: retryable malformed_response");
+	check(is(PROVIDER_RETRYABLE, "malformed_response"), "200 truncated JSON: retryable malformed_response");
 	answer(200, "[]");
-	check(is(GEMINI_RETRYABLE, "malformed_response"), "200 JSON array: malformed_response");
+	check(is(PROVIDER_RETRYABLE, "malformed_response"), "200 JSON array: malformed_response");
 	answer(200, "{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":"
 	    "\"image/png\",\"data\":\"iVBORw0KGgo=!!\"}}]},\"finishReason\":\"STOP\"}]}");
-	check(is(GEMINI_RETRYABLE, "malformed_response") && res.image == NULL, "bad base64 characters refused");
+	check(is(PROVIDER_RETRYABLE, "malformed_response") && res.image == NULL, "bad base64 characters refused");
 	answer(200, "{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":"
 	    "\"image/png\",\"data\":\"QR==\"}}]}}]}");
-	check(is(GEMINI_RETRYABLE, "malformed_response"), "non-canonical base64 padding bits refused");
+	check(is(PROVIDER_RETRYABLE, "malformed_response"), "non-canonical base64 padding bits refused");
 	answer(200, "{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":"
 	    "\"image/png\",\"data\":\"QUFB\\nQUFB\"}}]}}]}");
-	check(is(GEMINI_RETRYABLE, "malformed_response"), "base64 with a newline refused");
+	check(is(PROVIDER_RETRYABLE, "malformed_response"), "base64 with a newline refused");
 	answer(200, "{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":"
 	    "\"image/png\",\"data\":\"QUE\"}}]}}]}");
-	check(is(GEMINI_RETRYABLE, "malformed_response"), "unpadded base64 refused");
+	check(is(PROVIDER_RETRYABLE, "malformed_response"), "unpadded base64 refused");
 	answer(200, "{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":"
 	    "\"text/plain\",\"data\":\"QUFB\"}}]},\"finishReason\":\"STOP\"}]}");
-	check(is(GEMINI_RETRYABLE, "no_image"), "non-image inline data ignored");
-	gemini_result_free(&res);
-	check(res.image == NULL, "gemini_result_free");
+	check(is(PROVIDER_RETRYABLE, "no_image"), "non-image inline data ignored");
+	provider_result_free(&res);
+	check(res.image == NULL, "provider_result_free");
 	free(img);
 	free(thought);
 }
@@ -455,7 +455,7 @@ test_durations(void)
 static void
 test_upload(void)
 {
-	struct gemini_result r;
+	struct provider_result r;
 	char **h, *s, *uri;
 	const char *j;
 	int rc;
@@ -493,9 +493,9 @@ test_upload(void)
 	check(gemini_upload_parse_start(200, "", 0, s, &r) == 0, "upload: start accepted");
 	free(s);
 	check(gemini_upload_parse_start(200, "", 0, NULL, &r) == -1 &&
-	    r.outcome == GEMINI_RETRYABLE, "upload: 200 without an upload URL is retryable");
+	    r.outcome == PROVIDER_RETRYABLE, "upload: 200 without an upload URL is retryable");
 	j = "{\"error\":{\"code\":403,\"message\":\"denied\",\"status\":\"PERMISSION_DENIED\"}}";
-	check(gemini_upload_parse_start(403, j, strlen(j), NULL, &r) == -1 && r.outcome == GEMINI_FINAL &&
+	check(gemini_upload_parse_start(403, j, strlen(j), NULL, &r) == -1 && r.outcome == PROVIDER_FINAL &&
 	    strcmp(r.error_code, "auth_failed") == 0, "upload: 403 final auth_failed");
 	j = "{\"file\":{\"name\":\"files/abc-123\",\"mimeType\":\"image/jpeg\",\"sizeBytes\":\"16000000\","
 	    "\"createTime\":\"2025-09-01T10:00:00.000000Z\",\"expirationTime\":\"2025-09-03T10:00:00Z\","
@@ -507,10 +507,10 @@ test_upload(void)
 	free(uri);
 	j = "{\"file\":{\"name\":\"files/x\",\"uri\":\"https://h/v1beta/files/x\",\"state\":\"FAILED\"}}";
 	check(gemini_upload_parse_finish(200, j, strlen(j), &uri, &r) == -1 && uri == NULL &&
-	    r.outcome == GEMINI_FINAL, "upload: FAILED file is final");
+	    r.outcome == PROVIDER_FINAL, "upload: FAILED file is final");
 	check(gemini_upload_parse_finish(200, "{}", 2, &uri, &r) == -1 &&
 	    strcmp(r.error_code, "malformed_response") == 0, "upload: answer without uri is malformed");
-	check(gemini_upload_parse_finish(503, "", 0, &uri, &r) == -1 && r.outcome == GEMINI_RETRYABLE,
+	check(gemini_upload_parse_finish(503, "", 0, &uri, &r) == -1 && r.outcome == PROVIDER_RETRYABLE,
 	    "upload: 503 retryable");
 }
 

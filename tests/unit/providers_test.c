@@ -3,8 +3,8 @@
  * (providerd/turbotext.c, providerd/openai.c) against a small inline
  * catalogue: form bodies, method mapping, answers as the services send
  * them (queue ids, reconnect, the three image URL shapes, refusals, HTTP
- * errors), the multipart of images/edits, b64_json, usage and cost.
- * Prints TAP; exit status 1 when any check failed.
+ * errors), the multipart of images/edits, b64_json, usage and cost; and
+ * the result every provider shares (providerd/result.c).  Prints TAP; exit status 1 when any check failed.
  */
 #include <math.h>
 #include <stdio.h>
@@ -93,17 +93,17 @@ test_turbotext_bodies(void)
 	free(b);
 }
 
-static enum tt_outcome
-create(long status, const char *body, struct tt_result *r)
+static enum provider_outcome
+create(long status, const char *body, struct provider_result *r)
 {
 	turbotext_parse_create(status, body, strlen(body), r);
 	return r->outcome;
 }
 
-static enum tt_outcome
-result(const char *base, long status, const char *body, struct tt_result *r)
+static enum provider_outcome
+result(const char *base, long status, const char *body, struct provider_result *r)
 {
-	turbotext_result_free(r);
+	provider_result_free(r);
 	turbotext_parse_result(base, status, body, strlen(body), r);
 	return r->outcome;
 }
@@ -111,54 +111,54 @@ result(const char *base, long status, const char *body, struct tt_result *r)
 static void
 test_turbotext_answers(void)
 {
-	struct tt_result r = { 0 };
+	struct provider_result r = { 0 };
 	const char *base = "https://www.turbotext.ru/";
 	long long id;
 	int async;
 
-	check(create(200, "{\"success\":true,\"queueid\":123}", &r) == TT_QUEUED && r.id == 123 &&
-	    !r.async, "create: queueid");
-	check(create(200, "{\"success\":true,\"asyncid\":\"77\"}", &r) == TT_QUEUED && r.id == 77 &&
-	    r.async, "create: asyncid as a string");
-	check(create(200, "{\"success\":false,\"error\":\"no\\nmoney\"}", &r) == TT_FINAL &&
+	check(create(200, "{\"success\":true,\"queueid\":123}", &r) == PROVIDER_QUEUED &&
+	    strcmp(r.ref, "queue:123") == 0, "create: queueid");
+	check(create(200, "{\"success\":true,\"asyncid\":\"77\"}", &r) == PROVIDER_QUEUED &&
+	    strcmp(r.ref, "async:77") == 0, "create: asyncid as a string");
+	check(create(200, "{\"success\":false,\"error\":\"no\\nmoney\"}", &r) == PROVIDER_FINAL &&
 	    strcmp(r.error_code, "provider_error") == 0 && strstr(r.error_message, "no money") != NULL,
 	    "create: refusal is final, message on one line");
-	check(create(200, "{\"success\":true}", &r) == TT_RETRYABLE &&
+	check(create(200, "{\"success\":true}", &r) == PROVIDER_RETRYABLE &&
 	    strcmp(r.error_code, "malformed_response") == 0, "create: no id is malformed");
-	check(create(200, "<html>", &r) == TT_RETRYABLE, "create: not JSON is retryable");
-	check(create(429, "", &r) == TT_RETRYABLE && strcmp(r.error_code, "rate_limited") == 0,
+	check(create(200, "<html>", &r) == PROVIDER_RETRYABLE, "create: not JSON is retryable");
+	check(create(429, "", &r) == PROVIDER_RETRYABLE && strcmp(r.error_code, "rate_limited") == 0,
 	    "429 rate_limited retryable");
-	check(create(502, "", &r) == TT_RETRYABLE && strcmp(r.error_code, "provider_unavailable") == 0,
+	check(create(502, "", &r) == PROVIDER_RETRYABLE && strcmp(r.error_code, "provider_unavailable") == 0,
 	    "5xx retryable");
-	check(create(0, "", &r) == TT_RETRYABLE, "no answer retryable");
-	check(create(401, "{\"success\":false,\"error\":\"bad key\"}", &r) == TT_FINAL &&
+	check(create(0, "", &r) == PROVIDER_RETRYABLE, "no answer retryable");
+	check(create(401, "{\"success\":false,\"error\":\"bad key\"}", &r) == PROVIDER_FINAL &&
 	    strcmp(r.error_code, "auth_failed") == 0, "401 auth_failed final");
-	check(create(400, "", &r) == TT_FINAL && strcmp(r.error_code, "bad_request") == 0,
+	check(create(400, "", &r) == PROVIDER_FINAL && strcmp(r.error_code, "bad_request") == 0,
 	    "400 bad_request final");
 
-	check(result(base, 200, "{\"success\":false,\"action\":\"reconnect\"}", &r) == TT_NOT_READY,
+	check(result(base, 200, "{\"success\":false,\"action\":\"reconnect\"}", &r) == PROVIDER_PENDING,
 	    "reconnect is not ready");
 	check(result(base, 200, "{\"success\":true,\"uploaded_image\":\"https://cdn.x/a.png\"}", &r) ==
-	    TT_DONE && strcmp(r.image_url, "https://cdn.x/a.png") == 0, "uploaded_image at top level");
+	    PROVIDER_OK && strcmp(r.image_url, "https://cdn.x/a.png") == 0, "uploaded_image at top level");
 	check(result(base, 200, "{\"success\":true,\"data\":{\"uploaded_image\":\"http://c/b.jpg\"}}", &r) ==
-	    TT_DONE && strcmp(r.image_url, "http://c/b.jpg") == 0, "uploaded_image in data");
+	    PROVIDER_OK && strcmp(r.image_url, "http://c/b.jpg") == 0, "uploaded_image in data");
 	check(result("http://127.0.0.1:9/sub/", 200,
-	    "{\"success\":true,\"data\":{\"image\":[\"/image/ai/1.jpg\",\"/x\"]}}", &r) == TT_DONE &&
+	    "{\"success\":true,\"data\":{\"image\":[\"/image/ai/1.jpg\",\"/x\"]}}", &r) == PROVIDER_OK &&
 	    strcmp(r.image_url, "http://127.0.0.1:9/image/ai/1.jpg") == 0,
 	    "data.image[0] relative to the host");
 	check(result(base, 200, "{\"success\":true,\"data\":{\"image\":[\"img/2.jpg\"]}}", &r) ==
-	    TT_DONE && strcmp(r.image_url, "https://www.turbotext.ru/img/2.jpg") == 0,
+	    PROVIDER_OK && strcmp(r.image_url, "https://www.turbotext.ru/img/2.jpg") == 0,
 	    "a path without a slash is relative to the host too");
 	check(result(base, 200, "{\"success\":true,\"data\":{\"image\":\"/one.png\"}}", &r) ==
-	    TT_DONE && strcmp(r.image_url, "https://www.turbotext.ru/one.png") == 0,
+	    PROVIDER_OK && strcmp(r.image_url, "https://www.turbotext.ru/one.png") == 0,
 	    "data.image as a plain string");
 	check(result(base, 200, "{\"success\":true,\"data\":{\"image\":[\"//evil/x.jpg\"]}}", &r) ==
-	    TT_FINAL, "scheme-relative URL refused");
-	check(result(base, 200, "{\"success\":true,\"data\":{}}", &r) == TT_FINAL &&
+	    PROVIDER_FINAL, "scheme-relative URL refused");
+	check(result(base, 200, "{\"success\":true,\"data\":{}}", &r) == PROVIDER_FINAL &&
 	    strcmp(r.error_code, "no_image") == 0, "success without an image is no_image");
-	check(result(base, 200, "{\"success\":false,\"error\":\"NSFW\"}", &r) == TT_FINAL &&
+	check(result(base, 200, "{\"success\":false,\"error\":\"NSFW\"}", &r) == PROVIDER_FINAL &&
 	    strstr(r.error_message, "NSFW") != NULL, "result refusal is final with its text");
-	turbotext_result_free(&r);
+	provider_result_free(&r);
 	check(turbotext_ref_parse("queue:5", &id, &async) == 0 && id == 5 && !async &&
 	    turbotext_ref_parse("async:9", &id, &async) == 0 && id == 9 && async &&
 	    turbotext_ref_parse("queue:", &id, &async) == -1 &&
@@ -243,10 +243,10 @@ test_openai_form(void)
 	free(url);
 }
 
-static enum openai_outcome
-answer(long status, const char *body, struct openai_result *r)
+static enum provider_outcome
+answer(long status, const char *body, struct provider_result *r)
 {
-	openai_result_free(r);
+	provider_result_free(r);
 	openai_parse_response(provider_model(oa, NULL), status, body, strlen(body), r);
 	return r->outcome;
 }
@@ -254,44 +254,71 @@ answer(long status, const char *body, struct openai_result *r)
 static void
 test_openai_answers(void)
 {
-	struct openai_result r = { 0 };
+	struct provider_result r = { 0 };
 	char b64[200], *body;
 
 	sodium_bin2base64(b64, sizeof(b64), png1, sizeof(png1), sodium_base64_VARIANT_ORIGINAL);
 	body = xasprintf("{\"data\":[{\"b64_json\":\"%s\"}],\"usage\":{\"input_tokens\":250,"
 	    "\"output_tokens\":1000,\"input_tokens_details\":{\"text_tokens\":50,"
 	    "\"image_tokens\":200}}}", b64);
-	check(answer(200, body, &r) == OPENAI_OK && r.image_len == sizeof(png1) &&
+	check(answer(200, body, &r) == PROVIDER_OK && r.image_len == sizeof(png1) &&
 	    memcmp(r.image, png1, sizeof(png1)) == 0 && strcmp(r.mime, "image/png") == 0,
 	    "b64_json decoded, type by magic bytes");
 	check(fabs(r.cost_usd - (50 * 5 + 200 * 10 + 1000 * 40) / 1e6) < 1e-12,
 	    "cost: text, image and output tokens at their prices");
-	openai_result_free(&r);
+	provider_result_free(&r);
 	openai_parse_response(provider_model_by_id(oa, "gpt-image-1"), 200, body, strlen(body), &r);
 	check(fabs(r.cost_usd - (50 + 200 + 1000) / 1e6) < 1e-12, "cost at the other model's prices");
 	free(body);
-	check(answer(200, "{\"data\":[{\"b64_json\":\"SGVsbG8=\"}]}", &r) == OPENAI_RETRYABLE &&
+	check(answer(200, "{\"data\":[{\"b64_json\":\"SGVsbG8=\"}]}", &r) == PROVIDER_RETRYABLE &&
 	    strcmp(r.error_code, "malformed_response") == 0, "base64 of a non-image refused");
-	check(answer(200, "{\"data\":[]}", &r) == OPENAI_RETRYABLE &&
+	check(answer(200, "{\"data\":[]}", &r) == PROVIDER_RETRYABLE &&
 	    strcmp(r.error_code, "no_image") == 0, "no data is no_image");
 	check(answer(429, "{\"error\":{\"message\":\"slow down\",\"code\":\"rate_limit_exceeded\"}}",
-	    &r) == OPENAI_RETRYABLE && strcmp(r.error_code, "rate_limited") == 0,
+	    &r) == PROVIDER_RETRYABLE && strcmp(r.error_code, "rate_limited") == 0,
 	    "429 rate limit retryable");
 	check(answer(429, "{\"error\":{\"message\":\"quota\",\"code\":\"insufficient_quota\"}}", &r) ==
-	    OPENAI_FINAL && strcmp(r.error_code, "quota_exhausted") == 0, "insufficient_quota final");
+	    PROVIDER_FINAL && strcmp(r.error_code, "quota_exhausted") == 0, "insufficient_quota final");
 	check(answer(400, "{\"error\":{\"message\":\"no\",\"code\":\"moderation_blocked\"}}", &r) ==
-	    OPENAI_FINAL && strcmp(r.error_code, "safety_blocked") == 0, "moderation is safety_blocked");
+	    PROVIDER_FINAL && strcmp(r.error_code, "safety_blocked") == 0, "moderation is safety_blocked");
 	check(answer(401, "{\"error\":{\"message\":\"Incorrect API key provided: sk-abc123. See\"}}",
-	    &r) == OPENAI_FINAL && strcmp(r.error_code, "auth_failed") == 0 &&
+	    &r) == PROVIDER_FINAL && strcmp(r.error_code, "auth_failed") == 0 &&
 	    strstr(r.error_message, "abc123") == NULL && strstr(r.error_message, "sk-******") != NULL,
 	    "401 auth_failed, the echoed key masked");
-	check(answer(503, "", &r) == OPENAI_RETRYABLE && answer(0, "", &r) == OPENAI_RETRYABLE,
+	check(answer(503, "", &r) == PROVIDER_RETRYABLE && answer(0, "", &r) == PROVIDER_RETRYABLE,
 	    "5xx and no answer retryable");
-	check(answer(404, "{}", &r) == OPENAI_FINAL && strcmp(r.error_code, "model_not_found") == 0,
+	check(answer(404, "{}", &r) == PROVIDER_FINAL && strcmp(r.error_code, "model_not_found") == 0,
 	    "404 model_not_found");
 	check(answer(400, "{\"error\":{\"message\":\"bad size\",\"code\":\"invalid_value\"}}", &r) ==
-	    OPENAI_FINAL && strcmp(r.error_code, "bad_request") == 0, "other 400 bad_request");
-	openai_result_free(&r);
+	    PROVIDER_FINAL && strcmp(r.error_code, "bad_request") == 0, "other 400 bad_request");
+	provider_result_free(&r);
+}
+
+/* The one setter and the one network error every provider's parser uses. */
+static void
+test_result(void)
+{
+	struct provider_result r;
+
+	provider_result_init(&r, 502);
+	check(r.http_status == 502 && r.retry_after_ms == -1 && r.image == NULL,
+	    "result: init keeps the status, no delay, no image");
+	provider_result_set(&r, PROVIDER_FINAL, "auth_failed", "bad key\r\nAIza%s and sk-%s.",
+	    "SyA0123456789abcdefghijklmnopqrstuv", "proj-abc123");
+	check(r.outcome == PROVIDER_FINAL && strcmp(r.error_code, "auth_failed") == 0 &&
+	    strchr(r.error_message, '\n') == NULL && strstr(r.error_message, "AIzaSy") == NULL &&
+	    strstr(r.error_message, "[redacted]") != NULL &&
+	    strstr(r.error_message, "abc123") == NULL && strstr(r.error_message, "sk-*") != NULL,
+	    "result: one line, Google and bearer keys masked whoever quotes them");
+	provider_result_no_answer(&r, "Turbotext", "provider_timeout", "Operation timed out");
+	check(r.outcome == PROVIDER_RETRYABLE && strcmp(r.error_code, "provider_timeout") == 0 &&
+	    strcmp(r.error_message, "Turbotext: Operation timed out") == 0,
+	    "result: no HTTP answer is retryable with what the transfer met");
+	provider_result_no_answer(&r, "OpenAI", "provider_unavailable", NULL);
+	check(strcmp(r.error_message, "OpenAI: no HTTP answer") == 0,
+	    "result: no answer without a detail says so");
+	provider_result_free(&r);
+	check(r.image == NULL && r.image_url == NULL, "result: free");
 }
 
 int
@@ -313,6 +340,7 @@ main(void)
 	test_turbotext_answers();
 	test_openai_form();
 	test_openai_answers();
+	test_result();
 	catalog_free(c);
 	return tap_done();
 }

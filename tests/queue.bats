@@ -86,7 +86,7 @@ summary() {
 }
 job_state() { psql_pb "SELECT state FROM job WHERE id = '$1'"; }
 job_ended() { [ "$(job_state "$1")" = succeeded ] || [ "$(job_state "$1")" = failed ]; }
-gemini_busy() { [ "$(curl -fsS "$FAKE_URL/_fake/stats" | jq .in_flight)" = 1 ]; }
+gemini_in_flight() { [ "$(curl -fsS "$FAKE_URL/_fake/stats" | jq .in_flight)" = "$1" ]; }
 
 @test "no history, a quick provider: bursts over max_parallel_jobs=1 are queued, never refused" {
 	slot slot-020 openai '{"prompt":"x"}'
@@ -104,7 +104,7 @@ gemini_busy() { [ "$(curl -fsS "$FAKE_URL/_fake/stats" | jq .in_flight)" = 1 ]; 
 	assert_equal "$(metric photobridge_ingest_quota_refused_total)" 0
 }
 
-@test "a slow provider with max_parallel_jobs=1: photos that cannot be done in time are answered in under 1 s" {
+@test "a slow provider, max_parallel_jobs 1 then 2: photos that cannot be done in time are answered in under 1 s" {
 	slot slot-021 gemini
 	slot slot-022 gemini '{"prompt":"make it a watercolor","on_failure":"original"}'
 	# A booth wait of 8 s (T_sync 10 s) and one call at a time, through the API.
@@ -118,7 +118,7 @@ gemini_busy() { [ "$(curl -fsS "$FAKE_URL/_fake/stats" | jq .in_flight)" = 1 ]; 
 	assert_equal "$(job_state "$first")" succeeded
 	# An empty queue: the next photo is accepted and its call starts.
 	(O=$O.a H=$H.a post slot-021 "$TESTDATA/orientation/Landscape_2.jpg" >"$BATS_TEST_TMPDIR/code.a") &
-	wait_for 5 gemini_busy
+	wait_for 5 gemini_in_flight 1
 	# Behind it, nothing can be done within 8 s: 503 + Retry-After at once.
 	start=$(date +%s%N)
 	run post slot-021 "$TESTDATA/orientation/Portrait_1.jpg"
@@ -148,19 +148,29 @@ gemini_busy() { [ "$(curl -fsS "$FAKE_URL/_fake/stats" | jq .in_flight)" = 1 ]; 
 	job2=$(header X-Photobridge-Job)
 	assert_equal "$(psql_pb "SELECT j.state, l.status, l.error_code, l.fallback FROM processing_log l
 	    JOIN job j ON j.id = l.job_id WHERE l.job_id = '$job2'")" 'failed|ERROR|queue_full|original'
-	# The accepted photo: its 504 at the booth's deadline, its job done later.
+	# A second parallel call allowed (no restart): the next photo has a free
+	# slot and is accepted; with both slots busy, the one after is refused.
+	settings '{"provider_quotas":{"gemini":{"max_parallel_jobs":2}}}'
+	(O=$O.d H=$H.d post slot-021 "$TESTDATA/orientation/Landscape_3.jpg" >"$BATS_TEST_TMPDIR/code.d") &
+	wait_for 5 gemini_in_flight 2
+	run post slot-021 "$TESTDATA/orientation/Portrait_3.jpg"
+	assert_output 503
+	jassert '.error.details.reason == "queue_full"' <"$O"
+	# The accepted photos: their 504 at the booth's deadline, their jobs done later.
 	wait
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/code.a")" 504
-	second=$(jq -r .error.details.job "$O.a")
-	wait_for 20 job_ended "$second"
-	assert_equal "$(job_state "$second")" succeeded
-	# The provider was called for the two accepted photos only.
-	assert_equal "$(curl -fsS "$FAKE_URL/_fake/stats" | jq .generate)" 2
+	for x in a d; do
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/code.$x")" 504
+		job=$(jq -r .error.details.job "$O.$x")
+		wait_for 20 job_ended "$job"
+		assert_equal "$(job_state "$job")" succeeded
+	done
+	# The provider was called for the three accepted photos only.
+	assert_equal "$(curl -fsS "$FAKE_URL/_fake/stats" | jq .generate)" 3
 	# Counted once: one request and one error each, nothing spent, in the
 	# statistics and in /metrics.
-	summary slot-021 | jassert '.requests == 3 and .processings == 2 and .errors == 1'
+	summary slot-021 | jassert '.requests == 5 and .processings == 3 and .errors == 2'
 	summary slot-022 | jassert '.requests == 1 and .processings == 0 and .errors == 1 and .spent == 0'
 	assert_equal "$(psql_pb "SELECT requests, errors, cost FROM processing_daily
 	    WHERE slot_id = 'slot-022'")" '1|1|0'
-	assert_equal "$(metric photobridge_ingest_quota_refused_total)" 2
+	assert_equal "$(metric photobridge_ingest_quota_refused_total)" 3
 }

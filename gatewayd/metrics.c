@@ -271,7 +271,7 @@ metrics_daemons(struct out *o, int db_up)
 	}
 	family(o, "photobridge_ingest_quota_refused_total", "counter",
 	    "Ingests answered at once because the provider's quota was used up "
-	    "(since ingestd start).");
+	    "or its queue was full (since ingestd start).");
 	snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(
 	    json_object_get(json_object_get(st[0], "ingest"), "quota_refused")));
 	sample(o, "photobridge_ingest_quota_refused_total", NULL, NULL, NULL, NULL, num);

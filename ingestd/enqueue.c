@@ -10,7 +10,8 @@
  * attached to the existing job so the provider is not paid twice; a
  * failed or canceled job is not reused.  A new job whose provider's
  * quota cannot let it start within the booth's wait is written already
- * failed and answered at once (quota.c).
+ * failed and answered at once, as is one whose provider's queue cannot
+ * finish it within that wait (quota.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -132,7 +133,7 @@ create_job(struct ingest *in, int64_t wait_until_wall)
 	char job[UUID_STR_LEN], media[UUID_STR_LEN], size_s[24], w_s[16], h_s[16];
 	char attempts_s[16], deadline_s[16], recv_s[32], until_s[32];
 	char *src, *dst, *settings, *metadata;
-	const char *params[23];
+	const char *params[24];
 	json_t *meta = json_deep_copy(in->fields);
 	PGresult *res;
 
@@ -180,14 +181,15 @@ create_job(struct ingest *in, int64_t wait_until_wall)
 	params[20] = in->test ? "test" : "ingest";
 	params[21] = in->quota_wait_ms > 0 ? "failed" : "queued";
 	params[22] = quota_error_code(in);
+	params[23] = quota_error_message(in);
 	res = db_exec(daemon_db,
 	    "WITH j AS (INSERT INTO job (id, req_id, slot_id, kind, provider_id, operation_id, "
 	    "  settings_json, max_attempts, deadline, input_media_ids, idempotency_key, "
 	    "  booth_photo_id, file_sha256, metadata, state, error_code, error_message, "
 	    "  finished_at) VALUES ($1, $2, $3, $21, $4, $5, "
 	    "  $6::jsonb, $7::int, now() + make_interval(secs => $8::int), ARRAY[$9::uuid], "
-	    "  $10, $11, $12, $13::jsonb, $22, $23, CASE WHEN $23::text IS NOT NULL THEN "
-	    "  'the provider quota is used up' END, CASE WHEN $22 = 'failed' THEN now() END) "
+	    "  $10, $11, $12, $13::jsonb, $22, $23, $24, "
+	    "  CASE WHEN $22 = 'failed' THEN now() END) "
 	    "  RETURNING id), "
 	    "m AS (INSERT INTO media_object (id, kind, path, mime, size_bytes, width, height, "
 	    "  sha256, expires_at, job_id, slot_id) SELECT $9, 'original', $14, $15, $16::bigint, "
@@ -197,7 +199,7 @@ create_job(struct ingest *in, int64_t wait_until_wall)
 	    "  wait_until) SELECT $2, j.id, $3, $4, to_timestamp($19::double precision), "
 	    "  to_timestamp($20::double precision) FROM j WHERE $21 = 'ingest' AND $22 = 'queued') "
 	    "SELECT CASE WHEN $22 = 'queued' THEN pg_notify('job_new', id::text) END FROM j",
-	    23, params);
+	    24, params);
 	free(settings);
 	free(metadata);
 	if (res == NULL) {

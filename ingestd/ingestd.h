@@ -31,7 +31,9 @@ struct ingest {
 	int		 slot_known;		/* processing_log needs a slot */
 	int		 test;			/* an operator's test run (testrun.c) */
 	int		 reattached;		/* a resend joined an existing job */
-	long long	 quota_wait_ms;		/* > 0: refused, the provider's quota is used up */
+	long long	 quota_wait_ms;		/* > 0: refused (quota.c), ms until a retry */
+	const char	*quota_code;		/* why: quota_exhausted or queue_full; static */
+	long long	 queue_call_ms;		/* queue_full: the call time predicted */
 	const char	*fallback;		/* "original", "local" or NULL; static */
 };
 
@@ -90,10 +92,15 @@ void	wait_detach(struct ingest *);
 /* Answers the booth (reply stolen) and frees the ingest. */
 void	wait_answer(struct ingest *, json_t *reply);
 
-/* quota.c: sets quota_wait_ms when the provider's budget outlasts the wait. */
+/*
+ * quota.c: sets quota_wait_ms when the provider's budget outlasts the wait,
+ * or its queue cannot finish the job within it.
+ */
 void	quota_check(struct ingest *, int64_t wait_until_wall_ms);
-/* "quota_exhausted" for a refused ingest, else NULL. */
+/* "quota_exhausted" or "queue_full" for a refused ingest, else NULL. */
 const char *quota_error_code(const struct ingest *);
+/* The refused job's error_message, else NULL. */
+const char *quota_error_message(const struct ingest *);
 /* Answers a refused ingest at once: fallback or 503 + retry_after_sec. */
 void	quota_refuse(struct ingest *);
 unsigned long long quota_refused(void);

@@ -4,14 +4,16 @@
  * SYNOPSIS
  *	bench-load --url URL --body FILE [--header 'Name: value' ...]
  *	    [--concurrency N] [--requests M] [--unique-header NAME]
- *	    [--timeout S] [--keep-alive]
+ *	    [--timeout S] [--keep-alive] [--booth-addresses]
  *
  * DESCRIPTION
  *	Sends M POSTs of FILE's bytes to URL with at most N in flight: a new
  *	request starts as soon as one ends, as N booths would.  Each request
  *	opens its own connection (a booth's photo arrives on a fresh one);
  *	--keep-alive lets requests reuse connections instead, as providerd
- *	does with a provider.
+ *	does with a provider.  With --booth-addresses each of the N booths
+ *	connects from its own loopback address (127.1.X.Y), as booths on an
+ *	event's network do: gatewayd caps connections per client address.
  *	With --unique-header, each request carries NAME with a value of its
  *	own (e.g. Idempotency-Key, so that no request repeats another).  The
  *	latency of a request is from its start to the last byte of its answer.
@@ -62,7 +64,7 @@ static struct {
 	char		*body;
 	size_t		 bodylen;
 	long		 timeout_s;
-	int		 keep_alive;
+	int		 keep_alive, booth_addresses;
 	char		 prefix[64];
 } opt = { .timeout_s = 60 };
 
@@ -72,7 +74,7 @@ usage(void)
 	fprintf(stderr, "usage: bench-load --url URL --body FILE "
 	    "[--header 'Name: value' ...]\n"
 	    "    [--concurrency N] [--requests M] [--unique-header NAME] "
-	    "[--timeout S] [--keep-alive]\n");
+	    "[--timeout S] [--keep-alive] [--booth-addresses]\n");
 	exit(2);
 }
 
@@ -106,10 +108,11 @@ append_header(struct curl_slist *list, const char *h)
 	return l;
 }
 
+/* Booth k (its flight's index) is 127.1.k/250.k%250+1. */
 static void
-flight_start(CURLM *multi, struct flight *f, long seq)
+flight_start(CURLM *multi, struct flight *f, long seq, long booth)
 {
-	char *h;
+	char *h, addr[64];
 	int i;
 
 	f->headers = NULL;
@@ -132,6 +135,11 @@ flight_start(CURLM *multi, struct flight *f, long seq)
 	curl_easy_setopt(f->easy, CURLOPT_FORBID_REUSE, opt.keep_alive ? 0L : 1L);
 	curl_easy_setopt(f->easy, CURLOPT_TIMEOUT, opt.timeout_s);
 	curl_easy_setopt(f->easy, CURLOPT_NOSIGNAL, 1L);
+	if (opt.booth_addresses) {
+		snprintf(addr, sizeof(addr), "host!127.1.%ld.%ld", booth / 250,
+		    booth % 250 + 1);
+		curl_easy_setopt(f->easy, CURLOPT_INTERFACE, addr);
+	}
 	f->bytes = 0;
 	f->start_us = now_us();
 	if (curl_multi_add_handle(multi, f->easy) != CURLM_OK)
@@ -204,6 +212,7 @@ main(int argc, char **argv)
 		{ "unique-header", required_argument, NULL, 'U' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "keep-alive", no_argument, NULL, 'k' },
+		{ "booth-addresses", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *bodyfile = NULL;
@@ -231,6 +240,7 @@ main(int argc, char **argv)
 		case 'U': opt.unique = optarg; break;
 		case 't': opt.timeout_s = arg_long(optarg, 1, 3600); break;
 		case 'k': opt.keep_alive = 1; break;
+		case 'a': opt.booth_addresses = 1; break;
 		default: usage();
 		}
 	}
@@ -250,7 +260,7 @@ main(int argc, char **argv)
 
 	t0 = now_us();
 	for (; started < conc; started++)
-		flight_start(multi, &flights[started], started);
+		flight_start(multi, &flights[started], started, started);
 	while (done < total) {
 		if (curl_multi_perform(multi, &running) != CURLM_OK)
 			fatal("curl.multi", "err=%s", "curl_multi_perform failed");
@@ -276,7 +286,7 @@ main(int argc, char **argv)
 			curl_easy_cleanup(f->easy);
 			curl_slist_free_all(f->headers);
 			if (started < total)
-				flight_start(multi, f, started++);
+				flight_start(multi, f, started++, f - flights);
 		}
 		if (done < total && curl_multi_poll(multi, NULL, 0, 1000, NULL) != CURLM_OK)
 			fatal("curl.multi", "err=%s", "curl_multi_poll failed");

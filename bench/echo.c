@@ -12,9 +12,9 @@
  *	"Expect: 100-continue" itself (civetweb does not for a handler),
  *	writes the response head by hand and closes the connection.  No parsing, no files, no sockets
  *	to other daemons, no database: what photobridge adds over this is its
- *	own cost.  Its civetweb options are gatewayd's, Nagle included;
- *	--tcp-nodelay turns Nagle off (civetweb's tcp_nodelay), which shows
- *	what a head and a body in two writes cost on a fresh connection.
+ *	own cost.  Its civetweb options are gatewayd's but for Nagle:
+ *	--tcp-nodelay turns it off as gatewayd does (civetweb's tcp_nodelay);
+ *	without, it shows what a head and a body in two writes cost.
  *	Other methods get 405.  TERM or INT stops it, exit 0.
  */
 #include <civetweb.h>

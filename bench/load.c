@@ -4,19 +4,24 @@
  * SYNOPSIS
  *	bench-load --url URL --body FILE [--header 'Name: value' ...]
  *	    [--concurrency N] [--requests M] [--unique-header NAME]
- *	    [--timeout S]
+ *	    [--timeout S] [--keep-alive] [--booth-addresses]
  *
  * DESCRIPTION
  *	Sends M POSTs of FILE's bytes to URL with at most N in flight: a new
  *	request starts as soon as one ends, as N booths would.  Each request
- *	opens its own connection (a booth's photo arrives on a fresh one).
+ *	opens its own connection (a booth's photo arrives on a fresh one);
+ *	--keep-alive lets requests reuse connections instead, as providerd
+ *	does with a provider.  With --booth-addresses each of the N booths
+ *	connects from its own loopback address (127.1.X.Y), as booths on an
+ *	event's network do: gatewayd caps connections per client address.
  *	With --unique-header, each request carries NAME with a value of its
  *	own (e.g. Idempotency-Key, so that no request repeats another).  The
  *	latency of a request is from its start to the last byte of its answer.
  *	Prints one line of key=value pairs on stdout:
  *
- *	requests= ok= errors= seconds= rps= ok_rps= p50_ms= p95_ms= p99_ms=
- *	    max_ms= resp_bytes= cpu_ms= [err_STATUS=N ...] [err_transport=N]
+ *	requests= ok= errors= seconds= rps= ok_rps= mean_ms= p50_ms= p95_ms=
+ *	    p99_ms= max_ms= resp_bytes= cpu_ms= [err_STATUS=N ...]
+ *	    [err_transport=N]
  *
  *	ok counts 200 answers, ok_rps is ok per second; errors counts the
  *	rest by status, a failed transfer (refused, reset, timed out) as
@@ -59,6 +64,7 @@ static struct {
 	char		*body;
 	size_t		 bodylen;
 	long		 timeout_s;
+	int		 keep_alive, booth_addresses;
 	char		 prefix[64];
 } opt = { .timeout_s = 60 };
 
@@ -68,7 +74,7 @@ usage(void)
 	fprintf(stderr, "usage: bench-load --url URL --body FILE "
 	    "[--header 'Name: value' ...]\n"
 	    "    [--concurrency N] [--requests M] [--unique-header NAME] "
-	    "[--timeout S]\n");
+	    "[--timeout S] [--keep-alive] [--booth-addresses]\n");
 	exit(2);
 }
 
@@ -80,16 +86,6 @@ arg_long(const char *s, long min, long max)
 	if (parse_long(s, &v) == -1 || v < min || v > max)
 		usage();
 	return v;
-}
-
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		fatal("clock_gettime", "err=%s", strerror(errno));
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static size_t
@@ -112,10 +108,11 @@ append_header(struct curl_slist *list, const char *h)
 	return l;
 }
 
+/* Booth k (its flight's index) is 127.1.k/250.k%250+1. */
 static void
-flight_start(CURLM *multi, struct flight *f, long seq)
+flight_start(CURLM *multi, struct flight *f, long seq, long booth)
 {
-	char *h;
+	char *h, addr[64];
 	int i;
 
 	f->headers = NULL;
@@ -135,9 +132,14 @@ flight_start(CURLM *multi, struct flight *f, long seq)
 	curl_easy_setopt(f->easy, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(f->easy, CURLOPT_WRITEDATA, f);
 	curl_easy_setopt(f->easy, CURLOPT_PRIVATE, f);
-	curl_easy_setopt(f->easy, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(f->easy, CURLOPT_FORBID_REUSE, opt.keep_alive ? 0L : 1L);
 	curl_easy_setopt(f->easy, CURLOPT_TIMEOUT, opt.timeout_s);
 	curl_easy_setopt(f->easy, CURLOPT_NOSIGNAL, 1L);
+	if (opt.booth_addresses) {
+		snprintf(addr, sizeof(addr), "host!127.1.%ld.%ld", booth / 250,
+		    booth % 250 + 1);
+		curl_easy_setopt(f->easy, CURLOPT_INTERFACE, addr);
+	}
 	f->bytes = 0;
 	f->start_us = now_us();
 	if (curl_multi_add_handle(multi, f->easy) != CURLM_OK)
@@ -172,18 +174,22 @@ report(int64_t *lat, long n, const long *status, long transport,
 	long ok = status[200], s;
 
 	struct rusage ru;
-	double cpu = 0;
+	double cpu = 0, sum = 0;
+	long i;
 
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
 		    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 	if (seconds <= 0)
 		seconds = 1e-6;
+	for (i = 0; i < n; i++)
+		sum += (double)lat[i];
 	qsort(lat, (size_t)n, sizeof(*lat), cmp_i64);
 	printf("requests=%ld ok=%ld errors=%ld seconds=%.3f rps=%.2f ok_rps=%.2f "
-	    "p50_ms=%.1f p95_ms=%.1f p99_ms=%.1f max_ms=%.1f resp_bytes=%llu "
-	    "cpu_ms=%.0f", n, ok, n - ok, seconds, (double)n / seconds,
-	    (double)ok / seconds, pctl(lat, n, 50), pctl(lat, n, 95),
+	    "mean_ms=%.2f p50_ms=%.1f p95_ms=%.1f p99_ms=%.1f max_ms=%.1f "
+	    "resp_bytes=%llu cpu_ms=%.0f", n, ok, n - ok, seconds,
+	    (double)n / seconds, (double)ok / seconds, sum / (double)n / 1000.0,
+	    pctl(lat, n, 50), pctl(lat, n, 95),
 	    pctl(lat, n, 99), (double)lat[n - 1] / 1000.0,
 	    ok > 0 ? bytes / (unsigned long long)ok : 0, cpu);
 	for (s = 0; s < MAX_STATUS; s++)
@@ -205,6 +211,8 @@ main(int argc, char **argv)
 		{ "requests", required_argument, NULL, 'n' },
 		{ "unique-header", required_argument, NULL, 'U' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "keep-alive", no_argument, NULL, 'k' },
+		{ "booth-addresses", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *bodyfile = NULL;
@@ -231,6 +239,8 @@ main(int argc, char **argv)
 		case 'n': total = arg_long(optarg, 1, 10000000); break;
 		case 'U': opt.unique = optarg; break;
 		case 't': opt.timeout_s = arg_long(optarg, 1, 3600); break;
+		case 'k': opt.keep_alive = 1; break;
+		case 'a': opt.booth_addresses = 1; break;
 		default: usage();
 		}
 	}
@@ -250,7 +260,7 @@ main(int argc, char **argv)
 
 	t0 = now_us();
 	for (; started < conc; started++)
-		flight_start(multi, &flights[started], started);
+		flight_start(multi, &flights[started], started, started);
 	while (done < total) {
 		if (curl_multi_perform(multi, &running) != CURLM_OK)
 			fatal("curl.multi", "err=%s", "curl_multi_perform failed");
@@ -276,7 +286,7 @@ main(int argc, char **argv)
 			curl_easy_cleanup(f->easy);
 			curl_slist_free_all(f->headers);
 			if (started < total)
-				flight_start(multi, f, started++);
+				flight_start(multi, f, started++, f - flights);
 		}
 		if (done < total && curl_multi_poll(multi, NULL, 0, 1000, NULL) != CURLM_OK)
 			fatal("curl.multi", "err=%s", "curl_multi_poll failed");

@@ -165,6 +165,16 @@ now_ms(void)
 }
 
 int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		fatal("clock_gettime", "err=%s", strerror(errno));
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
 wall_ms(void)
 {
 	return clock_ms(CLOCK_REALTIME);

@@ -36,6 +36,7 @@ void	 str_flatten(char *);
 int	 errorf(char *err, size_t errlen, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int64_t	 now_ms(void);				/* CLOCK_MONOTONIC */
+int64_t	 now_us(void);				/* the same, in µs */
 int64_t	 wall_ms(void);				/* CLOCK_REALTIME */
 
 /* Reads a whole file of at most max bytes, NUL-terminated; NULL + errno. */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "curlm.h"
 #include "log.h"
@@ -224,6 +225,25 @@ http_call_limits(struct http_call *c, long connect_ms, long total_ms,
 	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, total_ms);
 	c->max_body = max_body;
+}
+
+static curl_socket_t
+on_opensocket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	int (*allowed)(const struct sockaddr *) = (int (*)(const struct sockaddr *))arg;
+
+	(void)purpose;
+	if (!allowed(&a->addr))
+		return CURL_SOCKET_BAD;	/* the transfer fails: couldn't connect */
+	return socket(a->family, a->socktype, a->protocol);
+}
+
+void
+http_call_direct(struct http_call *c, int (*allowed)(const struct sockaddr *))
+{
+	curl_easy_setopt(c->easy, CURLOPT_PROXY, "");
+	curl_easy_setopt(c->easy, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
+	curl_easy_setopt(c->easy, CURLOPT_OPENSOCKETDATA, (void *)allowed);
 }
 
 void

@@ -82,8 +82,9 @@ hook_count() {
 	[ "$(hooks "$1" | jq length)" -ge "$2" ]
 }
 
-event_state() {
-	psql_pb "SELECT state FROM webhook_event WHERE job_id = '$1' AND type = 'job.succeeded'"
+# event_is JOB STATE: the job's job.succeeded event is in that state.
+event_is() {
+	[ "$(psql_pb "SELECT state FROM webhook_event WHERE job_id = '$1' AND type = 'job.succeeded'")" = "$2" ]
 }
 
 # verify SECRET < records: every record's signature checks out, as a receiver does it.
@@ -170,7 +171,7 @@ print(len(recs))
 	[ "$code" = 200 ] || fail "ingest answered $code"
 	[ -n "$job" ]
 	wait_for 30 hook_count /flaky 3 || fail "$(hooks /flaky)"
-	wait_for 10 bash -c "[ \"\$(psql_pb \"SELECT state FROM webhook_event WHERE job_id = '$job'\")\" = delivered ]"
+	wait_for 10 event_is "$job" delivered
 	recs=$(hooks /flaky)
 	jq -e '[.[].status] == [500, 500, 200]' <<<"$recs"
 	run verify "$secret" <<<"$recs"
@@ -218,7 +219,7 @@ print(len(recs))
 	pid=$(daemon_pid janitor)
 	kill -9 "$pid"
 	# runit restarts it; the lease (4 s timeout + 5 s) expires, and it sends again.
-	wait_for 40 bash -c "[ \"\$(psql_pb \"SELECT state FROM webhook_event WHERE job_id = '$job'\")\" = delivered ]" ||
+	wait_for 40 event_is "$job" delivered ||
 	    fail "not delivered: $(psql_pb "SELECT * FROM webhook_attempt")"
 	[ "$(daemon_pid janitor)" != "$pid" ]
 	recs=$(hooks /crash)
@@ -247,12 +248,12 @@ print(len(recs))
 	read -r code fast_job secs < <(ingest slot-005)
 	[ "$code" = 200 ]
 	awk -v s="$secs" 'BEGIN { exit !(s < 10) }' || fail "booth waited $secs s"
-	wait_for 10 bash -c "[ \"\$(psql_pb \"SELECT state FROM webhook_event WHERE job_id = '$fast_job'\")\" = delivered ]" ||
+	wait_for 10 event_is "$fast_job" delivered ||
 	    fail "the other slot's event waited"
 	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 	[ "$ms" -lt 10000 ]
 	# The slow one is still in flight.
-	run psql_pb "SELECT state, finished_at IS NULL FROM webhook_event e JOIN webhook_attempt a
+	run psql_pb "SELECT e.state, a.finished_at IS NULL FROM webhook_event e JOIN webhook_attempt a
 	    ON a.event_id = e.id WHERE e.job_id = '$slow_job'"
 	assert_output 'pending|t'
 	run sock janitor status

@@ -261,3 +261,20 @@ print(len(recs))
 	echo 4 >"$PB_STATE_DIR/service/janitor/env/PB_WEBHOOK_TIMEOUT_SEC"
 	kill -HUP "$(daemon_pid janitor)"
 }
+
+@test "UI: the slot page's Webhook card stores the URL, shows and rotates the secret; the job page shows deliveries" {
+	[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || skip "no Chromium: make deps"
+	local creds=$PB_STATE_DIR/secrets/runtime_credentials.json
+	export PB_UI_USER=serg PB_UI_PASS=$(jq -r '.users[] | select(.username == "serg") | .password' "$creds")
+	export PB_UI_SLOT=slot-006 PB_UI_HOOK_URL=$HOOK_URL/ui-card PB_UI_INGEST_PW=$PW
+	export PB_PSQL="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql" PB_PG_HOST=$PB_STATE_DIR/pg/run
+	export PB_UI_SHOTS=${PB_UI_SHOTS:-$REPO/tests/.work/screenshots}
+	mkdir -p "$PB_UI_SHOTS"
+	run timeout 240 node "$REPO/tests/ui/webhook.js"
+	printf '%s\n' "$output" | grep '^# screenshot' >&3 || true
+	[ "$status" -eq 0 ] || { echo "$output"; return 1; }
+	# What the receiver got verifies with the secret the page showed last.
+	secret=$(AUTH=$TOKEN api GET /api/slots/slot-006/webhook >/dev/null; jq -r .secret "$O")
+	run verify "$secret" <<<"$(hooks /ui-card)"
+	assert_success
+}

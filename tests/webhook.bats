@@ -20,6 +20,7 @@ setup_file() {
 	# total timeout so a killed janitor's lease (timeout + 5 s) expires soon.
 	export PB_WEBHOOK_ALLOW_LOOPBACK=1 PB_WEBHOOK_BACKOFF=1,1,2 PB_WEBHOOK_TIMEOUT_SEC=4
 	export PB_METRICS_TOKEN=webhook-metrics-token
+	fake_gemini_start
 	pb_up
 	wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$HOOK_PORT"
 	local creds=$PB_STATE_DIR/secrets/runtime_credentials.json
@@ -34,6 +35,7 @@ setup_file() {
 
 teardown_file() {
 	[ -f "$BATS_FILE_TMPDIR/receiver.pid" ] && kill "$(cat "$BATS_FILE_TMPDIR/receiver.pid")" 2>/dev/null
+	fake_gemini_stop
 	pb_down
 }
 
@@ -85,6 +87,10 @@ hook_count() {
 # event_is JOB STATE: the job's job.succeeded event is in that state.
 event_is() {
 	[ "$(psql_pb "SELECT state FROM webhook_event WHERE job_id = '$1' AND type = 'job.succeeded'")" = "$2" ]
+}
+
+both_delivered() {
+	[ "$(psql_pb "SELECT count(*) FROM webhook_event WHERE job_id = '$1' AND state = 'delivered'")" = 2 ]
 }
 
 # verify SECRET < records: every record's signature checks out, as a receiver does it.
@@ -209,6 +215,38 @@ print(len(recs))
 	[ "$code" = 200 ]
 	run psql_pb "SELECT count(*) FROM webhook_event WHERE job_id = '$job2'"
 	assert_output 0
+}
+
+@test "a failed job with on_failure=original sends job.failed and job.fallback, once each" {
+	psql_pb "UPDATE slots SET provider_id = 'gemini', operation_id = 'change_image',
+	    settings_json = '{\"prompt\":\"x\",\"on_failure\":\"original\"}' WHERE id = 'slot-007'"
+	secret=$(set_hook slot-007 "$HOOK_URL/failing")
+	curl -fsS -X POST -d '{"behaviours":["safety"]}' "$FAKE_URL/_fake/script" >/dev/null
+	read -r code job secs < <(ingest slot-007)
+	[ "$code" = 200 ]
+	grep -qi '^x-photobridge-fallback: original' "$BATS_TEST_TMPDIR/ingest.h"
+	wait_for 20 hook_count /failing 2 || fail "$(hooks /failing)"
+	recs=$(hooks /failing)
+	run verify "$secret" <<<"$recs"
+	assert_success
+	jq -e --arg j "$job" '[.[].body | fromjson] | (map(.type) | sort) == ["job.failed", "job.fallback"]
+	    and all(.[]; .job.id == $j and .job.state == "failed" and .job.error_code != null)
+	    and (map(select(.type == "job.fallback"))[0].fallback == "original")' <<<"$recs"
+	wait_for 10 both_delivered "$job"
+	run psql_pb "SELECT string_agg(type || ':' || state, ' ' ORDER BY type) FROM webhook_event
+	    WHERE job_id = '$job'"
+	assert_output 'job.failed:delivered job.fallback:delivered'
+	# A retry from the Jobs page that fails again sends no second job.failed.
+	curl -fsS -X POST -d '{"behaviours":["safety"]}' "$FAKE_URL/_fake/script" >/dev/null
+	run api POST "/api/jobs/$job/retry"
+	assert_output 200
+	wait_for 20 bash -c "[ \"\$(curl -fsS -H 'Authorization: Bearer $TOKEN' $BASE_URL/api/jobs/$job | jq -r .state)\" = failed ]"
+	run psql_pb "SELECT count(*) FROM job_attempt WHERE job_id = '$job'"
+	[ "$output" -ge 2 ] || fail "the retry did not run: $output attempt(s)"
+	sleep 2
+	run psql_pb "SELECT count(*) FROM webhook_event WHERE job_id = '$job'"
+	assert_output 2
+	[ "$(hooks /failing | jq length)" -eq 2 ]
 }
 
 @test "janitor killed with -9 mid-delivery: the event is delivered after its restart" {

@@ -305,6 +305,7 @@ print(len(recs))
 	local creds=$PB_STATE_DIR/secrets/runtime_credentials.json
 	export PB_UI_USER=serg PB_UI_PASS=$(jq -r '.users[] | select(.username == "serg") | .password' "$creds")
 	export PB_UI_SLOT=slot-006 PB_UI_HOOK_URL=$HOOK_URL/ui-card PB_UI_INGEST_PW=$PW
+	export PB_UI_FOREIGN_SLOT=$(psql_pb "SELECT min(s.id) FROM slots s JOIN users u ON u.id = s.user_id WHERE u.username = 'igor'")
 	export PB_PSQL="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql" PB_PG_HOST=$PB_STATE_DIR/pg/run
 	export PB_UI_SHOTS=${PB_UI_SHOTS:-$REPO/tests/.work/screenshots}
 	mkdir -p "$PB_UI_SHOTS"

@@ -13,6 +13,11 @@ const { BASE, check, withPage, login, shot, toastSeen, run, apiAs, sql } = requi
 const slot = process.env.PB_UI_SLOT;
 
 async function card(page, api) {
+	// Another operator's slot: the card is not offered.
+	await page.goto(BASE + '/slot.html?id=' + process.env.PB_UI_FOREIGN_SLOT);
+	await page.waitForSelector('#slot-missing:not([hidden])');
+	await page.waitForSelector('#webhook-form', { state: 'detached' });
+
 	await page.goto(BASE + '/slot.html?id=' + slot);
 	await page.waitForSelector('#webhook-form');
 	// A public http URL: refused by the server, nothing stored.

@@ -20,7 +20,11 @@ async function load() {
 	try {
 		show(await api('GET', path()));
 	} catch (e) {
-		toastError(e, 'Loading the webhook failed');
+		// No such slot, or another operator's: slot.js says so; no card.
+		if (e.status === 404)
+			$('#webhook-form').remove();
+		else
+			toastError(e, 'Loading the webhook failed');
 	}
 }
 

@@ -88,7 +88,7 @@ int
 hookurl_check(const char *url, int allow_loopback, char *err, size_t errlen)
 {
 	CURLU *u;
-	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL;
+	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *pass = NULL;
 	int rc = -1;
 
 	if (strlen(url) > HOOKURL_MAX)
@@ -102,7 +102,8 @@ hookurl_check(const char *url, int allow_loopback, char *err, size_t errlen)
 		errorf(err, errlen, "not an absolute URL");
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK) {
 		errorf(err, errlen, "the URL may not carry a user name or password");
 		goto out;
 	}
@@ -128,6 +129,7 @@ out:
 	curl_free(host);
 	curl_free(port);
 	curl_free(user);
+	curl_free(pass);
 	curl_url_cleanup(u);
 	return rc;
 }

@@ -58,8 +58,6 @@ on_done(struct http_call *c, void *arg)
 			o.error = buf;
 		} else if (c->code == CURLE_OPERATION_TIMEDOUT)
 			o.error = "timeout";
-		else if (c->code == CURLE_COULDNT_CONNECT && c->error[0] == '\0')
-			o.error = "connect_refused";
 		else
 			o.error = c->error[0] != '\0' ? c->error : "network";
 	}

@@ -89,6 +89,11 @@ event_is() {
 	[ "$(psql_pb "SELECT state FROM webhook_event WHERE job_id = '$1' AND type = 'job.succeeded'")" = "$2" ]
 }
 
+attempt_failed() {
+	[ "$(psql_pb "SELECT count(*) FROM webhook_attempt a JOIN webhook_event e ON e.id = a.event_id
+	    WHERE e.job_id = '$1' AND a.error IS NOT NULL")" -ge 1 ]
+}
+
 both_delivered() {
 	[ "$(psql_pb "SELECT count(*) FROM webhook_event WHERE job_id = '$1' AND state = 'delivered'")" = 2 ]
 }
@@ -247,6 +252,27 @@ print(len(recs))
 	run psql_pb "SELECT count(*) FROM webhook_event WHERE job_id = '$job'"
 	assert_output 2
 	[ "$(hooks /failing | jq length)" -eq 2 ]
+}
+
+@test "janitor checks the address it connects to: a stored loopback URL is refused without the dev setting" {
+	set_hook slot-008 "$HOOK_URL/rebound" >/dev/null
+	# As if the name now resolved to loopback: janitor alone loses the dev setting.
+	echo 0 >"$PB_STATE_DIR/service/janitor/env/PB_WEBHOOK_ALLOW_LOOPBACK"
+	kill -HUP "$(daemon_pid janitor)"
+	wait_for 10 bash -c '[ "$(printf "status\n" | socat -t 5 - "UNIX-CONNECT:$1" |
+	    jq -r .config.PB_WEBHOOK_ALLOW_LOOPBACK)" = 0 ]' _ "$PB_RUN_DIR/janitor.sock"
+	read -r code job secs < <(ingest slot-008)
+	[ "$code" = 200 ]
+	wait_for 20 attempt_failed "$job"
+	run psql_pb "SELECT a.http_status IS NULL, a.error IS NOT NULL, e.state FROM webhook_attempt a
+	    JOIN webhook_event e ON e.id = a.event_id WHERE e.job_id = '$job' AND a.attempt = 1"
+	assert_output 't|t|pending'
+	[ "$(hooks /rebound | jq length)" = 0 ]
+	echo 1 >"$PB_STATE_DIR/service/janitor/env/PB_WEBHOOK_ALLOW_LOOPBACK"
+	kill -HUP "$(daemon_pid janitor)"
+	# Allowed again, the retry goes through.
+	wait_for 20 event_is "$job" delivered
+	[ "$(hooks /rebound | jq length)" = 1 ]
 }
 
 @test "janitor killed with -9 mid-delivery: the event is delivered after its restart" {

@@ -43,9 +43,11 @@ void	http_call_get(struct http_call *);
 void	http_call_limits(struct http_call *, long connect_ms, long total_ms,
 	    size_t max_body);
 /*
- * No proxy, and every address the call connects to must pass allowed()
- * (checked on the connected address, so a name that resolves elsewhere
- * later is refused too).
+ * No proxy, and the address of every connection the call makes or
+ * reuses must pass allowed(): a new one is refused before connect(), a
+ * cached one before the request is sent (CURLE_COULDNT_CONNECT or
+ * CURLE_ABORTED_BY_CALLBACK).  Checked on the real address, so a name
+ * that resolves elsewhere later is refused too.
  */
 void	http_call_direct(struct http_call *, int (*allowed)(const struct sockaddr *));
 void	http_call_start(struct http_call *);

@@ -58,6 +58,8 @@ on_done(struct http_call *c, void *arg)
 			o.error = buf;
 		} else if (c->code == CURLE_OPERATION_TIMEDOUT)
 			o.error = "timeout";
+		else if (c->code == CURLE_ABORTED_BY_CALLBACK)
+			o.error = "address_refused";
 		else
 			o.error = c->error[0] != '\0' ? c->error : "network";
 	}

@@ -43,6 +43,17 @@ setup() {
 	O=$BATS_TEST_TMPDIR/body H=$BATS_TEST_TMPDIR/headers
 }
 
+# A case that changes janitor's env puts it back even when it fails.
+teardown() {
+	local env=$PB_STATE_DIR/service/janitor/env
+	if [ "$(cat "$env/PB_WEBHOOK_ALLOW_LOOPBACK")" != 1 ] ||
+	    [ "$(cat "$env/PB_WEBHOOK_TIMEOUT_SEC")" != 4 ]; then
+		echo 1 >"$env/PB_WEBHOOK_ALLOW_LOOPBACK"
+		echo 4 >"$env/PB_WEBHOOK_TIMEOUT_SEC"
+		kill -HUP "$(daemon_pid janitor)"
+	fi
+}
+
 login() {
 	curl -fsS -H 'Content-Type: application/json' \
 	    -d "{\"username\":\"$1\",\"password\":\"$2\"}" "$BASE_URL/api/login" |
@@ -256,7 +267,8 @@ print(len(recs))
 
 @test "janitor checks the address it connects to: a stored loopback URL is refused without the dev setting" {
 	set_hook slot-008 "$HOOK_URL/rebound" >/dev/null
-	# As if the name now resolved to loopback: janitor alone loses the dev setting.
+	# As if the name now resolved to loopback: janitor alone loses the dev
+	# setting (connections to the receiver kept from earlier cases included).
 	echo 0 >"$PB_STATE_DIR/service/janitor/env/PB_WEBHOOK_ALLOW_LOOPBACK"
 	kill -HUP "$(daemon_pid janitor)"
 	wait_for 10 bash -c '[ "$(printf "status\n" | socat -t 5 - "UNIX-CONNECT:$1" |

@@ -19,6 +19,7 @@ setup_file() {
 	# Loopback receivers are allowed here only; retries 1 s apart; a short
 	# total timeout so a killed janitor's lease (timeout + 5 s) expires soon.
 	export PB_WEBHOOK_ALLOW_LOOPBACK=1 PB_WEBHOOK_BACKOFF=1,1,2 PB_WEBHOOK_TIMEOUT_SEC=4
+	export PB_WEBHOOK_PARALLEL=4	# two janitors must share 8 events
 	export PB_METRICS_TOKEN=webhook-metrics-token
 	fake_gemini_start
 	pb_up
@@ -77,13 +78,16 @@ set_hook() {
 }
 
 # ingest SLOT: one booth photo; prints "HTTP-STATUS JOB-ID SECONDS".
+# Headers in $BATS_TEST_TMPDIR/ingest.h (the last one's, when several run at once).
 ingest() {
-	local out
-	out=$(curl -sS -o /dev/null -D "$BATS_TEST_TMPDIR/ingest.h" \
+	local out hf
+	hf=$(mktemp -p "$BATS_TEST_TMPDIR" ingest.XXXXXX)
+	out=$(curl -sS -o /dev/null -D "$hf" \
 	    -w '%{http_code} %{time_total}' -F "password=$PW" -F "id=booth-$RANDOM" \
 	    -F "fileToUpload=@$TESTDATA/orientation/Landscape_1.jpg" "$BASE_URL/ingest/$1")
-	echo "${out% *} $(tr -d '\r' <"$BATS_TEST_TMPDIR/ingest.h" |
+	echo "${out% *} $(tr -d '\r' <"$hf" |
 	    awk 'tolower($1) == "x-photobridge-job:" {print $2}') ${out#* }"
+	mv "$hf" "$BATS_TEST_TMPDIR/ingest.h"
 }
 
 # hooks PATH-PREFIX: the receiver's records of requests to that path, as a JSON array.
@@ -103,6 +107,11 @@ event_is() {
 attempt_failed() {
 	[ "$(psql_pb "SELECT count(*) FROM webhook_attempt a JOIN webhook_event e ON e.id = a.event_id
 	    WHERE e.job_id = '$1' AND a.error IS NOT NULL")" -ge 1 ]
+}
+
+# all_delivered "ID','ID..." N: N events of those jobs delivered.
+all_delivered() {
+	[ "$(psql_pb "SELECT count(*) FROM webhook_event WHERE job_id IN ('$1') AND state = 'delivered'")" = "$2" ]
 }
 
 both_delivered() {
@@ -307,6 +316,36 @@ print(len(recs))
 	    ' ' ORDER BY a.attempt) FROM webhook_attempt a JOIN webhook_event e ON e.id = a.event_id
 	    WHERE e.job_id = '$job'"
 	assert_output '1:interrupted 2:200'
+}
+
+@test "two janitors on one database share the deliveries; each event is sent once" {
+	run2=$BATS_TEST_TMPDIR/run2 log2=$BATS_TEST_TMPDIR/janitor2.log
+	# A second host's janitor: its own socket, the same database.
+	PB_RUN_DIR=$run2 PB_ENV_DIR= "$BIN/janitor" 2>"$log2" &
+	pid=$!
+	wait_for 10 bash -c "printf 'status\n' | socat -t 2 - UNIX-CONNECT:$run2/janitor.sock | jq -e '.db.state == \"up\"'"
+	for n in 09 10 11 12 13 14 15 16; do
+		set_hook "slot-0$n" "$HOOK_URL/pair-$n?delay=2" >/dev/null
+	done
+	for n in 09 10 11 12 13 14 15 16; do
+		ingest "slot-0$n" >"$BATS_TEST_TMPDIR/ingest-$n" &
+	done
+	wait $(jobs -p | grep -vx "$pid")
+	jobs=$(cut -d' ' -f2 "$BATS_TEST_TMPDIR"/ingest-* | paste -sd, | sed "s/,/','/g")
+	[ "$(cut -d' ' -f1 "$BATS_TEST_TMPDIR"/ingest-* | sort -u)" = 200 ] || fail "$(cat "$BATS_TEST_TMPDIR"/ingest-*)"
+	wait_for 40 bash -c "[ \"\$(jq -s '[.[] | select(.path | startswith(\"/pair-\"))] | length' '$HOOK_LOG')\" -ge 8 ]"
+	wait_for 20 all_delivered "$jobs" 8
+	kill -TERM "$pid"
+	wait "$pid"
+	recs=$(hooks /pair-)
+	# Each event once: no attempt was sent by both janitors.
+	jq -e 'length == 8 and ([.[].headers["x-photobridge-event-id"]] | unique | length == 8)' <<<"$recs"
+	run psql_pb "SELECT count(*), sum(attempts), count(DISTINCT a.lease_owner) FROM webhook_event e
+	    JOIN webhook_attempt a ON a.event_id = e.id WHERE e.job_id IN ('$jobs')"
+	echo "# events, attempts, janitors that delivered: $output" >&3
+	[[ $output =~ ^8\|8\|2$ ]] || fail "$output"
+	! grep -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$log2"
+	grep -q 'event=webhook.delivered' "$log2"
 }
 
 @test "a 30 s receiver delays neither the booth's answer nor another slot's delivery" {

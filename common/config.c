@@ -33,6 +33,8 @@ const struct config_var config_common[] = {
 	{ "PB_GATEWAY_USER", "", 0, 0, 0,
 	    "the user gatewayd runs as: admitted to the socket verbs it needs only "
 	    "(empty: gatewayd runs as the service user)" },
+	{ "PB_WEBHOOK_ALLOW_LOOPBACK", "0", CONFIG_INT, 0, 1,
+	    "1: slot webhooks may go to loopback, over http too (tests, development)" },
 	{ "PB_ENV_DIR", NULL, CONFIG_PATH, 0, 0,
 	    "runit env/ directory re-read on HUP" },
 	{ NULL, NULL, 0, 0, 0, NULL }

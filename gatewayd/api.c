@@ -37,6 +37,7 @@ static const struct api_route *const api_tables[] = {
 	media_routes,
 	docs_routes,
 	stats_routes,
+	slothook_routes,
 	NULL
 };
 

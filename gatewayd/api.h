@@ -104,6 +104,7 @@ extern const struct api_route tarball_routes[];
 extern const struct api_route docs_routes[];
 extern const struct api_route stats_routes[];
 extern const struct api_route media_routes[];
+extern const struct api_route slothook_routes[];
 
 /* Loaded at start by api_init(); read-only afterwards. */
 extern struct secrets	 api_secrets;

@@ -10,7 +10,8 @@
  * and cost of each) and its original photo while it is still stored
  * (originals go 60 s after the job ends).  A thumbnail is the job's
  * 'thumbnail' media when the image pipeline made one, else the result
- * itself.  Cancel and retry are in jobctl.c.
+ * itself.  One job also lists its webhook events and their delivery
+ * attempts (slothook.c).  Cancel and retry are in jobctl.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "api.h"
 #include "jobs.h"
 #include "proto.h"
+#include "slothook.h"
 #include "stats.h"
 #include "util.h"
 
@@ -244,6 +246,11 @@ jobs_reply(struct api_req *r)
 		return api_db_error(r);
 	}
 	json_object_set_new(j, "attempts", attempts);
+	if ((attempts = slothook_job_events(r, id)) == NULL) {
+		json_decref(j);
+		return api_db_error(r);
+	}
+	json_object_set_new(j, "webhooks", attempts);
 	return api_json(r, 200, j);
 }
 

@@ -54,7 +54,9 @@ static const char metrics_sql[] =
 	" extract(epoch FROM now() - min(created_at))::numeric(12, 3)::text FROM job"
 	" WHERE state = 'queued' GROUP BY provider_id"
 	" UNION ALL SELECT 'media', kind, count(*)::text, '', sum(size_bytes)::text"
-	" FROM media_object GROUP BY kind";
+	" FROM media_object GROUP BY kind"
+	" UNION ALL SELECT 'webhook_backlog', '', '', '', count(*)::text FROM webhook_event"
+	" WHERE state = 'pending'";
 
 struct out {
 	struct strbuf	 b;
@@ -226,6 +228,9 @@ metrics_db(struct out *o)
 	metrics_rows(o, "media", NULL, "photobridge_media_files", "kind", NULL, 2);
 	family(o, "photobridge_media_bytes", "gauge", "Bytes of stored files by kind.");
 	metrics_rows(o, "media", NULL, "photobridge_media_bytes", "kind", NULL, 4);
+	family(o, "photobridge_webhook_backlog", "gauge",
+	    "Webhook events not yet delivered nor abandoned.");
+	metrics_rows(o, "webhook_backlog", NULL, "photobridge_webhook_backlog", NULL, NULL, 4);
 }
 
 /* Members of obj (name -> integer) as samples with one label. */
@@ -297,6 +302,11 @@ metrics_daemons(struct out *o, int db_up)
 	snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(
 	    json_object_get(json_object_get(st[3], "janitor"), "bytes")));
 	sample(o, "photobridge_janitor_deleted_bytes_total", NULL, NULL, NULL, NULL, num);
+	family(o, "photobridge_webhook_deliveries_total", "counter",
+	    "Webhook delivery attempts by outcome: delivered, failed (retried), abandoned "
+	    "(since janitor start).");
+	metrics_object(o, "photobridge_webhook_deliveries_total", "outcome",
+	    json_object_get(json_object_get(st[3], "webhook"), "outcomes"));
 	for (size_t i = 0; i < DAEMONS_SERVERS; i++)
 		json_decref(st[i]);
 }

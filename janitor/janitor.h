@@ -105,4 +105,33 @@ int	 sweep_stopping(void);
 void	 sweep_request(enum run_type, struct sock_conn *waiter);
 void	 sweep_stats(struct sweep_stats *);
 
+/* webhook.c: job events delivered to the slots' webhooks (sql/015). */
+struct webhook_outcome;
+struct webhook_delivery {
+	char		 id[40];		/* webhook_event.id */
+	char		 job[40];
+	char		 slot[40];
+	char		 type[32];
+	int		 attempt;
+	int64_t		 started_ms;
+	struct http_call *call;		/* NULL when not sending */
+	void		(*done)(struct webhook_delivery *, const struct webhook_outcome *);
+};
+void	 webhook_init(void);
+void	 webhook_reload(void);
+int	 webhook_drain(void);
+void	 webhook_status(json_t *reply);
+
+/* webhook_send.c: one attempt as an HTTP POST; done() gets the outcome. */
+struct webhook_outcome {
+	int		 ok;			/* 2xx */
+	long		 http_status;		/* 0: no answer */
+	const char	*error;			/* NULL when ok */
+};
+/* Starts the POST; d->done runs when it ends (not after http_call_cancel). */
+void	 webhook_send(struct webhook_delivery *d, const char *url, const char *secret,
+	    const char *body);
+/* "t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">", malloc'd. */
+char	*webhook_signature(const char *secret, long long t, const char *body);
+
 #endif

@@ -53,6 +53,16 @@ static const struct config_var janitor_config[] = {
 	    "spool files older than this are deleted" },
 	{ "PB_JANITOR_ORPHAN_GRACE_SEC", "600", CONFIG_INT, 60, 2592000,
 	    "files without a row (rows without a file) older than this go" },
+	{ "PB_WEBHOOK_PARALLEL", "8", CONFIG_INT, 1, 256,
+	    "webhook deliveries in flight at once (one per slot)" },
+	{ "PB_WEBHOOK_CONNECT_TIMEOUT_SEC", "5", CONFIG_INT, 1, 60,
+	    "seconds to connect to a webhook receiver" },
+	{ "PB_WEBHOOK_TIMEOUT_SEC", "10", CONFIG_INT, 1, 120,
+	    "seconds for a whole webhook delivery" },
+	{ "PB_WEBHOOK_BACKOFF", "10,30,120,600,3600,7200", 0, 0, 0,
+	    "seconds before each retry of a webhook; the last repeats" },
+	{ "PB_WEBHOOK_GIVE_UP_SEC", "86400", CONFIG_INT, 1, 604800,
+	    "a webhook event not delivered this long after it happened is abandoned" },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 
@@ -97,6 +107,27 @@ janitor_status(json_t *reply)
 	json_object_set_new(j, "interval_sec",
 	    json_integer(config_int("PB_JANITOR_INTERVAL_SEC")));
 	json_object_set_new(reply, "janitor", j);
+	webhook_status(reply);
+}
+
+static void
+janitor_init(void)
+{
+	sweep_init();
+	webhook_init();
+}
+
+static void
+janitor_reload(void)
+{
+	sweep_reload();
+	webhook_reload();
+}
+
+static int
+janitor_drain(void)
+{
+	return sweep_drain() + webhook_drain();
 }
 
 static const struct daemon_def janitor = {
@@ -104,10 +135,10 @@ static const struct daemon_def janitor = {
 	.summary = "photobridge retention: deletes expired media files and rows",
 	.config = janitor_config,
 	.verbs = janitor_verbs,
-	.init = sweep_init,
+	.init = janitor_init,
 	.status = janitor_status,
-	.reload = sweep_reload,
-	.drain = sweep_drain,
+	.reload = janitor_reload,
+	.drain = janitor_drain,
 	.shutdown = sweep_shutdown,
 };
 

@@ -1,16 +1,20 @@
 // job.js - one job's page: GET /api/jobs/{id} (state, error, attempts with
-// provider status, error, duration and cost), its result and its original
+// provider status, error, duration and cost; webhook deliveries in
+// job-webhooks.js), its result and its original
 // photo while they are stored (GET .../result, .../original), Retry or
 // Cancel (POST .../retry, .../cancel).  Refreshes while the job runs.
 import { api, imageUrl, requireLogin, enc } from './api.js';
 import { $, el, toastError, fmtMs, fmtCost, fmtDate, initTopbar } from './ui.js';
 import { canRetry, canCancel, jobAction } from './jobactions.js';
+import { renderWebhooks } from './job-webhooks.js';
 
 const jobId = new URLSearchParams(location.search).get('id') || '';
 const REFRESH_MS = 1500;
+const HOOK_REFRESH_MS = 5000;	/* a webhook event still being delivered */
 let job = null;
 let timer = null;
 let shownImages = '';
+let hooksPending = false;
 
 function fact(term, ...value) {
 	return [el('dt', { text: term }), el('dd', {}, ...value)];
@@ -79,6 +83,7 @@ function render() {
 	$('#attempts tbody').replaceChildren(...(rows.length ? rows :
 	    [el('tr', {}, el('td', { colspan: 7, class: 'empty', text: 'No attempt yet: the job is waiting for its turn.' }))]));
 	$('#back').href = 'jobs.html?slot_id=' + enc(job.slot_id);
+	hooksPending = renderWebhooks(job);
 	showImages();
 }
 
@@ -98,6 +103,8 @@ async function load() {
 	render();
 	if (job.state === 'queued' || job.state === 'running')
 		timer = setTimeout(load, REFRESH_MS);
+	else if (hooksPending)
+		timer = setTimeout(load, HOOK_REFRESH_MS);
 }
 
 async function act(verb) {

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
 
 #include "curlm.h"
 #include "log.h"
@@ -224,6 +226,50 @@ http_call_limits(struct http_call *c, long connect_ms, long total_ms,
 	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, total_ms);
 	c->max_body = max_body;
+}
+
+static curl_socket_t
+on_opensocket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	int (*allowed)(const struct sockaddr *) = (int (*)(const struct sockaddr *))arg;
+
+	(void)purpose;
+	if (!allowed(&a->addr))
+		return CURL_SOCKET_BAD;	/* the transfer fails: couldn't connect */
+	return socket(a->family, a->socktype, a->protocol);
+}
+
+/* Before each request, on a new or a reused connection: the rules may
+ * have changed since a cached connection was opened. */
+static int
+on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
+{
+	int (*allowed)(const struct sockaddr *) = (int (*)(const struct sockaddr *))arg;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&ss;
+
+	(void)local_ip;
+	(void)port;
+	(void)local_port;
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, ip, &in4->sin_addr) == 1)
+		in4->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1)
+		in6->sin6_family = AF_INET6;
+	else
+		return CURL_PREREQFUNC_ABORT;
+	return allowed((struct sockaddr *)&ss) ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
+
+void
+http_call_direct(struct http_call *c, int (*allowed)(const struct sockaddr *))
+{
+	curl_easy_setopt(c->easy, CURLOPT_PROXY, "");
+	curl_easy_setopt(c->easy, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
+	curl_easy_setopt(c->easy, CURLOPT_OPENSOCKETDATA, (void *)allowed);
+	curl_easy_setopt(c->easy, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(c->easy, CURLOPT_PREREQDATA, (void *)allowed);
 }
 
 void

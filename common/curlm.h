@@ -1,10 +1,11 @@
 /*
  * curlm.h - HTTP calls on libcurl's multi interface, driven by the
- * daemon's event loop: hundreds of provider calls in flight on one
- * thread, with connections (and TLS sessions) reused between jobs.
+ * daemon's event loop: hundreds of calls in flight on one thread, with
+ * connections (and TLS sessions) reused between calls.  providerd calls
+ * the AI providers with it, janitor delivers webhooks.
  */
-#ifndef PB_PROVIDERD_CURLM_H
-#define PB_PROVIDERD_CURLM_H
+#ifndef PB_CURLM_H
+#define PB_CURLM_H
 
 #include <curl/curl.h>
 
@@ -41,6 +42,14 @@ void	http_call_body(struct http_call *, const void *body, size_t len);
 void	http_call_get(struct http_call *);
 void	http_call_limits(struct http_call *, long connect_ms, long total_ms,
 	    size_t max_body);
+/*
+ * No proxy, and the address of every connection the call makes or
+ * reuses must pass allowed(): a new one is refused before connect(), a
+ * cached one before the request is sent (CURLE_COULDNT_CONNECT or
+ * CURLE_ABORTED_BY_CALLBACK).  Checked on the real address, so a name
+ * that resolves elsewhere later is refused too.
+ */
+void	http_call_direct(struct http_call *, int (*allowed)(const struct sockaddr *));
 void	http_call_start(struct http_call *);
 /* Stops a call without running its callback, and frees it. */
 void	http_call_cancel(struct http_call *);

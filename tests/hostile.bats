@@ -369,7 +369,10 @@ PHOTO=$TESTDATA/orientation/Landscape_1.jpg
 		"$REPO/tests/raw-http" --timeout 20 127.0.0.1 "$PB_HTTP_PORT" </dev/null >/dev/null &
 		pids+=($!)
 	done
-	sleep 1
+	# Connected, all of them (a fixed second was too short on a loaded
+	# machine): gatewayd's accept() counts them before the next one.
+	wait_for 20 bash -c '[ "$(ss -Htn state established "( dport = :$1 )" | wc -l)" -ge "$2" ]' \
+	    _ "$PB_HTTP_PORT" "$FRONT_CAP"
 	# ... the next from there gets 429 at once, before its request is read.
 	run raw --timeout 10 < <(printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
 	jassert '.status == 429 and .closed and .seconds < 1' <<<"$output"

@@ -10,6 +10,8 @@ BUILD=${PB_TEST_BUILD:-$REPO/build}
 BIN=$BUILD/bin
 DAEMONS="gatewayd ingestd jobd providerd janitor"
 export PB_TESTDATA=${PB_TESTDATA:-$(cd "$REPO/../shared/testdata" 2>/dev/null && pwd)}
+# Where clusters and media live: in RAM when there is room (tests/test-tmp).
+export PB_TEST_TMP=${PB_TEST_TMP:-$("$REPO/tests/test-tmp")}
 
 # A free TCP port on loopback: nothing answers there.
 free_port() {
@@ -21,7 +23,7 @@ free_port() {
 }
 
 pb_up() {
-	PB_STATE_DIR=$(mktemp -d /tmp/pbtest.XXXXXX)
+	PB_STATE_DIR=$(mktemp -d "$PB_TEST_TMP/pbtest.XXXXXX")
 	chmod 0755 "$PB_STATE_DIR"
 	export PB_STATE_DIR
 	export PB_HTTP_PORT=$(free_port)

@@ -14,7 +14,7 @@ setup_file() {
 	"$BIN/fake-gemini" --port "$FAKE_PORT" --api-key test-gemini-key \
 	    2>"$BATS_FILE_TMPDIR/fake.log" 3>&- &
 	echo $! >"$BATS_FILE_TMPDIR/fake.pid"
-	wait_for 5 curl -fsS "$FAKE_URL/_fake/stats"
+	wait_for 30 curl -fsS "$FAKE_URL/_fake/stats"
 	export PB_GEMINI_BASE_URL=$FAKE_URL PB_GEMINI_API_KEY=test-gemini-key
 	pb_up
 	export JOBD_LOG=$PB_STATE_DIR/log/jobd/current
@@ -466,6 +466,12 @@ retry_pending() {
 	sock jobd ping | jassert '.ok'
 }
 
+# given_back JOB: queued, no attempt counted, no call in the budget.
+given_back() {
+	[ "$(col "$1" "state || ':' || attempt || ':' ||
+	    (SELECT count(*) FROM provider_call WHERE job_id = '$1')")" = "queued:0:0" ]
+}
+
 @test "providerd unreachable: the claim is given back, no attempt or budget spent" {
 	touch "$BATS_TEST_TMPDIR/providerd_down"
 	sv -w 10 down "$PB_STATE_DIR/service/providerd"
@@ -474,8 +480,9 @@ retry_pending() {
 	sleep 3
 	# Claimed about every second, and each time given back.
 	[ "$(logged "$JOBD_LOG" "event=job.worker_unreachable .*job=$id attempt=1")" -ge 2 ]
-	assert_equal "$(col "$id" "state || ':' || attempt")" "queued:0"
-	assert_equal "$(psql_pb "SELECT count(*) FROM provider_call WHERE job_id = '$id'")" 0
+	# Between two claims: one snapshot (two queries could see a claim's
+	# call between them on a loaded machine).
+	wait_for 5 given_back "$id"
 	sv -w 10 up "$PB_STATE_DIR/service/providerd"
 	rm "$BATS_TEST_TMPDIR/providerd_down"
 	wait_for 15 state_is "$id" succeeded

@@ -21,9 +21,9 @@ setup_file() {
 	echo $! >"$BATS_FILE_TMPDIR/oa.pid"
 	"$BIN/fake-turbotext" --port "$TT_PORT" --api-key test-tt-key 2>"$BATS_FILE_TMPDIR/tt.log" &
 	echo $! >"$BATS_FILE_TMPDIR/tt.pid"
-	wait_for 5 curl -fsS "$GM_URL/_fake/stats"
-	wait_for 5 curl -fsS "$OA_URL/_fake/stats"
-	wait_for 5 curl -fsS "$TT_URL/_fake/stats"
+	wait_for 30 curl -fsS "$GM_URL/_fake/stats"
+	wait_for 30 curl -fsS "$OA_URL/_fake/stats"
+	wait_for 30 curl -fsS "$TT_URL/_fake/stats"
 	export PB_GEMINI_BASE_URL=$GM_URL PB_GEMINI_API_KEY=test-gemini-key
 	export PB_OPENAI_BASE_URL=$OA_URL PB_OPENAI_API_KEY=sk-test-oa-key
 	export PB_TURBOTEXT_BASE_URL=$TT_URL PB_TURBOTEXT_API_KEY=test-tt-key PB_TURBOTEXT_POLL_MS=200

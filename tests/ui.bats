@@ -19,7 +19,7 @@ setup_file() {
 	"$BIN/fake-gemini" --port "$FAKE_PORT" --api-key test-gemini-key \
 	    2>"$BATS_FILE_TMPDIR/fake.log" &
 	echo $! >"$BATS_FILE_TMPDIR/fake.pid"
-	wait_for 5 curl -fsS "$FAKE_URL/_fake/stats"
+	wait_for 30 curl -fsS "$FAKE_URL/_fake/stats"
 	export PB_GEMINI_BASE_URL=$FAKE_URL PB_GEMINI_API_KEY=test-gemini-key
 	pb_up
 	local creds=$PB_STATE_DIR/secrets/runtime_credentials.json

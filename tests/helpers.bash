@@ -14,10 +14,14 @@ export PB_TESTDATA=${PB_TESTDATA:-$(cd "$REPO/../shared/testdata" 2>/dev/null &&
 export PB_TEST_TMP=${PB_TEST_TMP:-$("$REPO/tests/test-tmp")}
 
 # A free TCP port on loopback: nothing answers there.
+# A port below the kernel's ephemeral range: a random pick inside it can be
+# the local port of someone's outgoing connection, which no connect test
+# sees and which makes the listener's bind fail.
 free_port() {
-	local p
+	local p lo
+	read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
 	while :; do
-		p=$(shuf -i 20000-60000 -n 1)
+		p=$(shuf -i "10000-$((lo - 1))" -n 1)
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
 	done
 }

@@ -845,7 +845,8 @@ priv_template() {
 
 @test "least privilege: started by a normal user, everything runs as that user and peer auth maps to it" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to make the normal user"
-	u=pbnormal
+	# One user per build: the normal and the ASan suites run at the same time.
+	u=pbnormal$(printf '%s' "$BUILD" | cksum | awk '{print $1}')
 	id "$u" >/dev/null 2>&1 || useradd --system --user-group --home-dir /nonexistent \
 	    --no-create-home --shell /usr/sbin/nologin "$u"
 	st=$(mktemp -d /tmp/pbnormal.XXXXXX)

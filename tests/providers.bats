@@ -16,8 +16,8 @@ setup_file() {
 	echo $! >"$BATS_FILE_TMPDIR/tt.pid"
 	"$BIN/fake-openai" --port "$OA_PORT" --api-key sk-test-oa-key 2>"$BATS_FILE_TMPDIR/oa.log" &
 	echo $! >"$BATS_FILE_TMPDIR/oa.pid"
-	wait_for 30 curl -fsS "$TT_URL/_fake/stats"
-	wait_for 30 curl -fsS "$OA_URL/_fake/stats"
+	wait_for 30 curl -fsS "$TT_URL/_fake/stats" || { cat "$BATS_FILE_TMPDIR/tt.log" >&3; return 1; }
+	wait_for 30 curl -fsS "$OA_URL/_fake/stats" || { cat "$BATS_FILE_TMPDIR/oa.log" >&3; return 1; }
 	export PB_TURBOTEXT_BASE_URL=$TT_URL PB_TURBOTEXT_API_KEY=test-tt-key
 	export PB_OPENAI_BASE_URL=$OA_URL PB_OPENAI_API_KEY=sk-test-oa-key
 	export PB_TURBOTEXT_POLL_MS=200 PB_JANITOR_INTERVAL_SEC=2

@@ -80,14 +80,16 @@ set_hook() {
 # ingest SLOT: one booth photo; prints "HTTP-STATUS JOB-ID SECONDS".
 # Headers in $BATS_TEST_TMPDIR/ingest.h (the last one's, when several run at once).
 ingest() {
-	local out hf
+	local out hf job
 	hf=$(mktemp -p "$BATS_TEST_TMPDIR" ingest.XXXXXX)
 	out=$(curl -sS -o /dev/null -D "$hf" \
 	    -w '%{http_code} %{time_total}' -F "password=$PW" -F "id=booth-$RANDOM" \
 	    -F "fileToUpload=@$TESTDATA/orientation/Landscape_1.jpg" "$BASE_URL/ingest/$1")
-	echo "${out% *} $(tr -d '\r' <"$hf" |
-	    awk 'tolower($1) == "x-photobridge-job:" {print $2}') ${out#* }"
+	job=$(tr -d '\r' <"$hf" | awk 'tolower($1) == "x-photobridge-job:" {print $2}')
+	# Moved before the answer line: callers read it through < <(...), and go
+	# on as soon as the line arrives.
 	mv "$hf" "$BATS_TEST_TMPDIR/ingest.h"
+	echo "${out% *} $job ${out#* }"
 }
 
 # hooks PATH-PREFIX: the receiver's records of requests to that path, as a JSON array.

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "boothlane.h"
+#include "boothwatch.h"
 #include "config.h"
 #include "daemons.h"
 #include "http.h"
@@ -212,13 +213,17 @@ ingest_forward(struct booth *b, const char *spool, struct receive *rv)
 	char err[256];
 	json_t *msg, *reply, *e;
 	struct ingestd_ingest_reply ok;
+	struct boothwatch *watch;
 	int status;
 
 	msg = ingestd_clnt_pack_ingest(&(struct ingestd_ingest_req){ .req = b->req,
 	    .slot = b->slot, .file = spool, .fields = rv->fields,
 	    .received_ms = b->received_ms,
 	    .idempotency_key = key != NULL && key[0] != '\0' ? key : NULL });
+	/* A booth that hangs up meanwhile has its job canceled if still queued. */
+	watch = boothwatch_add(b->conn, b->req, b->slot);
 	reply = daemon_call(DAEMON_INGESTD, msg, INGEST_WAIT_MS, err, sizeof(err));
+	boothwatch_remove(watch);
 	json_decref(msg);
 	if (reply == NULL) {
 		log_error("ingest.ingestd_lost", "req=%s slot=%s err=%s", b->req, b->slot, err);

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "boothwatch.h"
 #include "config.h"
 #include "daemon.h"
 #include "daemons.h"
@@ -114,6 +115,7 @@ gatewayd_init(void)
 	api_init();
 	gallerywait_start(config_get("PB_DATABASE_URL"), (int)config_int("PB_GALLERY_WAITERS"),
 	    (int)config_int("PB_GALLERY_WAITERS_PER_USER"));
+	boothwatch_start();
 	http_start();
 }
 
@@ -123,6 +125,7 @@ gatewayd_shutdown(void)
 	/* Waiting galleries answer at once, so civetweb's stop does not wait 25 s. */
 	gallerywait_stop();
 	http_stop();
+	boothwatch_stop();
 	gallerywait_free();
 	api_shutdown();
 	image_shutdown();

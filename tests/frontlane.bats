@@ -82,3 +82,65 @@ timed() { curl -sS -o /dev/null -m 3 -w '%{http_code} %{time_total}\n' "$1" || e
 	jassert '.error.code == "unavailable" and .error.details.retry_after_sec == 1
 	    and (.error.details.request_id | length) > 0' <<<"$output"
 }
+
+# The booth gone before its job runs (gatewayd/boothwatch.c, ingestd/gone.c).
+
+# parallel N: gemini's max_parallel_jobs, as an operator sets it.
+parallel() {
+	psql_pb "UPDATE settings SET value = '{\"gemini\":{\"max_parallel_jobs\":$1}}'
+	    WHERE key = 'provider_quotas'"
+}
+
+# booth_bg NAME PHOTO [curl args...]: a booth in the background; "STATUS" into $BATS_TEST_TMPDIR/NAME.
+booth_bg() {
+	local name=$1 photo=$2
+	shift 2
+	"$REPO/tests/dslr-body" "$PW" "$photo" form-data >"$BATS_TEST_TMPDIR/$name.body"
+	curl -sS -o /dev/null -w '%{http_code}\n' -H 'Expect: 100-continue' \
+	    -H "Idempotency-Key: $name-$BATS_TEST_NUMBER" \
+	    -H "Content-Type: multipart/form-data; boundary=$B" "$@" \
+	    --data-binary @"$BATS_TEST_TMPDIR/$name.body" "$BASE_URL/ingest/slot-001" \
+	    >"$BATS_TEST_TMPDIR/$name" 2>/dev/null &
+}
+
+job_state() {
+	[ "$(psql_pb "SELECT state || ':' || coalesce(error_code, '') FROM job
+	    WHERE idempotency_key = '$1'")" = "$2" ]
+}
+
+@test "a booth that hangs up while its job is queued: canceled, never sent to the provider" {
+	parallel 1
+	curl -fsS -X POST "$FAKE_URL/_fake/reset" >/dev/null
+	curl -fsS -X POST -d '{"latency_ms":4000}' "$FAKE_URL/_fake/script" >/dev/null
+	booth_bg first "$TESTDATA/orientation/Landscape_1.jpg"
+	wait_for 20 fake_in_flight 1
+	# The second waits behind max_parallel_jobs=1; its booth gives up after 2 s.
+	booth_bg second "$TESTDATA/orientation/Portrait_1.jpg" -m 2
+	wait
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/first")" 200
+	wait_for 10 job_state "second-$BATS_TEST_NUMBER" canceled:booth_gone
+	log_wait gatewayd 'event=ingest.booth_gone .*canceled=1'
+	log_wait ingestd 'event=ingest.booth_gone .*canceled=1'
+	# Nothing more reaches the provider, the booth's request is counted once.
+	sleep 2
+	assert_equal "$(curl -fsS "$FAKE_URL/_fake/stats" | jq -r .generate)" 1
+	req=$(psql_pb "SELECT req_id FROM job WHERE idempotency_key = 'second-$BATS_TEST_NUMBER'")
+	wait_for 10 test "$(psql_pb "SELECT count(*) FROM processing_log WHERE req_id = '$req'")" = 1
+	assert_equal "$(psql_pb "SELECT status || ':' || error_code || ':' || coalesce(cost::text, '-')
+	    FROM processing_log WHERE req_id = '$req'")" "ERROR:booth_gone:-"
+	assert_equal "$(psql_pb "SELECT count(*) FROM job_attempt a JOIN job j ON j.id = a.job_id
+	    WHERE j.idempotency_key = 'second-$BATS_TEST_NUMBER'")" 0
+	parallel 16
+}
+
+@test "a booth that hangs up while its job runs: the job goes on, its result is kept" {
+	parallel 1
+	curl -fsS -X POST "$FAKE_URL/_fake/reset" >/dev/null
+	curl -fsS -X POST -d '{"latency_ms":4000}' "$FAKE_URL/_fake/script" >/dev/null
+	booth_bg running "$TESTDATA/orientation/Landscape_1.jpg" -m 2
+	wait
+	wait_for 20 job_state "running-$BATS_TEST_NUMBER" succeeded:
+	assert_equal "$(curl -fsS "$FAKE_URL/_fake/stats" | jq -r .generate)" 1
+	log_wait ingestd 'event=ingest.booth_gone .*canceled=0'
+	parallel 16
+}

@@ -144,3 +144,16 @@ job_state() {
 	log_wait ingestd 'event=ingest.booth_gone .*canceled=0'
 	parallel 16
 }
+
+@test "/healthz pings the daemons at once: two hung daemons cost one ping timeout, not two" {
+	local jobd janitor code secs
+	jobd=$(daemon_pid jobd) janitor=$(daemon_pid janitor)
+	kill -STOP "$jobd" "$janitor"
+	read -r code secs < <(timed "$BASE_URL/healthz")
+	kill -CONT "$jobd" "$janitor"
+	echo "# /healthz $code in ${secs}s with jobd and janitor stopped" >&3
+	[ "$code" = 503 ]
+	# Each ping waits 1 s at most; one after the other it would be 2 s.
+	awk -v s="$secs" 'BEGIN { exit !(s < 1.6) }'
+	wait_for 10 curl -fsS "$BASE_URL/healthz"
+}

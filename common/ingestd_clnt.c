@@ -160,3 +160,31 @@ ingestd_clnt_parse_test_reply(const json_t *m)
 {
 	return proto_get_str(m, INGESTD_KEY_JOB);
 }
+
+json_t *
+ingestd_clnt_pack_gone(const struct ingestd_gone_req *q)
+{
+	return json_pack("{s:s, s:s}", "op", INGESTD_VERB_GONE, INGESTD_KEY_REQ, q->req);
+}
+
+int
+ingestd_clnt_parse_gone(const json_t *m, struct ingestd_gone_req *q)
+{
+	q->req = proto_get_str(m, INGESTD_KEY_REQ);
+	return 0;
+}
+
+json_t *
+ingestd_clnt_pack_gone_reply(const struct ingestd_gone_reply *r)
+{
+	return json_pack("{s:b, s:s?, s:b}", "ok", 1, INGESTD_KEY_JOB, r->job,
+	    INGESTD_KEY_CANCELED, r->canceled);
+}
+
+int
+ingestd_clnt_parse_gone_reply(const json_t *m, struct ingestd_gone_reply *r)
+{
+	r->job = proto_get_str(m, INGESTD_KEY_JOB);
+	r->canceled = json_is_true(json_object_get(m, INGESTD_KEY_CANCELED));
+	return 0;
+}

@@ -19,6 +19,7 @@
 #define INGESTD_VERB_SLOT	"slot"
 #define INGESTD_VERB_INGEST	"ingest"
 #define INGESTD_VERB_TEST	"test"
+#define INGESTD_VERB_GONE	"gone"
 
 #define INGESTD_KEY_REQ		"req"
 #define INGESTD_KEY_SLOT	"slot"
@@ -42,6 +43,7 @@
 #define INGESTD_KEY_JOB		"job"
 #define INGESTD_KEY_MIME	"mime"
 #define INGESTD_KEY_FALLBACK	"fallback"
+#define INGESTD_KEY_CANCELED	"canceled"
 #define INGESTD_KEY_RETRY_AFTER	"retry_after_sec"	/* in error.details */
 
 struct ingestd_auth_req {
@@ -81,12 +83,23 @@ struct ingestd_test_req {
 	json_t		*settings;
 };
 
+/* A booth gone while it waited: its job, canceled when it was still queued. */
+struct ingestd_gone_req {
+	const char	*req;
+};
+
+struct ingestd_gone_reply {
+	const char	*job;		/* NULL: the request has no job waiting */
+	int		 canceled;
+};
+
 /* Requests: pack returns a new object, or NULL when a string is not UTF-8. */
 json_t	*ingestd_clnt_pack_auth(const struct ingestd_auth_req *);
 json_t	*ingestd_clnt_pack_refused(const struct ingestd_refused_req *);
 json_t	*ingestd_clnt_pack_slot(const struct ingestd_slot_req *);
 json_t	*ingestd_clnt_pack_ingest(const struct ingestd_ingest_req *);
 json_t	*ingestd_clnt_pack_test(const struct ingestd_test_req *);
+json_t	*ingestd_clnt_pack_gone(const struct ingestd_gone_req *);
 
 /* 0, or -1 when an integer or object key is missing or of another type. */
 int	 ingestd_clnt_parse_auth(const json_t *, struct ingestd_auth_req *);
@@ -94,6 +107,7 @@ int	 ingestd_clnt_parse_refused(const json_t *, struct ingestd_refused_req *);
 int	 ingestd_clnt_parse_slot(const json_t *, struct ingestd_slot_req *);
 int	 ingestd_clnt_parse_ingest(const json_t *, struct ingestd_ingest_req *);
 int	 ingestd_clnt_parse_test(const json_t *, struct ingestd_test_req *);
+int	 ingestd_clnt_parse_gone(const json_t *, struct ingestd_gone_req *);
 
 /* Replies ("ok":true ones; errors are proto_error's). */
 json_t	*ingestd_clnt_pack_slot_reply(const struct ingestd_slot_reply *);
@@ -102,5 +116,7 @@ json_t	*ingestd_clnt_pack_ingest_reply(const struct ingestd_ingest_reply *);
 int	 ingestd_clnt_parse_ingest_reply(const json_t *, struct ingestd_ingest_reply *);
 json_t	*ingestd_clnt_pack_test_reply(const char *job);
 const char *ingestd_clnt_parse_test_reply(const json_t *);
+json_t	*ingestd_clnt_pack_gone_reply(const struct ingestd_gone_reply *);
+int	 ingestd_clnt_parse_gone_reply(const json_t *, struct ingestd_gone_reply *);
 
 #endif

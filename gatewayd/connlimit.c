@@ -168,6 +168,23 @@ count_in(const char *addr, const struct conn_rec *c, int *first)
 	return n;
 }
 
+int
+connlimit_fd(const char *addr, int peer_port)
+{
+	struct addr_conns *e;
+	int fd = -1;
+
+	pthread_mutex_lock(&lock);
+	for (e = table[hash(addr)]; e != NULL; e = e->next)
+		if (strcmp(e->addr, addr) == 0)
+			break;
+	for (size_t i = 0; e != NULL && i < e->n && fd < 0; i++)
+		if (e->conns[i].peer_port == peer_port && still_open(addr, &e->conns[i]))
+			fd = e->conns[i].fd;
+	pthread_mutex_unlock(&lock);
+	return fd;
+}
+
 /* 429, best effort (the peer may read nothing: never block on it), closed. */
 static void
 refuse(int fd)

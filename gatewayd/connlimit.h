@@ -18,5 +18,10 @@ void	connlimit_init(long max_per_addr);
 /* Address (text) and port of a socket's end; -1 when not TCP/IP. */
 int	connlimit_endpoint(const struct sockaddr_storage *,
 	    char addr[INET6_ADDRSTRLEN], int *port);
+/*
+ * The descriptor of the open connection from addr:peer_port, -1 when none:
+ * civetweb does not give its handlers their socket.
+ */
+int	connlimit_fd(const char *addr, int peer_port);
 
 #endif

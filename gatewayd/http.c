@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "boothlane.h"
 #include "config.h"
 #include "connlimit.h"
 #include "framing.h"
@@ -182,10 +183,19 @@ void
 http_start(void)
 {
 	struct mg_callbacks cb;
-	char threads[32], timeout[32];
+	char threads[32], timeout[32], backlog[32], queue[32];
+	long booths = config_int("PB_HTTP_THREADS") - config_int("PB_HTTP_RESERVED_THREADS");
 	const char *options[] = {
 		"listening_ports", config_get("PB_HTTP_LISTEN"),
 		"num_threads", threads,
+		/*
+		 * 1,000 booths connecting in the same second must not lose
+		 * SYNs (a lost one retries after 1 s, then 3 s): the kernel's
+		 * backlog takes the burst, civetweb's master thread moves it
+		 * into its queue at once, and the workers take it from there.
+		 */
+		"listen_backlog", backlog,
+		"connection_queue", queue,
 		/*
 		 * The whole header block must arrive within it, and every
 		 * read of a body and write of an answer must progress
@@ -204,7 +214,14 @@ http_start(void)
 		NULL
 	};
 
+	if (booths < 1)
+		fatal("http.start", "threads=%ld reserved=%ld reason=%s",
+		    config_int("PB_HTTP_THREADS"), config_int("PB_HTTP_RESERVED_THREADS"),
+		    "PB_HTTP_RESERVED_THREADS leaves no worker for booths");
 	snprintf(threads, sizeof(threads), "%ld", config_int("PB_HTTP_THREADS"));
+	snprintf(backlog, sizeof(backlog), "%ld", config_int("PB_HTTP_LISTEN_BACKLOG"));
+	snprintf(queue, sizeof(queue), "%ld", config_int("PB_HTTP_CONN_QUEUE"));
+	boothlane_init(booths);
 	snprintf(timeout, sizeof(timeout), "%ld", config_int("PB_HTTP_TIMEOUT_SEC") * 1000);
 	connlimit_init(config_int("PB_HTTP_MAX_CONN_PER_ADDR"));
 	memset(&cb, 0, sizeof(cb));
@@ -219,9 +236,9 @@ http_start(void)
 		    "civetweb failed to start (port in use?)");
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		mg_set_request_handler(ctx, handlers[i].uri, handlers[i].fn, NULL);
-	log_info("http.listening", "listen=%s threads=%s timeout_ms=%s max_conn_per_addr=%ld",
-	    config_get("PB_HTTP_LISTEN"), threads, timeout,
-	    config_int("PB_HTTP_MAX_CONN_PER_ADDR"));
+	log_info("http.listening", "listen=%s threads=%s booths=%ld backlog=%s queue=%s "
+	    "timeout_ms=%s max_conn_per_addr=%ld", config_get("PB_HTTP_LISTEN"), threads,
+	    booths, backlog, queue, timeout, config_int("PB_HTTP_MAX_CONN_PER_ADDR"));
 }
 
 void

@@ -27,6 +27,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "boothlane.h"
+#include "boothwatch.h"
 #include "config.h"
 #include "daemons.h"
 #include "http.h"
@@ -211,13 +213,17 @@ ingest_forward(struct booth *b, const char *spool, struct receive *rv)
 	char err[256];
 	json_t *msg, *reply, *e;
 	struct ingestd_ingest_reply ok;
+	struct boothwatch *watch;
 	int status;
 
 	msg = ingestd_clnt_pack_ingest(&(struct ingestd_ingest_req){ .req = b->req,
 	    .slot = b->slot, .file = spool, .fields = rv->fields,
 	    .received_ms = b->received_ms,
 	    .idempotency_key = key != NULL && key[0] != '\0' ? key : NULL });
+	/* A booth that hangs up meanwhile has its job canceled if still queued. */
+	watch = boothwatch_add(b->conn, b->req, b->slot);
 	reply = daemon_call(DAEMON_INGESTD, msg, INGEST_WAIT_MS, err, sizeof(err));
+	boothwatch_remove(watch);
 	json_decref(msg);
 	if (reply == NULL) {
 		log_error("ingest.ingestd_lost", "req=%s slot=%s err=%s", b->req, b->slot, err);
@@ -283,27 +289,16 @@ ingest_read_body(struct booth *b, struct receive *rv)
 	return -1;
 }
 
-int
-ingest_handle(struct mg_connection *conn, void *arg)
+/* A booth's request from the precheck to its answer, on a booth place. */
+static int
+ingest_serve(struct booth *b, const struct mg_request_info *ri)
 {
-	const struct mg_request_info *ri = mg_get_request_info(conn);
 	char uuid[UUID_STR_LEN];
 	char *spool = NULL, *abs = NULL;
-	struct booth booth = { conn, "", ri->local_uri + strlen("/ingest/"), wall_ms(), 0, 0 };
-	struct booth *b = &booth;
 	struct receive rv;
 	long long max;
 	int done, status = 0;
 
-	(void)arg;
-	mg_set_user_connection_data(conn, NULL);
-	uuid_v7(b->req);
-	if (strcmp(ri->request_method, "POST") != 0)
-		return refuse(b, 405, ERR_METHOD_NOT_ALLOWED, "use POST");
-	if (!ids_slot_valid(b->slot)) {
-		b->slot = "";
-		return refuse(b, 404, ERR_NOT_FOUND, "no such slot");
-	}
 	log_info("ingest.received", "req=%s slot=%s length=%lld", b->req, b->slot,
 	    ri->content_length);
 	max = ingest_precheck(b, &done);
@@ -316,7 +311,7 @@ ingest_handle(struct mg_connection *conn, void *arg)
 		free(spool);
 		return refuse(b, 500, ERR_INTERNAL, "no place for the photo in spool");
 	}
-	receive_init(&rv, conn, b->req, abs, max);
+	receive_init(&rv, b->conn, b->req, abs, max);
 	rv.on_password = ingest_auth;
 	rv.arg = b;
 	if (ingest_read_body(b, &rv) == 0)
@@ -328,4 +323,30 @@ ingest_handle(struct mg_connection *conn, void *arg)
 	free(spool);
 	free(abs);
 	return status != 0 ? status : 400;
+}
+
+int
+ingest_handle(struct mg_connection *conn, void *arg)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct booth booth = { conn, "", ri->local_uri + strlen("/ingest/"), wall_ms(), 0, 0 };
+	struct booth *b = &booth;
+	int status;
+
+	(void)arg;
+	mg_set_user_connection_data(conn, NULL);
+	uuid_v7(b->req);
+	if (strcmp(ri->request_method, "POST") != 0)
+		return refuse(b, 405, ERR_METHOD_NOT_ALLOWED, "use POST");
+	if (!ids_slot_valid(b->slot)) {
+		b->slot = "";
+		return refuse(b, 404, ERR_NOT_FOUND, "no such slot");
+	}
+	/* The workers left over stay free for /healthz and the operators. */
+	if (!boothlane_enter())
+		return refuse_retry(b, 503, ERR_UNAVAILABLE,
+		    "every booth place is taken; please retry", 1);
+	status = ingest_serve(b, ri);
+	boothlane_leave();
+	return status;
 }

@@ -26,7 +26,8 @@
  *	(common/daemon.c, gatewayd --help); framing in photobridge-proto(7).
  *
  * ENVIRONMENT
- *	PB_HTTP_PORT, PB_HTTP_LISTEN, PB_HTTP_THREADS, PB_HTTP_TIMEOUT_SEC,
+ *	PB_HTTP_PORT, PB_HTTP_LISTEN, PB_HTTP_THREADS, PB_HTTP_RESERVED_THREADS,
+ *	PB_HTTP_LISTEN_BACKLOG, PB_HTTP_CONN_QUEUE, PB_HTTP_TIMEOUT_SEC,
  *	PB_HTTP_MAX_CONN_PER_ADDR, PB_PUBLIC_BASE_URL,
  *	PB_UI_DIR and
  *	the common PB_* variables; see --help.
@@ -35,6 +36,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "boothwatch.h"
 #include "config.h"
 #include "daemon.h"
 #include "daemons.h"
@@ -46,8 +48,14 @@
 static const struct config_var gatewayd_config[] = {
 	{ "PB_HTTP_LISTEN", "0.0.0.0:${PB_HTTP_PORT}", 0, 0, 0,
 	    "civetweb listening_ports value" },
-	{ "PB_HTTP_THREADS", "256", CONFIG_INT, 4, 4096,
+	{ "PB_HTTP_THREADS", "1100", CONFIG_INT, 4, 4096,
 	    "HTTP worker threads (each waiting booth holds one)" },
+	{ "PB_HTTP_RESERVED_THREADS", "64", CONFIG_INT, 2, 1024,
+	    "workers booths may never take: /healthz, /metrics, API and UI keep them" },
+	{ "PB_HTTP_LISTEN_BACKLOG", "1024", CONFIG_INT, 16, 65535,
+	    "connections the kernel holds before gatewayd accepts them (capped by somaxconn)" },
+	{ "PB_HTTP_CONN_QUEUE", "1024", CONFIG_INT, 16, 65535,
+	    "accepted connections waiting for a free worker" },
 	{ "PB_HTTP_TIMEOUT_SEC", "10", CONFIG_INT, 1, 120,
 	    "request headers must arrive, and each body read or answer write "
 	    "progress, within this" },
@@ -107,6 +115,7 @@ gatewayd_init(void)
 	api_init();
 	gallerywait_start(config_get("PB_DATABASE_URL"), (int)config_int("PB_GALLERY_WAITERS"),
 	    (int)config_int("PB_GALLERY_WAITERS_PER_USER"));
+	boothwatch_start();
 	http_start();
 }
 
@@ -116,6 +125,7 @@ gatewayd_shutdown(void)
 	/* Waiting galleries answer at once, so civetweb's stop does not wait 25 s. */
 	gallerywait_stop();
 	http_stop();
+	boothwatch_stop();
 	gallerywait_free();
 	api_shutdown();
 	image_shutdown();

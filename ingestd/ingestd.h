@@ -76,6 +76,9 @@ extern const struct verb ingestd_verbs[];
 /* auth.c: the "auth" verb (password first, throttled per address and slot). */
 json_t	*verb_auth(struct sock_request *);
 
+/* gone.c: the "gone" verb (a booth hung up: its queued job is canceled). */
+json_t	*verb_gone(struct sock_request *);
+
 /* testrun.c: the "test" verb. */
 json_t	*verb_test(struct sock_request *);
 

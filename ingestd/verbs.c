@@ -95,6 +95,8 @@ const struct verb ingestd_verbs[] = {
 	{ INGESTD_VERB_INGEST, "req=ID slot=ID file=spool/UUID fields={...} received_ms=MS "
 	    "[idempotency_key=K]", "validate a spooled booth photo, queue it, wait for "
 	    "the result", VERB_MUTATING | VERB_GATEWAY, verb_ingest },
+	{ INGESTD_VERB_GONE, "req=ID", "a booth hung up while it waited: cancel its job "
+	    "if still queued", VERB_MUTATING | VERB_GATEWAY, verb_gone },
 	{ INGESTD_VERB_TEST, "req=ID slot=ID file=spool/UUID provider_id=P operation_id=O "
 	    "settings={...}", "queue an operator's test run of a slot; answers the job id "
 	    "at once", VERB_MUTATING | VERB_GATEWAY, verb_test },

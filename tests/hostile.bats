@@ -817,7 +817,7 @@ priv_template() {
 	sock jobd "retry id=$job" | jassert '.error.code == "not_found"'
 	# help tells which verbs gatewayd may call.
 	sock jobd help | jassert '[.verbs[] | select(.gateway) | .name] == ["ping", "status", "help", "jobs", "job", "cancel", "retry"]'
-	sock ingestd help | jassert '[.verbs[] | select(.mutating and .gateway) | .name] == ["auth", "refused", "ingest", "test"]'
+	sock ingestd help | jassert '[.verbs[] | select(.mutating and .gateway) | .name] == ["auth", "refused", "ingest", "gone", "test"]'
 }
 
 @test "least privilege: logs, secrets, sockets, media and env/ are closed to other users" {

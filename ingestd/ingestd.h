@@ -32,7 +32,7 @@ struct ingest {
 	int		 test;			/* an operator's test run (testrun.c) */
 	int		 reattached;		/* a resend joined an existing job */
 	long long	 quota_wait_ms;		/* > 0: refused (quota.c), ms until a retry */
-	const char	*quota_code;		/* why: quota_exhausted or queue_full; static */
+	const char	*quota_code;		/* why: quota_exhausted, queue_full, breaker_code */
 	long long	 queue_call_ms;		/* queue_full: the call time predicted */
 	const char	*fallback;		/* "original", "local" or NULL; static */
 };
@@ -104,6 +104,20 @@ const char *quota_error_message(const struct ingest *);
 /* Answers a refused ingest at once: fallback or 503 + retry_after_sec. */
 void	quota_refuse(struct ingest *);
 unsigned long long quota_refused(void);
+
+/*
+ * breaker.c: the circuit of a provider/model (migration 017).  OPEN: skip
+ * it, retry_ms from now; PROBE: go, as the one probe after a cool-down.
+ */
+enum breaker_verdict { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_PROBE };
+enum breaker_verdict breaker_admit(const char *provider, const char *model,
+	    long long *retry_ms);
+/* quota_code value of a refusal for an open circuit. */
+extern const char breaker_code[];
+/* 1 when in's provider/model circuit is open: quota_wait_ms and quota_code set. */
+int	breaker_check(struct ingest *, const struct provider *);
+/* The refusal's message into msg, and its log line. */
+void	breaker_refusal(const struct ingest *, long long retry_sec, char *msg, size_t size);
 
 /* fallback.c: 1 when the slot's fallback took over the answer (reply stolen). */
 int	fallback_start(struct ingest *, const char *status, int http_status,

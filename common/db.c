@@ -114,7 +114,7 @@ db_notice(void *arg, const char *message)
 
 		if (sp != NULL) {
 			*sp = '\0';
-			log_warn(ev, "%s", sp + 1);
+			log_pairs(LOG_WARN, ev, sp + 1);
 			return;
 		}
 	}

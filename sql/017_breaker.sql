@@ -29,12 +29,19 @@ CREATE TABLE provider_circuit (
     PRIMARY KEY (provider_id, model)
 );
 
--- Settings key provider_breaker {"<provider>": {name: integer}}, else def.
-CREATE FUNCTION pb_breaker_setting(provider text, name text, def integer) RETURNS integer
+-- The defaults, in one place (GET /api/settings shows them too).
+CREATE FUNCTION pb_breaker_defaults() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT '{"failures": 5, "p95_ms": 120000, "window": 20, "cooldown_sec": 30,
+             "max_cooldown_sec": 600}'::jsonb
+$$;
+
+-- Settings key provider_breaker {"<provider>": {name: integer}}, else the default.
+CREATE FUNCTION pb_breaker_setting(provider text, name text) RETURNS integer
     LANGUAGE sql STABLE AS $$
     SELECT coalesce((SELECT (value -> provider ->> name)::int FROM settings
         WHERE key = 'provider_breaker'
-        AND jsonb_typeof(value -> provider -> name) = 'number'), def)
+        AND jsonb_typeof(value -> provider -> name) = 'number'),
+        (pb_breaker_defaults() ->> name)::int)
 $$;
 
 -- Moves circuit c to state st and says so once.
@@ -60,8 +67,8 @@ DECLARE
         ('provider_unavailable', 'rate_limited', 'network', 'provider_timeout')
         OR coalesce(NEW.provider_status ~ '^(5[0-9][0-9]|429)', false));
     c provider_circuit;
-    win integer := greatest(1, pb_breaker_setting(NEW.provider_id, 'window', 20));
-    p95_lim integer := pb_breaker_setting(NEW.provider_id, 'p95_ms', 120000);
+    win integer := greatest(1, pb_breaker_setting(NEW.provider_id, 'window'));
+    p95_lim integer := pb_breaker_setting(NEW.provider_id, 'p95_ms');
     p95 double precision;
 BEGIN
     IF NOT bad AND NEW.outcome IS DISTINCT FROM 'succeeded' THEN
@@ -77,15 +84,15 @@ BEGIN
         -- The probe's answer (or an older job's, just as telling).
         IF bad THEN
             PERFORM pb_circuit_move(c, 'open', 'probe_failed', least(
-                greatest(1, pb_breaker_setting(NEW.provider_id, 'max_cooldown_sec', 600)),
+                greatest(1, pb_breaker_setting(NEW.provider_id, 'max_cooldown_sec')),
                 greatest(c.cooldown_sec * 2, 1)), NEW.job_id);
         ELSE
             PERFORM pb_circuit_move(c, 'closed', 'probe_succeeded', 0, NEW.job_id);
         END IF;
     ELSIF c.state = 'closed' THEN
-        IF bad AND c.failures >= greatest(1, pb_breaker_setting(NEW.provider_id, 'failures', 5)) THEN
+        IF bad AND c.failures >= greatest(1, pb_breaker_setting(NEW.provider_id, 'failures')) THEN
             PERFORM pb_circuit_move(c, 'open', 'failures', greatest(1,
-                pb_breaker_setting(NEW.provider_id, 'cooldown_sec', 30)), NEW.job_id);
+                pb_breaker_setting(NEW.provider_id, 'cooldown_sec')), NEW.job_id);
             RETURN NULL;
         END IF;
         IF p95_lim <= 0 THEN
@@ -102,7 +109,7 @@ BEGIN
         HAVING count(*) >= win;
         IF p95 > p95_lim THEN
             PERFORM pb_circuit_move(c, 'open', 'latency', greatest(1,
-                pb_breaker_setting(NEW.provider_id, 'cooldown_sec', 30)), NEW.job_id);
+                pb_breaker_setting(NEW.provider_id, 'cooldown_sec')), NEW.job_id);
         END IF;
     END IF;
     RETURN NULL;

@@ -48,7 +48,7 @@ teardown() {
 
 fake_stat() { curl -fsS "$FAKE_URL/_fake/stats" | jq -r "$1"; }
 fake_script() { curl -fsS -X POST -d "$1" "$FAKE_URL/_fake/script" >/dev/null; }
-fake_fail_forever() { fake_script '{"behaviours":["503 times=100000"]}'; }
+fake_fail_forever() { fake_script '{"behaviours":["503 times=1000"]}'; }
 
 # post PHOTO [BASE_URL]: a booth's ingest to slot-017; status on stdout, headers $H, body $O.
 post() {
@@ -106,10 +106,10 @@ open_circuit() {
 	assert_equal "$(fake_stat .generate)" 3
 	# /metrics, strictly parsed: one sample per series.
 	metrics | "$REPO/tests/prom-parse" >"$BATS_TEST_TMPDIR/samples"
-	jq -e '[.[] | select(.name == "photobridge_provider_circuit_state"
+	jq -s -e '[.[] | select(.name == "photobridge_provider_circuit_state"
 	    and .labels.provider == "gemini" and .labels.model == "")] | length == 1 and .[0].value == 1' \
 	    "$BATS_TEST_TMPDIR/samples"
-	jq -e '[.[] | select(.name == "photobridge_provider_circuit_transitions_total"
+	jq -s -e '[.[] | select(.name == "photobridge_provider_circuit_transitions_total"
 	    and .labels.provider == "gemini")] | .[0].value == 1' "$BATS_TEST_TMPDIR/samples"
 }
 
@@ -145,7 +145,7 @@ open_circuit() {
 		assert_output 200
 	done
 	assert_equal "$(fake_stat .generate)" 3
-	metrics | "$REPO/tests/prom-parse" | jq -e '[.[] | select(.name ==
+	metrics | "$REPO/tests/prom-parse" | jq -s -e '[.[] | select(.name ==
 	    "photobridge_provider_circuit_state" and .labels.provider == "gemini")]
 	    | length == 1 and .[0].value == 0'
 }
@@ -197,10 +197,15 @@ start_pair2() {
 		O=$BATS_TEST_TMPDIR/out2.$i post "$PHOTO" "http://127.0.0.1:$PORT2" \
 		    >"$BATS_TEST_TMPDIR/code2.$i" &
 	done
-	wait
-	cat "$BATS_TEST_TMPDIR"/code*.* | sort | uniq -c >&3
+	for pid in $(jobs -p); do
+		grep -qx "$pid" "$BATS_TEST_TMPDIR/pair2.pids" || wait "$pid"
+	done
+	codes=$(for f in "$BATS_TEST_TMPDIR"/code*.*; do cat "$f"; echo; done | sort | uniq -c)
+	echo "# eight photos on two hosts after the cool-down:" $codes >&3
 	assert_equal "$(fake_stat .generate)" 4
-	assert_equal "$(cat "$BATS_TEST_TMPDIR"/code*.* | grep -c 503)" 7
+	assert_equal "$(echo "$codes" | grep -c .)" 2
+	echo "$codes" | grep -qx ' *1 502'
+	echo "$codes" | grep -qx ' *7 503'
 	probes=$(cat "$PB_STATE_DIR"/log/ingestd/current "$PB_STATE_DIR"/log/ingestd2/current |
 	    grep -c 'event=provider.circuit_probe')
 	assert_equal "$probes" 1

@@ -134,7 +134,7 @@ static int
 check_body(struct api_req *r, json_t *body)
 {
 	static const char *const keys[] = { "ingest_password", "provider_keys",
-	    "t_sync_response_sec", "result_ttl_days", "provider_quotas",
+	    "t_sync_response_sec", "result_ttl_days", "provider_quotas", "provider_breaker",
 	    "public_base_url", NULL };
 	json_t *pw = json_object_get(body, "ingest_password");
 	json_t *pk = json_object_get(body, "provider_keys"), *v;

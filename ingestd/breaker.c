@@ -80,3 +80,26 @@ breaker_refusal(const struct ingest *in, long long sec, char *msg, size_t size)
 	    "retry_after=%lld", in->req, in->job, in->slot, in->provider_id,
 	    model != NULL ? model : "default", sec);
 }
+
+void
+breaker_status(json_t *reply)
+{
+	PGresult *res = db_exec(daemon_db, "SELECT provider_id, model, state, failures, "
+	    "coalesce(reason, ''), transitions FROM provider_circuit ORDER BY 1, 2", 0, NULL);
+	json_t *a;
+
+	/* Without the database the state is unknown, not closed. */
+	if (res == NULL) {
+		json_object_set_new(reply, "circuits", json_null());
+		return;
+	}
+	a = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i, s:s, s:I}",
+		    "provider", PQgetvalue(res, i, 0), "model", PQgetvalue(res, i, 1),
+		    "state", PQgetvalue(res, i, 2), "failures", atoi(PQgetvalue(res, i, 3)),
+		    "reason", PQgetvalue(res, i, 4),
+		    "transitions", (json_int_t)strtoll(PQgetvalue(res, i, 5), NULL, 10)));
+	PQclear(res);
+	json_object_set_new(reply, "circuits", a);
+}

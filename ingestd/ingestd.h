@@ -118,6 +118,8 @@ extern const char breaker_code[];
 int	breaker_check(struct ingest *, const struct provider *);
 /* The refusal's message into msg, and its log line. */
 void	breaker_refusal(const struct ingest *, long long retry_sec, char *msg, size_t size);
+/* The status verb's "circuits": every provider/model circuit, null without the database. */
+void	breaker_status(json_t *reply);
 
 /* fallback.c: 1 when the slot's fallback took over the answer (reply stolen). */
 int	fallback_start(struct ingest *, const char *status, int http_status,

@@ -19,6 +19,9 @@ setup_file() {
 	pb_up
 	local creds=$PB_STATE_DIR/secrets/runtime_credentials.json
 	export PW=$(jq -r .ingest_password "$creds")
+	export TOKEN=$(jq -c '{username: "serg", password: (.users[] | select(.username == "serg")
+	    | .password)}' "$creds" | curl -fsS -H 'Content-Type: application/json' -d @- \
+	    "$BASE_URL/api/login" | jq -r .access_token)
 	psql_pb "UPDATE slots SET provider_id = 'gemini', operation_id = 'change_image',
 	    settings_json = '{\"prompt\":\"make it a watercolor\"}' WHERE id = 'slot-017'"
 }
@@ -32,9 +35,9 @@ setup() {
 	H=$BATS_TEST_TMPDIR/headers O=$BATS_TEST_TMPDIR/out
 	curl -fsS -X POST "$FAKE_URL/_fake/reset" >/dev/null
 	psql_pb "DELETE FROM provider_circuit"
-	psql_pb "INSERT INTO settings (key, value) VALUES ('provider_breaker',
-	    '{\"gemini\":{\"failures\":3,\"cooldown_sec\":3,\"max_cooldown_sec\":6}}')
-	    ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+	run settings_put '{"provider_breaker":{"gemini":{"failures":3,"cooldown_sec":3,
+	    "max_cooldown_sec":6}}}'
+	assert_output 200
 }
 
 teardown() {
@@ -57,6 +60,11 @@ post() {
 	curl -sS -o "$O" -D "$H" -w '%{http_code}' -H "Content-Type: multipart/form-data; boundary=$B" \
 	    -H "Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)" \
 	    --data-binary @"$body" "${2:-$BASE_URL}/ingest/slot-017"
+}
+# settings_put JSON: serg's PUT /api/settings; status on stdout, body in $O.
+settings_put() {
+	curl -sS -o "$O" -w '%{http_code}' -X PUT -H "Authorization: Bearer $TOKEN" \
+	    -H 'Content-Type: application/json' --data-binary "$1" "$BASE_URL/api/settings"
 }
 header() { grep -i "^$1:" "$H" | tr -d '\r' | cut -d' ' -f2; }
 circuit() { psql_pb "SELECT state || '|' || reason FROM provider_circuit WHERE provider_id = 'gemini'"; }
@@ -158,6 +166,49 @@ open_circuit() {
 	done
 	assert_equal "$(fake_stat .generate)" 4
 	assert_equal "$(psql_pb "SELECT count(*) FROM provider_circuit WHERE state <> 'closed'")" 0
+}
+
+@test "breaker settings: validated, shown with defaults and circuits, applied without a restart" {
+	run settings_put '{"provider_breaker":{"gemini":{"failures":0}}}'
+	assert_output 422
+	jassert '.error.details.field == "provider_breaker"' <"$O"
+	run settings_put '{"provider_breaker":{"gemini":{"cooldown":3}}}'
+	assert_output 400
+	run settings_put '{"provider_breaker":{"nope":{"failures":3}}}'
+	assert_output 422
+	curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE_URL/api/settings" >"$O"
+	jassert '.provider_breaker.gemini | .failures == 3 and .cooldown_sec == 3
+	    and .p95_ms == 120000 and .defaults.failures == 5 and .circuits == []' <"$O"
+	# One failure is enough now, with no restart of any daemon.
+	run settings_put '{"provider_breaker":{"gemini":{"failures":1}}}'
+	assert_output 200
+	fake_fail_forever
+	run post "$PHOTO"
+	assert_output 502
+	wait_for 10 test "$(circuit)" = 'open|failures'
+	curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE_URL/api/settings" >"$O"
+	jassert '.provider_breaker.gemini.circuits | length == 1 and .[0].model == ""
+	    and .[0].state == "open" and .[0].failures == 1 and (.[0].open_until | test("Z$"))' <"$O"
+	# null returns a setting to its default.
+	run settings_put '{"provider_breaker":{"gemini":{"failures":null}}}'
+	assert_output 200
+	assert_equal "$(psql_pb "SELECT value -> 'gemini' ->> 'failures' FROM settings
+	    WHERE key = 'provider_breaker'")" ''
+}
+
+@test "a p95 call time above the threshold over the window opens the circuit" {
+	run settings_put '{"provider_breaker":{"gemini":{"p95_ms":300,"window":3}}}'
+	assert_output 200
+	fake_script '{"behaviours":["ok latency=500 times=3"]}'
+	for _ in 1 2 3; do
+		run post "$PHOTO"
+		assert_output 200
+	done
+	wait_for 10 test "$(circuit)" = 'open|latency'
+	log_wait providerd 'event=provider.circuit_open provider=gemini model=default reason=latency'
+	run post "$PHOTO"
+	assert_output 503
+	assert_equal "$(fake_stat .generate)" 3
 }
 
 # start_pair2: a second gatewayd and ingestd, as another host would run

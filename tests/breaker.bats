@@ -84,6 +84,10 @@ open_circuit() {
 	open_circuit
 	assert_equal "$(fake_stat .generate)" 3
 	log_wait jobd 'event=provider.circuit_open provider=gemini model=default reason=failures cooldown_sec=3'
+	# pbctl ingestd status shows the shared state.
+	pbctl ingestd status | jassert '.circuits | length == 1 and .[0].provider == "gemini"
+	    and .[0].model == "" and .[0].state == "open" and .[0].failures == 3
+	    and .[0].reason == "failures" and .[0].transitions == 1'
 	start=$(date +%s%N)
 	run post "$PHOTO"
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))

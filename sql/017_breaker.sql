@@ -78,8 +78,11 @@ BEGIN
         ON CONFLICT DO NOTHING;
     SELECT * INTO c FROM provider_circuit WHERE provider_id = NEW.provider_id AND model = m
         FOR UPDATE;
-    UPDATE provider_circuit SET failures = CASE WHEN bad THEN failures + 1 ELSE 0 END
-     WHERE provider_id = c.provider_id AND model = m RETURNING * INTO c;
+    -- Every end of a healthy provider's calls passes here: write only a change.
+    IF bad OR c.failures > 0 THEN
+        UPDATE provider_circuit SET failures = CASE WHEN bad THEN failures + 1 ELSE 0 END
+         WHERE provider_id = c.provider_id AND model = m RETURNING * INTO c;
+    END IF;
     IF c.state = 'half_open' THEN
         -- The probe's answer (or an older job's, just as telling).
         IF bad THEN

@@ -74,12 +74,14 @@ BEGIN
     IF NOT bad AND NEW.outcome IS DISTINCT FROM 'succeeded' THEN
         RETURN NULL;
     END IF;
-    INSERT INTO provider_circuit (provider_id, model) VALUES (NEW.provider_id, m)
-        ON CONFLICT DO NOTHING;
-    SELECT * INTO c FROM provider_circuit WHERE provider_id = NEW.provider_id AND model = m
-        FOR UPDATE;
-    -- Every end of a healthy provider's calls passes here: write only a change.
-    IF bad OR c.failures > 0 THEN
+    -- Every end of a healthy provider's calls passes here: it reads the row
+    -- without a lock and writes nothing unless something changes.
+    SELECT * INTO c FROM provider_circuit WHERE provider_id = NEW.provider_id AND model = m;
+    IF NOT FOUND OR bad OR c.failures > 0 OR c.state <> 'closed' THEN
+        INSERT INTO provider_circuit (provider_id, model) VALUES (NEW.provider_id, m)
+            ON CONFLICT DO NOTHING;
+        SELECT * INTO c FROM provider_circuit WHERE provider_id = NEW.provider_id
+            AND model = m FOR UPDATE;
         UPDATE provider_circuit SET failures = CASE WHEN bad THEN failures + 1 ELSE 0 END
          WHERE provider_id = c.provider_id AND model = m RETURNING * INTO c;
     END IF;

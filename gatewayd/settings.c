@@ -248,10 +248,11 @@ settings_put(struct api_req *r)
 	/* Names of what changed, never the values. */
 	log_info("settings.saved", "req=%s user=%s ingest_password_changed=%d "
 	    "provider_keys_changed=%zu provider_quotas_changed=%zu "
-	    "public_base_url_changed=%d", r->req, r->username,
+	    "provider_breaker_changed=%zu public_base_url_changed=%d", r->req, r->username,
 	    json_object_get(body, "ingest_password") != NULL,
 	    json_object_size(json_object_get(body, "provider_keys")),
 	    json_object_size(json_object_get(body, "provider_quotas")),
+	    json_object_size(json_object_get(body, "provider_breaker")),
 	    json_object_get(body, "public_base_url") != NULL);
 	json_decref(body);
 	return settings_answer(r);

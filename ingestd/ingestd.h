@@ -97,7 +97,7 @@ void	wait_answer(struct ingest *, json_t *reply);
  * or its queue cannot finish the job within it.
  */
 void	quota_check(struct ingest *, int64_t wait_until_wall_ms);
-/* "quota_exhausted" or "queue_full" for a refused ingest, else NULL. */
+/* "quota_exhausted", "queue_full" or "provider_circuit_open" for a refused ingest, else NULL. */
 const char *quota_error_code(const struct ingest *);
 /* The refused job's error_message, else NULL. */
 const char *quota_error_message(const struct ingest *);

@@ -97,6 +97,8 @@ db_lost(struct db *db)
 	evloop_timer(db->loop, now_ms() + delay, db_attempt, db);
 }
 
+#define PB_EVENT_PREFIX "NOTICE:  pb_event "
+
 /* libpq would print server notices (a restart's FATAL, say) raw on stderr. */
 static void
 db_notice(void *arg, const char *message)
@@ -106,6 +108,16 @@ db_notice(void *arg, const char *message)
 	(void)arg;
 	snprintf(line, sizeof(line), "%s", message);
 	line[strcspn(line, "\n")] = '\0';
+	/* "pb_event EVENT k=v ...": a migration's event (017), logged as ours. */
+	if (strncmp(line, PB_EVENT_PREFIX, strlen(PB_EVENT_PREFIX)) == 0) {
+		char *ev = line + strlen(PB_EVENT_PREFIX), *sp = strchr(ev, ' ');
+
+		if (sp != NULL) {
+			*sp = '\0';
+			log_pairs(LOG_WARN, ev, sp + 1);
+			return;
+		}
+	}
 	log_warn("db.notice", "msg=%s", line);
 }
 

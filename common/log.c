@@ -208,14 +208,11 @@ format_line(char *buf, size_t size, size_t *len, const char *fmt, va_list ap)
 	}
 }
 
-static void
-log_vemit(enum log_level level, const char *event, const char *fmt, va_list ap)
+/* level=, daemon= and event=, the start of every line. */
+static size_t
+line_head(char *buf, enum log_level level, const char *event)
 {
-	char buf[LOG_LINE_MAX + 32];
 	size_t len = 0;
-	int saved_errno = errno;
-	ssize_t w;
-	size_t off;
 
 	put_bytes(buf, LOG_LINE_MAX, &len, "level=", 6);
 	put_bytes(buf, LOG_LINE_MAX, &len, level_names[level],
@@ -224,10 +221,17 @@ log_vemit(enum log_level level, const char *event, const char *fmt, va_list ap)
 	log_quote(buf, LOG_LINE_MAX, &len, log_daemon);
 	put_bytes(buf, LOG_LINE_MAX, &len, " event=", 7);
 	log_quote(buf, LOG_LINE_MAX, &len, event);
-	if (fmt != NULL && fmt[0] != '\0') {
-		put_char(buf, LOG_LINE_MAX, &len, ' ');
-		format_line(buf, LOG_LINE_MAX, &len, fmt, ap);
-	}
+	return len;
+}
+
+/* Ends the line in buf (LOG_LINE_MAX + 32 bytes) and writes it. */
+static void
+line_write(char *buf, size_t len)
+{
+	int saved_errno = errno;
+	ssize_t w;
+	size_t off;
+
 	if (len >= LOG_LINE_MAX) {
 		len = LOG_LINE_MAX;
 		memcpy(buf + len, " truncated=1", 12);
@@ -245,6 +249,54 @@ log_vemit(enum log_level level, const char *event, const char *fmt, va_list ap)
 			break;
 	}
 	errno = saved_errno;
+}
+
+static void
+log_vemit(enum log_level level, const char *event, const char *fmt, va_list ap)
+{
+	char buf[LOG_LINE_MAX + 32];
+	size_t len = line_head(buf, level, event);
+
+	if (fmt != NULL && fmt[0] != '\0') {
+		put_char(buf, LOG_LINE_MAX, &len, ' ');
+		format_line(buf, LOG_LINE_MAX, &len, fmt, ap);
+	}
+	line_write(buf, len);
+}
+
+/*
+ * pairs is "k=v k=v ..." from elsewhere (a database notice): each value is
+ * quoted and secret keys redacted as format_line does; a token without
+ * '=' is logged as a value of "msg".
+ */
+void
+log_pairs(enum log_level level, const char *event, const char *pairs)
+{
+	char buf[LOG_LINE_MAX + 32];
+	size_t len;
+	const char *p = pairs;
+
+	if (level < log_threshold)
+		return;
+	len = line_head(buf, level, event);
+	while (*p != '\0') {
+		size_t n = strcspn(p, " "), k = strcspn(p, "= ");
+
+		if (n > 0) {
+			char *value = k < n ? strndup(p + k + 1, n - k - 1) : strndup(p, n);
+
+			put_char(buf, LOG_LINE_MAX, &len, ' ');
+			if (k < n)
+				put_bytes(buf, LOG_LINE_MAX, &len, p, k + 1);
+			else
+				put_bytes(buf, LOG_LINE_MAX, &len, "msg=", 4);
+			log_quote(buf, LOG_LINE_MAX, &len, value == NULL ? "" :
+			    k < n && key_is_secret(p, k) ? "[redacted]" : value);
+			free(value);
+		}
+		p += n + (p[n] == ' ');
+	}
+	line_write(buf, len);
 }
 
 void

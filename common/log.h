@@ -27,6 +27,12 @@ const char *log_level_name(enum log_level);
 void	log_emit(enum log_level, const char *event, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
+/*
+ * One event whose "k=v k=v ..." come from elsewhere (a database notice):
+ * each value quoted, secret keys redacted; a bare word is logged as msg=.
+ */
+void	log_pairs(enum log_level, const char *event, const char *pairs);
+
 #define log_debug(ev, ...)	log_emit(LOG_DEBUG, (ev), __VA_ARGS__)
 #define log_info(ev, ...)	log_emit(LOG_INFO, (ev), __VA_ARGS__)
 #define log_warn(ev, ...)	log_emit(LOG_WARN, (ev), __VA_ARGS__)

@@ -56,7 +56,11 @@ static const char metrics_sql[] =
 	" UNION ALL SELECT 'media', kind, count(*)::text, '', sum(size_bytes)::text"
 	" FROM media_object GROUP BY kind"
 	" UNION ALL SELECT 'webhook_backlog', '', '', '', count(*)::text FROM webhook_event"
-	" WHERE state = 'pending'";
+	" WHERE state = 'pending'"
+	" UNION ALL SELECT 'circuit', provider_id, model, '',"
+	" CASE state WHEN 'closed' THEN '0' WHEN 'open' THEN '1' ELSE '2' END FROM provider_circuit"
+	" UNION ALL SELECT 'circuit_moves', provider_id, model, '', transitions::text"
+	" FROM provider_circuit";
 
 struct out {
 	struct strbuf	 b;
@@ -231,6 +235,15 @@ metrics_db(struct out *o)
 	family(o, "photobridge_webhook_backlog", "gauge",
 	    "Webhook events not yet delivered nor abandoned.");
 	metrics_rows(o, "webhook_backlog", NULL, "photobridge_webhook_backlog", NULL, NULL, 4);
+	family(o, "photobridge_provider_circuit_state", "gauge",
+	    "Circuit breaker per provider and model (\"\" = default): 0 closed, 1 open, "
+	    "2 half-open.");
+	metrics_rows(o, "circuit", NULL, "photobridge_provider_circuit_state", "provider",
+	    "model", 4);
+	family(o, "photobridge_provider_circuit_transitions_total", "counter",
+	    "Circuit breaker state changes.");
+	metrics_rows(o, "circuit_moves", NULL, "photobridge_provider_circuit_transitions_total",
+	    "provider", "model", 4);
 }
 
 /* Members of obj (name -> integer) as samples with one label. */

@@ -27,6 +27,7 @@
 #include "jsonsafe.h"
 #include "log.h"
 #include "proto.h"
+#include "breakers.h"
 #include "quotas.h"
 #include "seal.h"
 #include "util.h"
@@ -83,11 +84,12 @@ settings_answer(struct api_req *r)
 	    "(SELECT value #>> '{}' FROM settings WHERE key = 'result_ttl_days' "
 	    "  AND jsonb_typeof(value) = 'number'), " BASEURL_SQL, 0, NULL);
 	char *ingest = NULL;
-	json_t *body, *quotas;
+	json_t *body, *quotas, *breakers = NULL;
 
 	if (res == NULL)
 		return api_db_error(r);
-	if ((quotas = quotas_json(r)) == NULL) {
+	if ((quotas = quotas_json(r)) == NULL || (breakers = breakers_json(r)) == NULL) {
+		json_decref(quotas);
 		PQclear(res);
 		return api_db_error(r);
 	}
@@ -102,6 +104,7 @@ settings_answer(struct api_req *r)
 	baseurl_describe(body, PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4));
 	PQclear(res);
 	json_object_set_new(body, "provider_quotas", quotas);
+	json_object_set_new(body, "provider_breaker", breakers);
 	if (ingest != NULL) {
 		sodium_memzero(ingest, strlen(ingest));
 		free(ingest);
@@ -131,7 +134,7 @@ static int
 check_body(struct api_req *r, json_t *body)
 {
 	static const char *const keys[] = { "ingest_password", "provider_keys",
-	    "t_sync_response_sec", "result_ttl_days", "provider_quotas",
+	    "t_sync_response_sec", "result_ttl_days", "provider_quotas", "provider_breaker",
 	    "public_base_url", NULL };
 	json_t *pw = json_object_get(body, "ingest_password");
 	json_t *pk = json_object_get(body, "provider_keys"), *v;
@@ -161,6 +164,7 @@ check_body(struct api_req *r, json_t *body)
 	if ((rc = check_int(r, body, "t_sync_response_sec", 10, 60)) != 0 ||
 	    (rc = check_int(r, body, "result_ttl_days", 1, 7)) != 0 ||
 	    (rc = quotas_check(r, body)) != 0 ||
+	    (rc = breakers_check(r, body)) != 0 ||
 	    (rc = baseurl_check(r, json_object_get(body, "public_base_url"))) != 0)
 		return rc;
 	return 0;
@@ -219,6 +223,7 @@ store_all(struct api_req *r, json_t *body)
 		rc |= store(r, upsert, name, num);
 	}
 	rc |= quotas_store(r, body);
+	rc |= breakers_store(r, body);
 	rc |= baseurl_store(r, json_object_get(body, "public_base_url"));
 	return rc;
 }
@@ -243,10 +248,11 @@ settings_put(struct api_req *r)
 	/* Names of what changed, never the values. */
 	log_info("settings.saved", "req=%s user=%s ingest_password_changed=%d "
 	    "provider_keys_changed=%zu provider_quotas_changed=%zu "
-	    "public_base_url_changed=%d", r->req, r->username,
+	    "provider_breaker_changed=%zu public_base_url_changed=%d", r->req, r->username,
 	    json_object_get(body, "ingest_password") != NULL,
 	    json_object_size(json_object_get(body, "provider_keys")),
 	    json_object_size(json_object_get(body, "provider_quotas")),
+	    json_object_size(json_object_get(body, "provider_breaker")),
 	    json_object_get(body, "public_base_url") != NULL);
 	json_decref(body);
 	return settings_answer(r);

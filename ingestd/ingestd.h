@@ -32,7 +32,7 @@ struct ingest {
 	int		 test;			/* an operator's test run (testrun.c) */
 	int		 reattached;		/* a resend joined an existing job */
 	long long	 quota_wait_ms;		/* > 0: refused (quota.c), ms until a retry */
-	const char	*quota_code;		/* why: quota_exhausted or queue_full; static */
+	const char	*quota_code;		/* why: quota_exhausted, queue_full, breaker_code */
 	long long	 queue_call_ms;		/* queue_full: the call time predicted */
 	const char	*fallback;		/* "original", "local" or NULL; static */
 };
@@ -100,13 +100,29 @@ void	wait_answer(struct ingest *, json_t *reply);
  * or its queue cannot finish the job within it.
  */
 void	quota_check(struct ingest *, int64_t wait_until_wall_ms);
-/* "quota_exhausted" or "queue_full" for a refused ingest, else NULL. */
+/* "quota_exhausted", "queue_full" or "provider_circuit_open" for a refused ingest, else NULL. */
 const char *quota_error_code(const struct ingest *);
 /* The refused job's error_message, else NULL. */
 const char *quota_error_message(const struct ingest *);
 /* Answers a refused ingest at once: fallback or 503 + retry_after_sec. */
 void	quota_refuse(struct ingest *);
 unsigned long long quota_refused(void);
+
+/*
+ * breaker.c: the circuit of a provider/model (migration 017).  OPEN: skip
+ * it, retry_ms from now; PROBE: go, as the one probe after a cool-down.
+ */
+enum breaker_verdict { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_PROBE };
+enum breaker_verdict breaker_admit(const char *provider, const char *model,
+	    long long *retry_ms);
+/* quota_code value of a refusal for an open circuit. */
+extern const char breaker_code[];
+/* 1 when in's provider/model circuit is open: quota_wait_ms and quota_code set. */
+int	breaker_check(struct ingest *, const struct provider *);
+/* The refusal's message into msg, and its log line. */
+void	breaker_refusal(const struct ingest *, long long retry_sec, char *msg, size_t size);
+/* The status verb's "circuits": every provider/model circuit, null without the database. */
+void	breaker_status(json_t *reply);
 
 /* fallback.c: 1 when the slot's fallback took over the answer (reply stolen). */
 int	fallback_start(struct ingest *, const char *status, int http_status,

@@ -295,4 +295,5 @@ wait_status(json_t *reply)
 	    "waiting", wait_count(), "succeeded", (json_int_t)answered[0],
 	    "failed", (json_int_t)answered[1], "timed_out", (json_int_t)answered[2],
 	    "quota_refused", (json_int_t)quota_refused()));
+	breaker_status(reply);
 }

@@ -270,3 +270,16 @@ booth_body() {
 	export PB_UI_FORM_SLOT=slot-007
 	ui slotforms
 }
+
+@test "settings: the circuit breaker section shows an open circuit and stores its settings" {
+	need_route "GET /api/settings" "PUT /api/settings"
+	psql_pb "INSERT INTO provider_circuit (provider_id, model, state, failures, cooldown_sec,
+	    open_until, reason) VALUES ('gemini', '', 'open', 5, 30, now() + interval '30 seconds',
+	    'failures') ON CONFLICT (provider_id, model) DO UPDATE SET state = excluded.state,
+	    failures = excluded.failures, cooldown_sec = excluded.cooldown_sec,
+	    open_until = excluded.open_until, reason = excluded.reason"
+	ui breakers
+	assert_equal "$(psql_pb "SELECT value FROM settings WHERE key = 'provider_breaker'" | jq -c .gemini)" \
+	    '{"failures":3}'
+	psql_pb "DELETE FROM settings WHERE key = 'provider_breaker'; DELETE FROM provider_circuit"
+}

@@ -56,7 +56,11 @@ static const char metrics_sql[] =
 	" UNION ALL SELECT 'media', kind, count(*)::text, '', sum(size_bytes)::text"
 	" FROM media_object GROUP BY kind"
 	" UNION ALL SELECT 'webhook_backlog', '', '', '', count(*)::text FROM webhook_event"
-	" WHERE state = 'pending'";
+	" WHERE state = 'pending'"
+	" UNION ALL SELECT 'spend', scope, id, '', spent::float8::text FROM pb_spend_status()"
+	" UNION ALL SELECT 'spend_cap', scope, id, '', cap::float8::text FROM pb_spend_status()"
+	" UNION ALL SELECT 'spend_ratio', scope, id, '', (CASE WHEN cap > 0 THEN spent / cap"
+	" ELSE 1 END)::float8::text FROM pb_spend_status()";
 
 struct out {
 	struct strbuf	 b;
@@ -231,6 +235,14 @@ metrics_db(struct out *o)
 	family(o, "photobridge_webhook_backlog", "gauge",
 	    "Webhook events not yet delivered nor abandoned.");
 	metrics_rows(o, "webhook_backlog", NULL, "photobridge_webhook_backlog", NULL, NULL, 4);
+	family(o, "photobridge_spend_usd", "gauge",
+	    "Today's (UTC) spend of a capped slot or provider, test runs included.");
+	metrics_rows(o, "spend", NULL, "photobridge_spend_usd", "scope", "id", 4);
+	family(o, "photobridge_spend_cap_usd", "gauge", "The daily spend cap.");
+	metrics_rows(o, "spend_cap", NULL, "photobridge_spend_cap_usd", "scope", "id", 4);
+	family(o, "photobridge_spend_cap_ratio", "gauge",
+	    "Today's spend over the daily cap (the UI warns from 0.8; at 1 no paid call).");
+	metrics_rows(o, "spend_ratio", NULL, "photobridge_spend_cap_ratio", "scope", "id", 4);
 }
 
 /* Members of obj (name -> integer) as samples with one label. */

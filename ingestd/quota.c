@@ -64,7 +64,7 @@ quota_check(struct ingest *in, int64_t wait_until_wall_ms)
 
 	in->quota_wait_ms = 0;
 	in->quota_code = NULL;
-	if (p == NULL)
+	if (p == NULL || spendcap_check(in))
 		return;
 	quota_query(p, q);
 	/* Without an answer the job is queued: jobd still enforces the limits. */
@@ -90,6 +90,8 @@ quota_error_message(const struct ingest *in)
 {
 	if (quota_error_code(in) == NULL)
 		return NULL;
+	if (spendcap_refused(in))
+		return spendcap_message(in);
 	return in->quota_code == queue_code ? "the provider's queue cannot start the job "
 	    "before the booth's deadline" : "the provider quota is used up";
 }
@@ -102,7 +104,11 @@ quota_refuse(struct ingest *in)
 	char msg[200];
 	json_t *reply;
 
-	if (code == queue_code) {
+	if (spendcap_refused(in)) {
+		snprintf(msg, sizeof(msg), "%s: no AI photo until the day rolls over "
+		    "(UTC) or the cap is raised; retry in %lld s", spendcap_message(in), sec);
+		spendcap_log(in, sec);
+	} else if (code == queue_code) {
 		snprintf(msg, sizeof(msg), "the %s queue is full: this photo cannot be done "
 		    "before the booth stops waiting; retry in %lld s", in->provider_id, sec);
 		log_warn("ingest.queue_full", "req=%s job=%s slot=%s provider=%s start_ms=%lld "

@@ -1,0 +1,127 @@
+-- 018_spend_caps.sql - daily spend caps per slot and per provider (issue 16
+-- item 3), checked by ingestd before a job is queued (ingestd/spendcap.c).
+--
+-- The caps: settings key spend_caps {"slots": {"<slot>": usd},
+-- "providers": {"<provider>": usd}} (gatewayd/spendcaps.c); no member, no cap.
+-- The day is the UTC day, as processing_daily's (there is no operator time
+-- zone setting).  A day's spend is the cost of the jobs created that day,
+-- job.cost: the number the statistics show (processing_log and
+-- processing_daily take it from the job).  Test runs are real money: they
+-- count toward the caps, and are reported apart (test_spent).
+--
+-- Jobs admitted but not finished count at their expected cost (the
+-- reservation): the highest cost among the provider's last 20 priced jobs of
+-- the last 7 days, or, with no such job, the whole cap (one unpriced job at
+-- a time).  Between the admission and the job row's commit the admission
+-- itself is held in spend_hold, so a second ingestd on another host, which
+-- waits for the same advisory lock, sees it.
+
+CREATE TABLE spend_hold (
+    req_id          text PRIMARY KEY,
+    slot_id         text NOT NULL,
+    provider_id     text NOT NULL,
+    amount          numeric NOT NULL CHECK (amount >= 0),
+    until           timestamptz NOT NULL
+);
+
+-- A hold ends when its job row exists (by req_id), or at its expiry.
+CREATE INDEX job_req_idx ON job (req_id) WHERE req_id IS NOT NULL;
+-- A provider's jobs of the day, and its recent prices.
+CREATE INDEX job_provider_created_idx ON job (provider_id, created_at);
+CREATE INDEX job_provider_priced_idx ON job (provider_id, finished_at DESC) WHERE cost > 0;
+
+CREATE FUNCTION pb_spend_day_start() RETURNS timestamptz LANGUAGE sql STABLE AS $$
+    SELECT date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+$$;
+
+-- The cap of a slot (scope 'slot') or provider ('provider'), NULL when none.
+CREATE FUNCTION pb_spend_cap(scope text, key text) RETURNS numeric LANGUAGE sql STABLE AS $$
+    SELECT (value -> (scope || 's') ->> key)::numeric FROM settings
+     WHERE key = 'spend_caps' AND jsonb_typeof(value -> (scope || 's') -> key) = 'number'
+$$;
+
+-- What one more job of the provider is expected to cost; NULL when unknown.
+CREATE FUNCTION pb_spend_expected(provider text) RETURNS numeric LANGUAGE sql STABLE AS $$
+    SELECT max(cost) FROM (SELECT cost FROM job WHERE provider_id = provider AND cost > 0
+        AND finished_at > now() - interval '7 days' ORDER BY finished_at DESC LIMIT 20) c
+$$;
+
+-- Today's spend of a slot or provider: finished jobs' cost (test runs
+-- among them apart), and the reservation of the unfinished ones and holds.
+CREATE FUNCTION pb_spend_today(scope text, key text, cap numeric,
+    OUT spent numeric, OUT test_spent numeric, OUT reserved numeric)
+    LANGUAGE sql STABLE AS $$
+    WITH j AS (
+        SELECT state, kind, cost, provider_id FROM job
+         WHERE scope = 'slot' AND slot_id = key AND created_at >= pb_spend_day_start()
+        UNION ALL
+        SELECT state, kind, cost, provider_id FROM job
+         WHERE scope = 'provider' AND provider_id = key AND created_at >= pb_spend_day_start()
+    ), h AS (
+        SELECT coalesce(sum(amount), 0) AS held FROM spend_hold s
+         WHERE (CASE scope WHEN 'slot' THEN s.slot_id ELSE s.provider_id END) = key
+           AND s.until > now() AND NOT EXISTS (SELECT 1 FROM job WHERE req_id = s.req_id)
+    )
+    SELECT coalesce(sum(cost) FILTER (WHERE state NOT IN ('queued', 'running')), 0),
+        coalesce(sum(cost) FILTER (WHERE kind = 'test' AND state NOT IN ('queued', 'running')), 0),
+        coalesce(sum(coalesce(pb_spend_expected(provider_id), cap, 0))
+            FILTER (WHERE state IN ('queued', 'running')), 0) + (SELECT held FROM h)
+    FROM j
+$$;
+
+-- ingestd's check before a new job of req for slot on provider: scope is
+-- NULL when admitted (and the admission held), else 'slot' or 'provider'
+-- whose cap the job would pass, with that cap, what it has used (spent +
+-- reserved) and the milliseconds until the day rolls over.  The advisory
+-- locks (slot, then provider: one order, no deadlock) make the check and
+-- the hold one step for every ingestd on every host.
+CREATE FUNCTION pb_spend_admit(req text, slot text, provider text,
+    OUT scope text, OUT cap numeric, OUT used numeric, OUT retry_ms bigint)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    sc text;
+    k text;
+    c numeric;
+    s record;
+    expected numeric := pb_spend_expected(provider);
+    smallest numeric;
+BEGIN
+    retry_ms := ceil(extract(epoch FROM pb_spend_day_start() + interval '1 day' - now())
+        * 1000)::bigint;
+    FOR i IN 1..2 LOOP
+        sc := CASE i WHEN 1 THEN 'slot' ELSE 'provider' END;
+        k := CASE i WHEN 1 THEN slot ELSE provider END;
+        c := pb_spend_cap(sc, k);
+        CONTINUE WHEN c IS NULL;
+        smallest := least(smallest, c);
+        PERFORM pg_advisory_xact_lock(hashtextextended('pb_spend:' || sc || ':' || k, 0));
+        s := pb_spend_today(sc, k, c);
+        IF s.spent + s.reserved + coalesce(expected, c) > c THEN
+            scope := sc;
+            cap := c;
+            used := s.spent + s.reserved;
+            RETURN;
+        END IF;
+    END LOOP;
+    IF smallest IS NOT NULL THEN
+        DELETE FROM spend_hold WHERE until < now();
+        INSERT INTO spend_hold (req_id, slot_id, provider_id, amount, until)
+        VALUES (req, slot, provider, coalesce(expected, smallest), now() + interval '30 seconds')
+        ON CONFLICT (req_id) DO NOTHING;
+    END IF;
+END $$;
+
+-- Every cap set, with today's spend: the settings page and /metrics.
+CREATE FUNCTION pb_spend_status(OUT scope text, OUT id text, OUT cap numeric,
+    OUT spent numeric, OUT test_spent numeric, OUT reserved numeric)
+    RETURNS SETOF record LANGUAGE sql STABLE AS $$
+    SELECT c.scope, c.id, c.cap, t.spent, t.test_spent, t.reserved
+      FROM (SELECT s.scope, e.key AS id, (e.value #>> '{}')::numeric AS cap
+              FROM settings, (VALUES ('slot'), ('provider')) s (scope),
+                   jsonb_each(settings.value -> (s.scope || 's')) e
+             WHERE settings.key = 'spend_caps'
+               AND jsonb_typeof(settings.value -> (s.scope || 's')) = 'object'
+               AND jsonb_typeof(e.value) = 'number') c,
+           LATERAL pb_spend_today(c.scope, c.id, c.cap) t
+     ORDER BY 1, 2
+$$;

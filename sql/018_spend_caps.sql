@@ -35,9 +35,9 @@ CREATE FUNCTION pb_spend_day_start() RETURNS timestamptz LANGUAGE sql STABLE AS 
 $$;
 
 -- The cap of a slot (scope 'slot') or provider ('provider'), NULL when none.
-CREATE FUNCTION pb_spend_cap(scope text, key text) RETURNS numeric LANGUAGE sql STABLE AS $$
-    SELECT (value -> (scope || 's') ->> key)::numeric FROM settings
-     WHERE key = 'spend_caps' AND jsonb_typeof(value -> (scope || 's') -> key) = 'number'
+CREATE FUNCTION pb_spend_cap(scope text, subject text) RETURNS numeric LANGUAGE sql STABLE AS $$
+    SELECT (s.value -> (scope || 's') ->> subject)::numeric FROM settings s
+     WHERE s.key = 'spend_caps' AND jsonb_typeof(s.value -> (scope || 's') -> subject) = 'number'
 $$;
 
 -- What one more job of the provider is expected to cost; NULL when unknown.
@@ -48,18 +48,18 @@ $$;
 
 -- Today's spend of a slot or provider: finished jobs' cost (test runs
 -- among them apart), and the reservation of the unfinished ones and holds.
-CREATE FUNCTION pb_spend_today(scope text, key text, cap numeric,
+CREATE FUNCTION pb_spend_today(scope text, subject text, cap numeric,
     OUT spent numeric, OUT test_spent numeric, OUT reserved numeric)
     LANGUAGE sql STABLE AS $$
     WITH j AS (
         SELECT state, kind, cost, provider_id FROM job
-         WHERE scope = 'slot' AND slot_id = key AND created_at >= pb_spend_day_start()
+         WHERE scope = 'slot' AND slot_id = subject AND created_at >= pb_spend_day_start()
         UNION ALL
         SELECT state, kind, cost, provider_id FROM job
-         WHERE scope = 'provider' AND provider_id = key AND created_at >= pb_spend_day_start()
+         WHERE scope = 'provider' AND provider_id = subject AND created_at >= pb_spend_day_start()
     ), h AS (
         SELECT coalesce(sum(amount), 0) AS held FROM spend_hold s
-         WHERE (CASE scope WHEN 'slot' THEN s.slot_id ELSE s.provider_id END) = key
+         WHERE (CASE scope WHEN 'slot' THEN s.slot_id ELSE s.provider_id END) = subject
            AND s.until > now() AND NOT EXISTS (SELECT 1 FROM job WHERE req_id = s.req_id)
     )
     SELECT coalesce(sum(cost) FILTER (WHERE state NOT IN ('queued', 'running')), 0),

@@ -270,3 +270,16 @@ booth_body() {
 	export PB_UI_FORM_SLOT=slot-007
 	ui slotforms
 }
+
+@test "spend caps: the slot page saves a slot's daily cap; at 80 % the slot page and Statistics warn" {
+	need_route "GET /api/settings" "PUT /api/settings"
+	# slot-001's booth photo (setup_file) made to have cost 0.8 USD today.
+	psql_pb "UPDATE job SET cost = 0.8 WHERE slot_id = 'slot-001' AND kind = 'ingest'
+	    AND state = 'succeeded' AND id = (SELECT id FROM job WHERE slot_id = 'slot-001'
+	    AND state = 'succeeded' ORDER BY created_at LIMIT 1)"
+	assert_equal "$(psql_pb "SELECT sum(cost) FROM job WHERE slot_id = 'slot-001'")" 0.800000
+	PB_UI_CAP_SLOT=slot-001 PB_UI_CAP_SPENT=0.8 ui spendcaps
+	assert_equal "$(psql_pb "SELECT value -> 'slots' FROM settings WHERE key = 'spend_caps'")" \
+	    '{"slot-001": 1.000000}'
+	psql_pb "DELETE FROM settings WHERE key = 'spend_caps'"
+}

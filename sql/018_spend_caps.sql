@@ -64,8 +64,10 @@ CREATE FUNCTION pb_spend_today(scope text, subject text, cap numeric,
     )
     SELECT coalesce(sum(cost) FILTER (WHERE state NOT IN ('queued', 'running')), 0),
         coalesce(sum(cost) FILTER (WHERE kind = 'test' AND state NOT IN ('queued', 'running')), 0),
-        coalesce(sum(coalesce(pb_spend_expected(provider_id), cap, 0))
-            FILTER (WHERE state IN ('queued', 'running')), 0) + (SELECT held FROM h)
+        -- One price lookup per provider, not per unfinished job.
+        coalesce((SELECT sum(u.n * coalesce(pb_spend_expected(u.provider_id), cap, 0))
+            FROM (SELECT provider_id, count(*) AS n FROM j WHERE state IN ('queued', 'running')
+                  GROUP BY provider_id) u), 0) + (SELECT held FROM h)
     FROM j
 $$;
 
@@ -83,7 +85,7 @@ DECLARE
     k text;
     c numeric;
     s record;
-    expected numeric := pb_spend_expected(provider);
+    expected numeric;
     smallest numeric;
 BEGIN
     retry_ms := ceil(extract(epoch FROM pb_spend_day_start() + interval '1 day' - now())
@@ -93,6 +95,9 @@ BEGIN
         k := CASE i WHEN 1 THEN slot ELSE provider END;
         c := pb_spend_cap(sc, k);
         CONTINUE WHEN c IS NULL;
+        IF smallest IS NULL THEN
+            expected := pb_spend_expected(provider);
+        END IF;
         smallest := least(smallest, c);
         PERFORM pg_advisory_xact_lock(hashtextextended('pb_spend:' || sc || ':' || k, 0));
         s := pb_spend_today(sc, k, c);

@@ -213,9 +213,16 @@ photo_cost() {
 	slot slot-034
 	run settings "{\"spend_caps\":{\"slots\":{\"slot-034\":$(jq -n "$cost * 5")},\"providers\":{}}}"
 	assert_output 200
+	# A barrier: 20 sessions wait for one advisory lock, then all admit at once.
+	local psql=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql
+	psql_pb "SELECT pg_advisory_lock(4242), pg_sleep(3)" >/dev/null &
+	local holder=$!
+	sleep 0.5
 	for i in $(seq 20); do
-		psql_pb "SELECT coalesce(scope, 'admitted') FROM pb_spend_admit('host-req-$i',
-		    'slot-034', 'gemini')" >"$BATS_TEST_TMPDIR/a.$i" &
+		"$psql" -X -Atq -h "$PB_STATE_DIR/pg/run" -U photobridge -d photobridge \
+		    -c "SELECT pg_advisory_lock_shared(4242)" \
+		    -c "SELECT coalesce(scope, 'admitted') FROM pb_spend_admit('host-req-$i',
+		    'slot-034', 'gemini')" | tail -n 1 >"$BATS_TEST_TMPDIR/a.$i" &
 	done
 	wait
 	assert_equal "$(cat "$BATS_TEST_TMPDIR"/a.* | sort | uniq -c | tr -s ' ')" \

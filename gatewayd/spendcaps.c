@@ -2,7 +2,7 @@
  * spendcaps.c - daily spend caps in USD per slot and per provider as
  * operator settings: the "spend_caps" member of GET/PUT /api/settings.
  *
- *   GET: {"slots": {"<slot>": {"cap_usd", "spent_usd", "test_usd",
+ *   GET: {"slots": {"<own slot>": {"cap_usd", "spent_usd", "test_usd",
  *         "reserved_usd", "ratio"}}, "providers": {...}, "day_start": ISO}
  *   PUT: {"slots": {"<slot>": usd|null}, "providers": {"<provider>": usd|null}};
  *        a number sets the cap, null removes it; members not given keep theirs.
@@ -30,12 +30,20 @@ static const char *const scopes[] = { "slots", "providers" };
 json_t *
 spendcaps_json(struct api_req *r)
 {
-	PGresult *res = api_exec(r, "SELECT scope || 's', id, cap::float8, spent::float8, "
-	    "test_spent::float8, reserved::float8, "
-	    "CASE WHEN cap > 0 THEN (spent / cap)::float8 ELSE 1 END, "
-	    "to_char(pb_spend_day_start() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-	    "FROM pb_spend_status() RIGHT JOIN (SELECT 1) one ON true", 0, NULL);
+	char user[16];
+	const char *params[1] = { user };
+	PGresult *res;
 	json_t *out;
+
+	snprintf(user, sizeof(user), "%d", r->user_id);
+	/* The caller's own slots only, like the statistics; every provider. */
+	res = api_exec(r, "SELECT c.scope || 's', c.id, c.cap::float8, c.spent::float8, "
+	    "c.test_spent::float8, c.reserved::float8, "
+	    "CASE WHEN c.cap > 0 THEN (c.spent / c.cap)::float8 ELSE 1 END, "
+	    "to_char(pb_spend_day_start() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+	    "FROM (SELECT * FROM pb_spend_status() s WHERE s.scope = 'provider' OR s.id IN "
+	    "(SELECT id FROM slots WHERE user_id = $1::int)) c RIGHT JOIN (SELECT 1) one ON true",
+	    1, params);
 
 	if (res == NULL)
 		return NULL;
@@ -79,17 +87,9 @@ check_scope(struct api_req *r, int s, json_t *m)
 		if (s == 1 && catalog_provider(api_catalog, id) == NULL)
 			return api_field_error(r, ERR_UNPROCESSABLE, "spend_caps",
 			    "no provider %.64s", id);
-		if (s == 0) {
-			PGresult *res = api_exec(r, "SELECT 1 FROM slots WHERE id = $1", 1, &id);
-			int found = res != NULL && PQntuples(res) == 1;
-
-			PQclear(res);
-			if (res == NULL)
-				return api_db_error(r);
-			if (!found)
-				return api_field_error(r, ERR_UNPROCESSABLE, "spend_caps",
-				    "no slot %.64s", id);
-		}
+		/* A slot's cap is its operator's, as the slot is (404/403). */
+		if (s == 0 && api_own_slot(r, id) != 0)
+			return -1;
 	}
 	return 0;
 }

@@ -201,7 +201,15 @@ photo_cost() {
 	run settings '{"spend_caps":{"slots":{"slot-030":"5"}}}'
 	assert_output 400
 	run settings '{"spend_caps":{"slots":{"slot-999":5}}}'
-	assert_output 422
+	assert_output 404
+	# Another operator's slot (a slot of a user of its own).
+	psql_pb "INSERT INTO users (username, password_hash) VALUES ('other-op', 'x')
+	    ON CONFLICT DO NOTHING" >/dev/null
+	psql_pb "UPDATE slots SET user_id = (SELECT id FROM users WHERE username = 'other-op')
+	    WHERE id = 'slot-038'" >/dev/null
+	run settings '{"spend_caps":{"slots":{"slot-038":5}}}'
+	assert_output 403
+	jassert '.error.code == "forbidden"' <"$O"
 	run settings '{"spend_caps":{"providers":{"nope":5}}}'
 	assert_output 422
 	run settings '{"spend_caps":{"booths":{}}}'

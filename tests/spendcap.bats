@@ -262,3 +262,18 @@ photo_cost() {
 	    "$(printf ' 5 admitted\n 15 slot')"
 	assert_equal "$(psql_pb "SELECT count(*) FROM spend_hold WHERE slot_id = 'slot-034'")" 5
 }
+
+@test "spend_daily equals a recount of job.cost after all of the above (costs set, moved between slots)" {
+	assert_equal "$(psql_pb "SELECT count(*) FROM (
+	    SELECT 'slot' AS scope, slot_id AS id, (created_at AT TIME ZONE 'UTC')::date AS day,
+	        sum(cost) AS spent, coalesce(sum(cost) FILTER (WHERE kind = 'test'), 0) AS test_spent
+	      FROM job WHERE coalesce(cost, 0) <> 0 GROUP BY 1, 2, 3
+	    UNION ALL
+	    SELECT 'provider', provider_id, (created_at AT TIME ZONE 'UTC')::date, sum(cost),
+	        coalesce(sum(cost) FILTER (WHERE kind = 'test'), 0)
+	      FROM job WHERE coalesce(cost, 0) <> 0 GROUP BY 1, 2, 3) r
+	    FULL JOIN (SELECT * FROM spend_daily WHERE spent <> 0 OR test_spent <> 0) d
+	      USING (scope, id, day)
+	    WHERE r.spent IS DISTINCT FROM d.spent OR r.test_spent IS DISTINCT FROM d.test_spent")" 0
+	[ "$(psql_pb "SELECT count(*) FROM spend_daily WHERE scope = 'slot'")" -ge 4 ]
+}

@@ -271,7 +271,7 @@ booth_body() {
 	ui slotforms
 }
 
-@test "spend caps: the slot page saves a slot's daily cap; at 80 % the slot page and Statistics warn" {
+@test "spend caps: the slot page saves a slot's daily cap; at 80 % the slot page and Statistics warn; Settings edits a provider's" {
 	need_route "GET /api/settings" "PUT /api/settings"
 	# slot-001's booth photo (setup_file) made to have cost 0.8 USD today.
 	psql_pb "UPDATE job SET cost = 0.8 WHERE slot_id = 'slot-001' AND kind = 'ingest'
@@ -279,7 +279,7 @@ booth_body() {
 	    AND state = 'succeeded' ORDER BY created_at LIMIT 1)"
 	assert_equal "$(psql_pb "SELECT sum(cost) FROM job WHERE slot_id = 'slot-001'")" 0.800000
 	PB_UI_CAP_SLOT=slot-001 PB_UI_CAP_SPENT=0.8 ui spendcaps
-	assert_equal "$(psql_pb "SELECT value -> 'slots' FROM settings WHERE key = 'spend_caps'")" \
-	    '{"slot-001": 1.000000}'
+	assert_equal "$(psql_pb "SELECT value FROM settings WHERE key = 'spend_caps'")" \
+	    '{"slots": {"slot-001": 1.000000}, "providers": {}}'
 	psql_pb "DELETE FROM settings WHERE key = 'spend_caps'"
 }

@@ -1,7 +1,8 @@
 // spendcaps.js - daily spend caps in the UI (issue 16): the slot page's
 // card saves a cap (stored as settings spend_caps, read back by
 // tests/ui.bats); at 80 % of the cap the slot page and the Statistics page
-// show a warning, below it neither does.  PB_UI_CAP_SLOT is a slot whose
+// show a warning, below it neither does; the Settings page saves a
+// provider's cap and removes it again.  PB_UI_CAP_SLOT is a slot whose
 // spend today tests/ui.bats made known (PB_UI_CAP_SPENT USD).
 'use strict';
 const { BASE, check, withPage, login, toastSeen, shot, run } = require('./lib');
@@ -47,4 +48,23 @@ run(() => withPage(async (page) => {
 	await sw.waitFor();
 	check(/80 %/.test(await sw.textContent()), 'Statistics warns at 80 %');
 	await shot(page, 'spendcap-stats');
+	// A provider's cap on the Settings page: saved, shown after a reload, removed.
+	await page.goto(BASE + '/settings.html');
+	const cap = page.locator('#cap-gemini');
+	await cap.waitFor();
+	check(await cap.inputValue() === '', 'no provider cap at first');
+	await cap.fill('2000000');
+	await page.click('#save-provider-caps');
+	check(await toastSeen(page, 'error', /from 0 to 1000000/), 'a cap over 1000000 is refused');
+	await cap.fill('1000');
+	await page.click('#save-provider-caps');
+	check(await toastSeen(page, 'success', /spend caps saved/i), 'provider caps saved');
+	await page.reload();
+	await cap.waitFor();
+	await page.waitForFunction(() => document.querySelector('#cap-gemini').value !== '');
+	check(await cap.inputValue() === '1000', 'the provider cap persisted');
+	check(await page.locator('#provider-cap-warnings .warn').count() === 0, 'no warning far below the cap');
+	await cap.fill('');
+	await page.click('#save-provider-caps');
+	check(await toastSeen(page, 'success', /spend caps saved/i), 'provider cap removed');
 }));

@@ -60,7 +60,11 @@ static const char metrics_sql[] =
 	" UNION ALL SELECT 'circuit', provider_id, model, '',"
 	" CASE state WHEN 'closed' THEN '0' WHEN 'open' THEN '1' ELSE '2' END FROM provider_circuit"
 	" UNION ALL SELECT 'circuit_moves', provider_id, model, '', transitions::text"
-	" FROM provider_circuit";
+	" FROM provider_circuit"
+	" UNION ALL SELECT 'spend', scope, id, '', spent::float8::text FROM pb_spend_status()"
+	" UNION ALL SELECT 'spend_cap', scope, id, '', cap::float8::text FROM pb_spend_status()"
+	" UNION ALL SELECT 'spend_ratio', scope, id, '', (CASE WHEN cap > 0 THEN spent / cap"
+	" ELSE 1 END)::float8::text FROM pb_spend_status()";
 
 struct out {
 	struct strbuf	 b;
@@ -244,6 +248,14 @@ metrics_db(struct out *o)
 	    "Circuit breaker state changes.");
 	metrics_rows(o, "circuit_moves", NULL, "photobridge_provider_circuit_transitions_total",
 	    "provider", "model", 4);
+	family(o, "photobridge_spend_usd", "gauge",
+	    "Today's (UTC) spend of a capped slot or provider, test runs included.");
+	metrics_rows(o, "spend", NULL, "photobridge_spend_usd", "scope", "id", 4);
+	family(o, "photobridge_spend_cap_usd", "gauge", "The daily spend cap.");
+	metrics_rows(o, "spend_cap", NULL, "photobridge_spend_cap_usd", "scope", "id", 4);
+	family(o, "photobridge_spend_cap_ratio", "gauge",
+	    "Today's spend over the daily cap (the UI warns from 0.8; at 1 no paid call).");
+	metrics_rows(o, "spend_ratio", NULL, "photobridge_spend_cap_ratio", "scope", "id", 4);
 }
 
 /* Members of obj (name -> integer) as samples with one label. */

@@ -7,6 +7,7 @@
  *   t_sync_response_sec  N (10..60)               ingestd/enqueue.c
  *   result_ttl_days      N (1..7)                 providerd/run.c
  *   provider_quotas      {"<provider>": {...}}    quotas.c, jobd, ingestd
+ *   spend_caps           {"slots", "providers"}   spendcaps.c, ingestd
  *   public_base_url      "http(s)://host[:port]"  ingest URLs (baseurl.c)
  * Secrets are sealed with the at-rest key (common/seal.c).  The ingest
  * password is shown to the operator (they type it into the booth); an
@@ -29,6 +30,7 @@
 #include "proto.h"
 #include "breakers.h"
 #include "quotas.h"
+#include "spendcaps.h"
 #include "seal.h"
 #include "util.h"
 
@@ -84,12 +86,14 @@ settings_answer(struct api_req *r)
 	    "(SELECT value #>> '{}' FROM settings WHERE key = 'result_ttl_days' "
 	    "  AND jsonb_typeof(value) = 'number'), " BASEURL_SQL, 0, NULL);
 	char *ingest = NULL;
-	json_t *body, *quotas, *breakers = NULL;
+	json_t *body, *quotas, *caps = NULL, *breakers = NULL;
 
 	if (res == NULL)
 		return api_db_error(r);
-	if ((quotas = quotas_json(r)) == NULL || (breakers = breakers_json(r)) == NULL) {
+	if ((quotas = quotas_json(r)) == NULL || (breakers = breakers_json(r)) == NULL ||
+	    (caps = spendcaps_json(r)) == NULL) {
 		json_decref(quotas);
+		json_decref(breakers);
 		PQclear(res);
 		return api_db_error(r);
 	}
@@ -105,6 +109,7 @@ settings_answer(struct api_req *r)
 	PQclear(res);
 	json_object_set_new(body, "provider_quotas", quotas);
 	json_object_set_new(body, "provider_breaker", breakers);
+	json_object_set_new(body, "spend_caps", caps);
 	if (ingest != NULL) {
 		sodium_memzero(ingest, strlen(ingest));
 		free(ingest);
@@ -135,7 +140,7 @@ check_body(struct api_req *r, json_t *body)
 {
 	static const char *const keys[] = { "ingest_password", "provider_keys",
 	    "t_sync_response_sec", "result_ttl_days", "provider_quotas", "provider_breaker",
-	    "public_base_url", NULL };
+	    "public_base_url", "spend_caps", NULL };
 	json_t *pw = json_object_get(body, "ingest_password");
 	json_t *pk = json_object_get(body, "provider_keys"), *v;
 	const char *key;
@@ -165,6 +170,7 @@ check_body(struct api_req *r, json_t *body)
 	    (rc = check_int(r, body, "result_ttl_days", 1, 7)) != 0 ||
 	    (rc = quotas_check(r, body)) != 0 ||
 	    (rc = breakers_check(r, body)) != 0 ||
+	    (rc = spendcaps_check(r, body)) != 0 ||
 	    (rc = baseurl_check(r, json_object_get(body, "public_base_url"))) != 0)
 		return rc;
 	return 0;
@@ -224,6 +230,7 @@ store_all(struct api_req *r, json_t *body)
 	}
 	rc |= quotas_store(r, body);
 	rc |= breakers_store(r, body);
+	rc |= spendcaps_store(r, body);
 	rc |= baseurl_store(r, json_object_get(body, "public_base_url"));
 	return rc;
 }

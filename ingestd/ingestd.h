@@ -129,4 +129,16 @@ int	fallback_start(struct ingest *, const char *status, int http_status,
 	    json_t *error_reply, const char *cost, const char *code, const char *msg);
 int	fallback_count(void);
 
+/*
+ * spendcap.c: 1 when the slot's or provider's daily spend cap would be
+ * passed (quota_code spend_cap_reached, quota_wait_ms to the day's end).
+ */
+int	spendcap_check(struct ingest *);
+/* 1 when the ingest was refused by a spend cap. */
+int	spendcap_refused(const struct ingest *);
+/* The refusal's log line (ingest.spend_cap_reached). */
+void	spendcap_log(const struct ingest *, long long retry_after_sec);
+/* The refused job's error_message. */
+const char *spendcap_message(const struct ingest *);
+
 #endif

@@ -64,7 +64,8 @@ quota_check(struct ingest *in, int64_t wait_until_wall_ms)
 
 	in->quota_wait_ms = 0;
 	in->quota_code = NULL;
-	if (p == NULL || breaker_check(in, p))
+	/* The breaker first: an open circuit places no spend hold. */
+	if (p == NULL || breaker_check(in, p) || spendcap_check(in))
 		return;
 	quota_query(p, q);
 	/* Without an answer the job is queued: jobd still enforces the limits. */
@@ -92,6 +93,8 @@ quota_error_message(const struct ingest *in)
 		return NULL;
 	if (in->quota_code == breaker_code)
 		return "the provider's circuit is open after repeated failures";
+	if (spendcap_refused(in))
+		return spendcap_message(in);
 	return in->quota_code == queue_code ? "the provider's queue cannot start the job "
 	    "before the booth's deadline" : "the provider quota is used up";
 }
@@ -106,7 +109,11 @@ quota_refuse(struct ingest *in)
 
 	if (code == breaker_code)
 		breaker_refusal(in, sec, msg, sizeof(msg));
-	else if (code == queue_code) {
+	else if (spendcap_refused(in)) {
+		snprintf(msg, sizeof(msg), "%s: no AI photo until the day rolls over "
+		    "(UTC) or the cap is raised; retry in %lld s", spendcap_message(in), sec);
+		spendcap_log(in, sec);
+	} else if (code == queue_code) {
 		snprintf(msg, sizeof(msg), "the %s queue is full: this photo cannot be done "
 		    "before the booth stops waiting; retry in %lld s", in->provider_id, sec);
 		log_warn("ingest.queue_full", "req=%s job=%s slot=%s provider=%s start_ms=%lld "

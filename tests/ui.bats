@@ -283,3 +283,16 @@ booth_body() {
 	    '{"failures":3}'
 	psql_pb "DELETE FROM settings WHERE key = 'provider_breaker'; DELETE FROM provider_circuit"
 }
+
+@test "spend caps: the slot page saves a slot's daily cap; at 80 % the slot page and Statistics warn; Settings edits a provider's" {
+	need_route "GET /api/settings" "PUT /api/settings"
+	# slot-001's booth photo (setup_file) made to have cost 0.8 USD today.
+	psql_pb "UPDATE job SET cost = 0.8 WHERE slot_id = 'slot-001' AND kind = 'ingest'
+	    AND state = 'succeeded' AND id = (SELECT id FROM job WHERE slot_id = 'slot-001'
+	    AND state = 'succeeded' ORDER BY created_at LIMIT 1)"
+	assert_equal "$(psql_pb "SELECT sum(cost) FROM job WHERE slot_id = 'slot-001'")" 0.800000
+	PB_UI_CAP_SLOT=slot-001 PB_UI_CAP_SPENT=0.8 ui spendcaps
+	assert_equal "$(psql_pb "SELECT value FROM settings WHERE key = 'spend_caps'")" \
+	    '{"slots": {"slot-001": 1.000000}, "providers": {}}'
+	psql_pb "DELETE FROM settings WHERE key = 'spend_caps'"
+}

@@ -375,14 +375,21 @@ sched_pass(void)
 		free(arrays[i]);
 	if (res == NULL)
 		return 0;
-	for (int i = 0; i < PQntuples(res); i++) {
-		if (strcmp(PQgetvalue(res, i, 0), "claimed") != 0) {
+	for (int i = 0; i < PQntuples(res); i++)
+		if (strcmp(PQgetvalue(res, i, 0), "claimed") != 0)
 			sched_note(res, i, &wake_at);
-			continue;
-		}
-		const struct provider *p = catalog_provider(jobd_catalog,
-		    PQgetvalue(res, i, 1));
+	/*
+	 * Before the dispatch: a claim given back at once (providerd not
+	 * there) asks for a pass now, which must not be put off to wake_at.
+	 */
+	if (wake_at >= 0)
+		evloop_timer(daemon_loop, wake_at, sched_claim_now, NULL);
+	for (int i = 0; i < PQntuples(res); i++) {
+		const struct provider *p;
 
+		if (strcmp(PQgetvalue(res, i, 0), "claimed") != 0)
+			continue;
+		p = catalog_provider(jobd_catalog, PQgetvalue(res, i, 1));
 		attempt_dispatch(PQgetvalue(res, i, 2), atoi(PQgetvalue(res, i, 3)),
 		    PQgetvalue(res, i, 4), PQgetvalue(res, i, 1),
 		    p != NULL ? p->ingest.timeout_sec : 0);
@@ -390,8 +397,6 @@ sched_pass(void)
 	}
 	claimed_total += (unsigned long long)n;
 	PQclear(res);
-	if (wake_at >= 0)
-		evloop_timer(daemon_loop, wake_at, sched_claim_now, NULL);
 	return n;
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "dbprep.h"
 #include "log.h"
 #include "util.h"
 
@@ -29,6 +30,7 @@ struct db {
 	void		*connect_arg;
 	void		(*notify_cb)(struct db *, PGnotify *, void *);
 	void		*notify_arg;
+	struct dbprep	*prep;		/* this connection's prepared statements */
 };
 
 static void db_attempt(void *);
@@ -85,6 +87,7 @@ db_lost(struct db *db)
 	}
 	PQfinish(db->conn);
 	db->conn = NULL;
+	dbprep_reset(db->prep);
 	db_set_state(db, DB_DOWN);
 	delay = BACKOFF_MIN_MS << (db->failures < 6 ? db->failures : 6);
 	if (delay > BACKOFF_MAX_MS)
@@ -124,6 +127,7 @@ db_notice(void *arg, const char *message)
 static void
 db_connected(struct db *db)
 {
+	dbprep_reset(db->prep);
 	db_set_state(db, DB_UP);
 	db->failures = 0;
 	db->connects++;
@@ -228,6 +232,7 @@ db_open(struct evloop *loop, const char *conninfo, const char *app)
 	db->conninfo = xstrdup(conninfo);
 	db->app = xstrdup(app);
 	db->fd = -1;
+	db->prep = dbprep_new();
 	db_set_state(db, DB_DOWN);
 	db_attempt(db);
 	return db;
@@ -243,6 +248,7 @@ db_close(struct db *db)
 	if (db->fd >= 0)
 		evloop_del(db->loop, db->fd);
 	PQfinish(db->conn);
+	dbprep_free(db->prep);
 	free(db->conninfo);
 	free(db->app);
 	free(db);
@@ -293,6 +299,42 @@ db_status_json(const struct db *db)
 	return st;
 }
 
+/* The result's SQLSTATE is sqlstate. */
+static int
+db_sqlstate_is(const PGresult *res, const char *sqlstate)
+{
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return st != NULL && strcmp(st, sqlstate) == 0;
+}
+
+/*
+ * A parameterised statement runs prepared (parsed and planned once per
+ * connection); one whose plan a schema change made stale (0A000, "cached
+ * plan must not change result type") is prepared again.
+ */
+static PGresult *
+db_run(struct db *db, const char *sql, int nparams, const char *const *params)
+{
+	const char *name = nparams > 0 ?
+	    dbprep_name(db->prep, db->conn, sql, nparams) : NULL;
+	PGresult *res;
+
+	if (name == NULL)
+		return PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	res = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_FATAL_ERROR && db_sqlstate_is(res, "0A000") &&
+	    PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
+		PQclear(res);
+		dbprep_forget(db->prep, db->conn, sql);
+		if ((name = dbprep_name(db->prep, db->conn, sql, nparams)) == NULL)
+			return PQexecParams(db->conn, sql, nparams, NULL, params,
+			    NULL, NULL, 0);
+		res = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
+	}
+	return res;
+}
+
 PGresult *
 db_exec(struct db *db, const char *sql, int nparams, const char *const *params)
 {
@@ -301,7 +343,7 @@ db_exec(struct db *db, const char *sql, int nparams, const char *const *params)
 
 	if (db->state != DB_UP)
 		return NULL;
-	res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	res = db_run(db, sql, nparams, params);
 	st = PQresultStatus(res);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		if (db->notify_cb != NULL)

@@ -5,7 +5,8 @@
  * and remade with exponential backoff and jitter whenever it is lost, e.g.
  * when the server restarts; the daemon keeps answering its socket
  * meanwhile and reports the state in `status`.  Queries take parameters
- * only ($1, $2 ...): SQL text is never built from input.
+ * only ($1, $2 ...): SQL text is never built from input.  A query with
+ * parameters runs as a prepared statement of the connection (dbprep.h).
  */
 #ifndef PB_DB_H
 #define PB_DB_H

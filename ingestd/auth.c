@@ -23,29 +23,26 @@
 #include "log.h"
 #include "proto.h"
 
-/* Seconds until addr may try this slot again, 0 now, -1 on a database error. */
-static int
-auth_throttle_wait(const char *addr, const char *slot)
+/*
+ * Seconds until addr may try this slot again (0: now) and the ingest
+ * password's sealed value, in one statement; NULL on a database error.
+ */
+static PGresult *
+auth_lookup(const char *addr, const char *slot)
 {
 	char window[16], max[16];
 	const char *params[4] = { addr, slot, window, max };
-	PGresult *res;
-	int wait;
 
 	snprintf(window, sizeof(window), "%ld", config_int("PB_INGEST_FAILURE_WINDOW_SEC"));
 	snprintf(max, sizeof(max), "%ld", config_int("PB_INGEST_MAX_FAILURES"));
-	res = db_exec(daemon_db,
+	return db_exec(daemon_db,
 	    "WITH f AS (SELECT created_at FROM ingest_auth_failure WHERE addr = $1::inet"
 	    "  AND slot_id = $2 AND created_at > now() - make_interval(secs => $3::int)"
 	    "  ORDER BY created_at DESC LIMIT $4::int) "
 	    "SELECT CASE WHEN count(*) >= $4::int THEN greatest(1, ceil(extract(epoch FROM"
 	    "  min(created_at) + make_interval(secs => $3::int) - now())))::int"
-	    "  ELSE 0 END FROM f", 4, params);
-	if (res == NULL)
-		return -1;
-	wait = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return wait;
+	    "  ELSE 0 END, (SELECT value->>'sealed' FROM settings WHERE key = 'ingest_password') "
+	    "FROM f", 4, params);
 }
 
 /* One more failure; the ones out of every window go at the same time. */
@@ -76,14 +73,19 @@ json_t *
 verb_auth(struct sock_request *sr)
 {
 	struct ingestd_auth_req q;
-	int wait;
+	PGresult *res;
+	int wait, ok;
 
 	if (ingestd_clnt_parse_auth(sr->req, &q) != 0 || !ids_token_valid(q.req, 64) ||
 	    !ids_slot_valid(q.slot) || !addr_valid(q.addr))
 		return proto_error(ERR_BAD_REQUEST, "auth needs req, slot, addr (an IP "
 		    "address) and password");
-	if (!db_is_up(daemon_db) || (wait = auth_throttle_wait(q.addr, q.slot)) < 0)
+	if (!db_is_up(daemon_db) || (res = auth_lookup(q.addr, q.slot)) == NULL)
 		return proto_error(ERR_UNAVAILABLE, "the database is unavailable");
+	wait = atoi(PQgetvalue(res, 0, 0));
+	ok = wait == 0 && validate_password(q.password,
+	    PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1));
+	PQclear(res);
 	if (wait > 0) {
 		log_warn("ingest.auth_throttled", "req=%s slot=%s addr=%s retry_after=%d",
 		    q.req, q.slot, q.addr, wait);
@@ -91,7 +93,7 @@ verb_auth(struct sock_request *sr)
 		    INGESTD_KEY_RETRY_AFTER, wait), "too many wrong ingest passwords; "
 		    "retry in %d s", wait);
 	}
-	if (validate_password(q.password))
+	if (ok)
 		return proto_ok();
 	auth_record_failure(q.addr, q.slot);
 	log_warn("ingest.auth_failed", "req=%s slot=%s addr=%s", q.req, q.slot, q.addr);

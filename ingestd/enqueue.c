@@ -29,6 +29,17 @@
 #include "util.h"
 #include "uuid.h"
 
+/* The setting's value when set and in range, else the default. */
+long
+enqueue_t_sync_value(const char *value)
+{
+	long v, sec = config_int("PB_T_SYNC_DEFAULT_SEC");
+
+	if (value != NULL && parse_long(value, &v) == 0 && v >= 10 && v <= 60)
+		sec = v;
+	return sec * 1000;
+}
+
 /*
  * T_sync_response from the settings (operators change it), else the
  * default; while the database is away, the value last read.
@@ -36,22 +47,15 @@
 long
 enqueue_t_sync_ms(void)
 {
-	static long last_sec;
+	static long last_ms;
 	PGresult *res = db_exec(daemon_db, "SELECT (value #>> '{}')::int FROM settings "
 	    "WHERE key = 't_sync_response_sec' AND jsonb_typeof(value) = 'number'", 0, NULL);
-	long sec = config_int("PB_T_SYNC_DEFAULT_SEC");
 
 	if (res == NULL)
-		return (last_sec > 0 ? last_sec : sec) * 1000;
-	if (PQntuples(res) == 1) {
-		long v = atol(PQgetvalue(res, 0, 0));
-
-		if (v >= 10 && v <= 60)
-			sec = v;
-	}
+		return last_ms > 0 ? last_ms : enqueue_t_sync_value(NULL);
+	last_ms = enqueue_t_sync_value(PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : NULL);
 	PQclear(res);
-	last_sec = sec;
-	return sec * 1000;
+	return last_ms;
 }
 
 static void

@@ -73,7 +73,7 @@ ingest_run(struct ingest *in)
 
 	if (validate_ingest(in) != 0)
 		return;
-	wait_until = in->received_wall_ms + enqueue_t_sync_ms() - 2000;
+	wait_until = in->received_wall_ms + in->t_sync_ms - 2000;
 	if (enqueue_ingest(in, wait_until) != 0)
 		return;
 	if (in->quota_wait_ms > 0) {

@@ -29,6 +29,7 @@ struct ingest {
 	char		*original_path;		/* relative to PB_MEDIA_ROOT */
 	struct sock_conn *conn;			/* NULL once answered */
 	int		 slot_known;		/* processing_log needs a slot */
+	long		 t_sync_ms;		/* T_sync_response, read with the slot */
 	int		 test;			/* an operator's test run (testrun.c) */
 	int		 reattached;		/* a resend joined an existing job */
 	long long	 quota_wait_ms;		/* > 0: refused (quota.c), ms until a retry */
@@ -43,8 +44,11 @@ void	ingest_free(struct ingest *);
 void	ingest_fail(struct ingest *, const char *code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
-/* validate.c: 1 when given is the ingest password (constant time). */
-int	validate_password(const char *given);
+/*
+ * validate.c: 1 when given is the ingest password (constant time), from
+ * its sealed value as read from settings (NULL: none set).
+ */
+int	validate_password(const char *given, const char *sealed);
 /* ingest.c: validates, queues and waits (the ingest verb once the database is up). */
 void	ingest_run(struct ingest *);
 /* gatewayd's slot check: the reply, or NULL when the database failed. */
@@ -69,6 +73,8 @@ int	enqueue_ingest(struct ingest *, int64_t wait_until_wall_ms);
 /* A test run's job (kind 'test': no wait, no processing_log); 0 or answered. */
 int	enqueue_test(struct ingest *);
 long	enqueue_t_sync_ms(void);
+/* The setting's value (NULL: unset) or the default, in ms. */
+long	enqueue_t_sync_value(const char *value);
 
 /* verbs.c: the socket verbs. */
 extern const struct verb ingestd_verbs[];

@@ -22,42 +22,57 @@
 #include "secrets.h"
 #include "util.h"
 
-/* The configured ingest password, or NULL (unset, undecryptable). */
+/* The configured ingest password from its sealed value, or NULL. */
 static char *
-ingest_password(void)
+password_unseal(const char *sealed)
 {
-	PGresult *res = db_exec(daemon_db, "SELECT value->>'sealed' FROM settings "
-	    "WHERE key = 'ingest_password'", 0, NULL);
-	char *plain = NULL;
-
-	if (res != NULL && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-		plain = seal_decrypt(ingestd_secrets.secrets_at_rest,
-		    PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return plain;
+	return sealed != NULL ? seal_decrypt(ingestd_secrets.secrets_at_rest, sealed) : NULL;
 }
 
-static int
-load_slot(struct ingest *in)
+int
+validate_password(const char *given, const char *sealed)
 {
-	PGresult *res = db_exec(daemon_db, "SELECT coalesce(provider_id, ''), "
-	    "coalesce(operation_id, ''), settings_json::text FROM slots WHERE id = $1",
+	char *want = password_unseal(sealed);
+	int ok = want != NULL && want[0] != '\0' && given != NULL &&
+	    secret_equal(given, want);
+
+	if (want != NULL) {
+		sodium_memzero(want, strlen(want));
+		free(want);
+	}
+	return ok;
+}
+
+/*
+ * The slot, the sealed ingest password and T_sync_response in one
+ * statement (one transaction, not three).  *sealed is the password's
+ * sealed value or NULL; the caller clears res.
+ */
+static int
+load_slot(struct ingest *in, PGresult **res, const char **sealed)
+{
+	*res = db_exec(daemon_db, "SELECT coalesce(s.provider_id, ''), "
+	    "coalesce(s.operation_id, ''), s.settings_json::text, "
+	    "(SELECT value->>'sealed' FROM settings WHERE key = 'ingest_password'), "
+	    "(SELECT (value #>> '{}')::int FROM settings WHERE key = 't_sync_response_sec' "
+	    " AND jsonb_typeof(value) = 'number') FROM slots s WHERE s.id = $1",
 	    1, (const char *const *)&in->slot);
 
-	if (res == NULL) {
+	if (*res == NULL) {
 		ingest_fail(in, ERR_UNAVAILABLE, "the database is unavailable");
 		return -1;
 	}
-	if (PQntuples(res) == 0) {
-		PQclear(res);
+	if (PQntuples(*res) == 0) {
 		ingest_fail(in, ERR_NOT_FOUND, "no slot %s", in->slot);
 		return -1;
 	}
 	in->slot_known = 1;
-	in->provider_id = xstrdup(PQgetvalue(res, 0, 0));
-	in->operation_id = xstrdup(PQgetvalue(res, 0, 1));
-	in->settings = jsonsafe_loads(PQgetvalue(res, 0, 2), JSONSAFE_STORED_MAX, 0, NULL);
-	PQclear(res);
+	in->provider_id = xstrdup(PQgetvalue(*res, 0, 0));
+	in->operation_id = xstrdup(PQgetvalue(*res, 0, 1));
+	in->settings = jsonsafe_loads(PQgetvalue(*res, 0, 2), JSONSAFE_STORED_MAX, 0, NULL);
+	*sealed = PQgetisnull(*res, 0, 3) ? NULL : PQgetvalue(*res, 0, 3);
+	in->t_sync_ms = enqueue_t_sync_value(PQgetisnull(*res, 0, 4) ? NULL :
+	    PQgetvalue(*res, 0, 4));
 	if (in->provider_id[0] == '\0' || in->settings == NULL) {
 		ingest_fail(in, ERR_NOT_CONFIGURED, "slot %s is not configured", in->slot);
 		return -1;
@@ -144,28 +159,21 @@ out:
 }
 
 int
-validate_password(const char *given)
-{
-	char *want = ingest_password();
-	int ok = want != NULL && want[0] != '\0' && given != NULL &&
-	    secret_equal(given, want);
-
-	if (want != NULL) {
-		sodium_memzero(want, strlen(want));
-		free(want);
-	}
-	return ok;
-}
-
-int
 validate_ingest(struct ingest *in)
 {
 	const char *given = json_string_value(json_object_get(in->fields, "password"));
 	const struct provider *p;
+	const char *sealed = NULL;
+	PGresult *res = NULL;
+	int ok;
 
-	if (load_slot(in) != 0)
+	if (load_slot(in, &res, &sealed) != 0) {
+		PQclear(res);
 		return -1;
-	if (!validate_password(given)) {
+	}
+	ok = validate_password(given, sealed);
+	PQclear(res);
+	if (!ok) {
 		/* A stranger's request is not the slot's: no processing_log row. */
 		in->slot_known = 0;
 		ingest_fail(in, ERR_UNAUTHORIZED, given == NULL ? "the password field is missing" :

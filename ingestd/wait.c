@@ -2,7 +2,8 @@
  * wait.c - a booth waits for its job up to T_sync - 2 s.
  *
  * LISTEN job_done is set up when the connection is made, before any job
- * row is read, so no wake-up is lost; a one-second poll is the backstop.
+ * row is read, so no wake-up is lost; after a reconnect every waiter is
+ * looked at once, and a five-second poll is the backstop.
  * Every ingest ends in exactly one processing_log row, written together
  * with the removal of its ingest_wait row; rows a killed ingestd left
  * behind are turned into ERROR rows once their wait is surely over.
@@ -25,7 +26,8 @@
 #include "proto.h"
 #include "util.h"
 
-#define POLL_MS		1000
+/* The backstop only: job_done wakes a waiter, and a reconnect checks them all. */
+#define POLL_MS		5000
 #define RECOVER_MS	5000
 
 struct waiter {
@@ -127,6 +129,22 @@ wait_answer(struct ingest *in, json_t *reply)
 	ingest_free(in);
 }
 
+/* The job succeeded with the result at path (relative): the booth's answer. */
+static void
+wait_succeeded(struct ingest *in, const char *path, const char *mime, const char *cost)
+{
+	char *file = media_path(path);
+	json_t *reply = ingestd_clnt_pack_ingest_reply(&(struct ingestd_ingest_reply){
+	    .status = 200, .job = in->job, .file = file, .mime = mime });
+
+	wait_log(in, "SUCCESS", 200, cost[0] ? cost : NULL, NULL, NULL);
+	answered[0]++;
+	log_info("ingest.done", "req=%s job=%s slot=%s status=200 ms=%lld",
+	    in->req, in->job, in->slot, (long long)(wall_ms() - in->received_wall_ms));
+	free(file);
+	wait_answer(in, reply);
+}
+
 /* Returns 1 when the job has ended and the booth was answered. */
 static int
 wait_check(struct ingest *in)
@@ -145,17 +163,8 @@ wait_check(struct ingest *in)
 	state = PQgetvalue(res, 0, 0);
 	cost = PQgetvalue(res, 0, 1);
 	if (strcmp(state, "succeeded") == 0 && PQgetvalue(res, 0, 4)[0] != '\0') {
-		char *file = media_path(PQgetvalue(res, 0, 4));
-		json_t *reply = ingestd_clnt_pack_ingest_reply(&(struct ingestd_ingest_reply){
-		    .status = 200, .job = in->job, .file = file, .mime = PQgetvalue(res, 0, 5) });
-
-		wait_log(in, "SUCCESS", 200, cost[0] ? cost : NULL, NULL, NULL);
-		answered[0]++;
-		log_info("ingest.done", "req=%s job=%s slot=%s status=200 ms=%lld",
-		    in->req, in->job, in->slot, (long long)ms);
-		free(file);
+		wait_succeeded(in, PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5), cost);
 		PQclear(res);
-		wait_answer(in, reply);
 		return 1;
 	}
 	if (strcmp(state, "failed") == 0 || strcmp(state, "canceled") == 0) {
@@ -207,16 +216,22 @@ wait_deadline(void *arg)
 }
 
 static void
-wait_poll(void *arg)
+wait_check_all(void)
 {
 	struct waiter *w, *next;
 
-	(void)arg;
 	if (db_is_up(daemon_db))
 		for (w = waiters; w != NULL; w = next) {
 			next = w->next;
 			wait_check(w->in);
 		}
+}
+
+static void
+wait_poll(void *arg)
+{
+	(void)arg;
+	wait_check_all();
 	evloop_timer(daemon_loop, now_ms() + POLL_MS, wait_poll, NULL);
 }
 
@@ -242,6 +257,34 @@ wait_recover(void *arg)
 	evloop_timer(daemon_loop, now_ms() + RECOVER_MS, wait_recover, NULL);
 }
 
+/*
+ * job_result carries a success's answer (providerd/store.c): the booths
+ * waiting on it are answered without reading the job back.  It comes
+ * before the same commit's job_done, which then finds nobody waiting.
+ */
+static void
+on_result(const char *payload)
+{
+	json_t *r = json_loads(payload, 0, NULL);
+	const char *job = json_string_value(json_object_get(r, "job"));
+	const char *path = json_string_value(json_object_get(r, "path"));
+	const char *mime = json_string_value(json_object_get(r, "mime"));
+	const char *cost = json_string_value(json_object_get(r, "cost"));
+	struct waiter *w, *next;
+
+	if (job == NULL || path == NULL || mime == NULL || cost == NULL) {
+		log_warn("ingest.bad_notification", "channel=%s", "job_result");
+		json_decref(r);
+		return;
+	}
+	for (w = waiters; w != NULL; w = next) {
+		next = w->next;
+		if (strcmp(w->in->job, job) == 0)
+			wait_succeeded(w->in, path, mime, cost);
+	}
+	json_decref(r);
+}
+
 static void
 on_notify(struct db *db, PGnotify *n, void *arg)
 {
@@ -249,6 +292,10 @@ on_notify(struct db *db, PGnotify *n, void *arg)
 
 	(void)db;
 	(void)arg;
+	if (strcmp(n->relname, "job_result") == 0) {
+		on_result(n->extra);
+		return;
+	}
 	if (strcmp(n->relname, "job_done") != 0)
 		return;
 	for (w = waiters; w != NULL; w = next) {
@@ -258,11 +305,14 @@ on_notify(struct db *db, PGnotify *n, void *arg)
 	}
 }
 
+/* Notifications sent while the connection was down are lost: look now. */
 static void
 on_connect(struct db *db, void *arg)
 {
 	(void)arg;
+	PQclear(db_exec(db, "LISTEN job_result", 0, NULL));
 	PQclear(db_exec(db, "LISTEN job_done", 0, NULL));
+	wait_check_all();
 }
 
 void
@@ -285,7 +335,13 @@ wait_start(struct ingest *in, int64_t deadline_mono_ms)
 	w->next = waiters;
 	waiters = w;
 	evloop_timer(daemon_loop, deadline_mono_ms, wait_deadline, in);
-	wait_check(in);
+	/*
+	 * A job this request joined may be over already; one it has just
+	 * queued is not, and its job_done cannot pass unseen: LISTEN came
+	 * first and notifications are read after this returns.
+	 */
+	if (in->reattached)
+		wait_check(in);
 }
 
 void

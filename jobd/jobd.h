@@ -20,8 +20,6 @@ int	sched_running(void);
 /* Requeues with backoff or fails for good; returns the new state or NULL. */
 const char *finish_failure(const char *job, int attempt, int retryable,
 	    long retry_after_ms, const char *code, const char *message);
-int	finish_rescue(void);		/* expired leases; returns jobs touched */
-int	finish_expire_queued(void);	/* queued past their deadline */
 long	finish_backoff_ms(int attempt, long retry_after_ms);
 
 /* verbs.c: jobs, job, cancel, retry. */

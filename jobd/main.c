@@ -45,8 +45,8 @@ struct catalog	*jobd_catalog;
 char		*jobd_owner;
 
 static const struct config_var jobd_config[] = {
-	{ "PB_JOBD_POLL_MS", "500", CONFIG_INT, 50, 60000,
-	    "how often due jobs and expired leases are looked for" },
+	{ "PB_JOBD_POLL_MS", "5000", CONFIG_INT, 50, 60000,
+	    "safety net: a pass besides NOTIFY job_new; expired leases and deadlines" },
 	{ NULL, NULL, 0, 0, 0, NULL }
 };
 

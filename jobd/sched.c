@@ -1,19 +1,24 @@
 /*
  * sched.c - claiming due jobs and handing them to providerd.
  *
- * Per provider, one transaction under an advisory lock (so every jobd on
- * every host counts the same numbers) computes the free capacity: the
- * provider's max_parallel_jobs minus its running jobs (our own counted
- * as the calls we still wait for, which a cancel does not end), bounded
- * by its per-minute and per-day request budgets (provider_call).  The
- * three limits are read in that statement (pb_provider_limit: settings
- * provider_quotas over the catalogue), so an operator's change applies
- * from the next pass without a restart.  It then
- * claims that many due jobs with FOR UPDATE SKIP LOCKED.  Each claimed
- * attempt is sent to providerd on its own connection; the reply, or the
- * loss of the connection, decides what happens next (a connection that
- * could not even be made gives the claim back).  A poll timer is the
- * backstop for the job_new notification.
+ * A pass is one statement, so one transaction (pb_sched_pass, migration
+ * 016): per provider under an advisory lock (so every jobd on every host
+ * counts the same numbers) the free capacity is its max_parallel_jobs
+ * minus its running jobs (our own counted as the calls we still wait for,
+ * which a cancel does not end), bounded by its per-minute and per-day
+ * request budgets (provider_call); the three limits are read there
+ * (pb_provider_limit: settings provider_quotas over the catalogue), so an
+ * operator's change applies from the next pass without a restart.  It
+ * then claims that many due jobs with FOR UPDATE SKIP LOCKED.  Each
+ * claimed attempt is sent to providerd on its own connection; the reply,
+ * or the loss of the connection, decides what happens next (a connection
+ * that could not even be made gives the claim back).
+ *
+ * A pass also rescues expired leases and fails queued jobs past their
+ * deadline.  Passes run on NOTIFY job_new, when a call ends while due jobs
+ * were left over, and when the pass itself says the next thing falls due
+ * (a retry's backoff, a deadline, a lease); not by polling.  The
+ * PB_JOBD_POLL_MS timer is only the safety net for a missed notification.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +37,8 @@
 #define LEASE_MARGIN_SEC	15
 #define CLAIM_BATCH		32
 #define FAIL_RETRY_MS		250
+/* Due jobs wait for the rate budget alone: look again this much later. */
+#define RATE_RETRY_MS		1000
 
 struct attempt {
 	char		*job, *req, *provider;
@@ -51,7 +58,11 @@ static unsigned long long claimed_total, succeeded_total, failed_total;
 /* Claim passes that found due jobs but no rate budget, per provider. */
 static json_t *rate_waits;
 
-static void sched_tick(void *);
+/* The last pass left due jobs unclaimed: a call's end calls for a pass. */
+static int backlog;
+
+static void sched_claim_now(void *);
+static void sched_freed(void);
 
 int
 sched_running(void)
@@ -149,6 +160,7 @@ attempt_answered(json_t *reply, const char *err, void *arg)
 	struct attempt *a = arg;
 	struct providerd_run_reply failed;
 	long ms = (long)(now_ms() - a->started_ms);
+	int unclaimed;
 
 	a->call = NULL;
 	if (reply == NULL && a->connecting) {
@@ -178,10 +190,16 @@ attempt_answered(json_t *reply, const char *err, void *arg)
 	if (a->fail_code != NULL) {
 		if (attempt_fail(a) != 0)
 			return;
+		sched_wake();	/* a retry's backoff: the pass says when it is due */
 	} else {
+		/* A success, or an unclaim (due again in a second, as the pass says). */
+		unclaimed = reply == NULL;
 		attempt_unlink(a);
+		if (unclaimed)
+			sched_wake();
+		else
+			sched_freed();
 	}
-	sched_wake();
 }
 
 static void
@@ -238,123 +256,185 @@ sched_in_flight(const char *provider)
 	return n;
 }
 
-/* Claims what this provider may run now; returns the number claimed. */
-static int
-sched_claim(const struct provider *p)
+/* Appends one element of a PostgreSQL array literal, quoted. */
+static void
+array_put(struct strbuf *sb, const char *v)
 {
-	char max_s[16], minute_s[16], day_s[16], batch_s[16], lease_s[16], mine_s[16];
+	strbuf_putc(sb, sb->len == 0 ? '{' : ',');
+	strbuf_putc(sb, '"');
+	for (; *v != '\0'; v++) {
+		if (*v == '"' || *v == '\\')
+			strbuf_putc(sb, '\\');
+		strbuf_putc(sb, *v);
+	}
+	strbuf_putc(sb, '"');
+}
+
+static void
+array_put_int(struct strbuf *sb, long v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%ld", v);
+	array_put(sb, num);
+}
+
+static char *
+array_take(struct strbuf *sb)
+{
+	if (sb->len == 0)
+		strbuf_putc(sb, '{');
+	strbuf_putc(sb, '}');
+	return strbuf_take(sb);
+}
+
+/*
+ * What a pass returned besides claims: a job the rescue moved is logged;
+ * due jobs left over (capacity full) want a pass when a call ends; the
+ * next job due (a retry's backoff, a deadline, a lease) or a spent rate
+ * budget want a pass then.
+ */
+static void
+sched_note(PGresult *res, int i, int64_t *wake_at)
+{
+	const char *kind = PQgetvalue(res, i, 0), *provider = PQgetvalue(res, i, 1);
+	int64_t at = -1;
+
+	if (strcmp(kind, "lease_expired") == 0 || strcmp(kind, "deadline_exceeded") == 0) {
+		log_warn(strcmp(kind, "lease_expired") == 0 ? "job.lease_expired" :
+		    "job.deadline_exceeded", "job=%s state=%s req=%s provider=%s",
+		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 5),
+		    PQgetvalue(res, i, 4), provider);
+	} else if (strcmp(kind, "backlog") == 0) {
+		backlog = 1;
+	} else if (strcmp(kind, "rate_blocked") == 0) {
+		rate_wait_count(provider);
+		log_debug("job.rate_limited", "provider=%s", provider);
+		at = now_ms() + RATE_RETRY_MS;
+	} else if (strcmp(kind, "next") == 0) {
+		at = now_ms() + atoll(PQgetvalue(res, i, 6));
+	}
+	if (at >= 0 && (*wake_at < 0 || at < *wake_at))
+		*wake_at = at;
+}
+
+/*
+ * One scheduling pass in one statement, so one transaction
+ * (pb_sched_pass, sql/016_sched_pass.sql): expired leases and deadlines
+ * first, then every provider's claim.  Returns the number claimed.
+ */
+static int
+sched_pass(void)
+{
+	struct strbuf ids, max, minute, day, lease, mine;
+	char batch_s[16], *arrays[6];
 	const char *params[8];
+	size_t np = catalog_nproviders(jobd_catalog);
 	PGresult *res;
-	int n;
+	int64_t wake_at = -1;
+	int n = 0;
 
-	snprintf(max_s, sizeof(max_s), "%d", p->ingest.max_parallel_jobs);
-	snprintf(minute_s, sizeof(minute_s), "%d", p->ingest.rate_per_minute);
-	snprintf(day_s, sizeof(day_s), "%d", p->ingest.rate_per_day);
+	strbuf_init(&ids);
+	strbuf_init(&max);
+	strbuf_init(&minute);
+	strbuf_init(&day);
+	strbuf_init(&lease);
+	strbuf_init(&mine);
+	for (size_t i = 0; i < np; i++) {
+		const struct provider *p = catalog_provider_at(jobd_catalog, i);
+
+		array_put(&ids, p->id);
+		array_put_int(&max, p->ingest.max_parallel_jobs);
+		array_put_int(&minute, p->ingest.rate_per_minute);
+		array_put_int(&day, p->ingest.rate_per_day);
+		array_put_int(&lease, p->ingest.timeout_sec + LEASE_MARGIN_SEC);
+		/*
+		 * Our own calls are counted from memory: a job canceled, or
+		 * rescued, while its call is in flight is no longer
+		 * 'running', but the provider is still working on it.
+		 */
+		array_put_int(&mine, sched_in_flight(p->id));
+	}
+	arrays[0] = array_take(&ids);
+	arrays[1] = array_take(&max);
+	arrays[2] = array_take(&minute);
+	arrays[3] = array_take(&day);
+	arrays[4] = array_take(&lease);
+	arrays[5] = array_take(&mine);
 	snprintf(batch_s, sizeof(batch_s), "%d", CLAIM_BATCH);
-	snprintf(lease_s, sizeof(lease_s), "%d", p->ingest.timeout_sec + LEASE_MARGIN_SEC);
-	params[0] = p->id;
-	params[1] = max_s;
-	params[2] = minute_s;
-	params[3] = day_s;
-	params[4] = batch_s;
-	params[5] = jobd_owner;
-	params[6] = lease_s;
+	for (int i = 0; i < 6; i++)
+		params[i] = arrays[i];
+	params[6] = batch_s;
+	params[7] = jobd_owner;
+	backlog = 0;
+	res = db_exec(daemon_db,
+	    "SELECT kind, provider, id, attempt, req_id, state, in_ms FROM pb_sched_pass("
+	    "$1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[], "
+	    "$7::int, $8)", 8, params);
+	for (int i = 0; i < 6; i++)
+		free(arrays[i]);
+	if (res == NULL)
+		return 0;
+	for (int i = 0; i < PQntuples(res); i++)
+		if (strcmp(PQgetvalue(res, i, 0), "claimed") != 0)
+			sched_note(res, i, &wake_at);
 	/*
-	 * Our own calls are counted from memory: a job canceled, or rescued,
-	 * while its call is in flight is no longer 'running', but the
-	 * provider is still working on it.
+	 * Before the dispatch: a claim given back at once (providerd not
+	 * there) asks for a pass now, which must not be put off to wake_at.
 	 */
-	snprintf(mine_s, sizeof(mine_s), "%d", sched_in_flight(p->id));
-	params[7] = mine_s;
-	res = db_exec(daemon_db, "BEGIN", 0, NULL);
-	PQclear(res);
-	if (res == NULL)
-		return 0;
-	res = db_exec(daemon_db,
-	    "SELECT pg_advisory_xact_lock(hashtext('photobridge.claim.' || $1))", 1, params);
-	PQclear(res);
-	if (res == NULL)
-		goto rollback;
-	res = db_exec(daemon_db,
-	    "WITH lim AS (SELECT pb_provider_limit($1, 'max_parallel_jobs', $2::int) AS par,"
-	    "  pb_provider_limit($1, 'per_minute', $3::int) AS minute,"
-	    "  pb_provider_limit($1, 'per_day', $4::int) AS day), "
-	    "b AS (SELECT"
-	    "  lim.par - (SELECT count(*) FILTER (WHERE lease_owner IS DISTINCT FROM $6) +"
-	    "   greatest(count(*) FILTER (WHERE lease_owner = $6), $8::int) FROM job"
-	    "   WHERE provider_id = $1 AND state = 'running') AS slots,"
-	    "  least(CASE WHEN lim.minute > 0 THEN lim.minute - (SELECT count(*) FROM provider_call"
-	    "   WHERE provider_id = $1 AND at > now() - interval '1 minute') ELSE $5::int END,"
-	    "  CASE WHEN lim.day > 0 THEN lim.day - (SELECT count(*) FROM provider_call"
-	    "   WHERE provider_id = $1 AND at > now() - interval '1 day') ELSE $5::int END)"
-	    "  AS budget FROM lim), "
-	    "cap AS (SELECT greatest(0, least(slots, budget, $5::int)) AS n,"
-	    "  slots > 0 AND budget <= 0 AS rate_blocked FROM b), "
-	    "picked AS (SELECT id FROM job WHERE state = 'queued' AND provider_id = $1 "
-	    "  AND run_at <= now() AND deadline > now() ORDER BY run_at, id "
-	    "  LIMIT (SELECT n FROM cap) FOR UPDATE SKIP LOCKED), "
-	    "claimed AS (UPDATE job j SET state = 'running', attempt = j.attempt + 1, "
-	    "  lease_owner = $6, lease_until = now() + make_interval(secs => $7::int), "
-	    "  started_at = coalesce(j.started_at, now()), updated_at = now() "
-	    "  FROM picked WHERE j.id = picked.id RETURNING j.id, j.attempt, j.req_id), "
-	    "calls AS (INSERT INTO provider_call (provider_id, job_id, attempt) "
-	    "  SELECT $1, id, attempt FROM claimed) "
-	    "SELECT id, attempt, coalesce(req_id, '') FROM claimed "
-	    /* A row of NULLs: due jobs wait for the rate budget alone. */
-	    "UNION ALL SELECT NULL, NULL, NULL FROM cap WHERE rate_blocked AND EXISTS "
-	    "  (SELECT 1 FROM job WHERE state = 'queued' AND provider_id = $1 "
-	    "  AND run_at <= now() AND deadline > now())", 8, params);
-	if (res == NULL)
-		goto rollback;
-	{
-		PGresult *c = db_exec(daemon_db, "COMMIT", 0, NULL);
+	if (wake_at >= 0)
+		evloop_timer(daemon_loop, wake_at, sched_claim_now, NULL);
+	for (int i = 0; i < PQntuples(res); i++) {
+		const struct provider *p;
 
-		PQclear(c);
-		if (c == NULL) {
-			PQclear(res);
-			return 0;
-		}
+		if (strcmp(PQgetvalue(res, i, 0), "claimed") != 0)
+			continue;
+		p = catalog_provider(jobd_catalog, PQgetvalue(res, i, 1));
+		attempt_dispatch(PQgetvalue(res, i, 2), atoi(PQgetvalue(res, i, 3)),
+		    PQgetvalue(res, i, 4), PQgetvalue(res, i, 1),
+		    p != NULL ? p->ingest.timeout_sec : 0);
+		n++;
 	}
-	n = PQntuples(res);
-	if (n == 1 && PQgetisnull(res, 0, 0)) {
-		rate_wait_count(p->id);
-		log_debug("job.rate_limited", "provider=%s", p->id);
-		PQclear(res);
-		return 0;
-	}
-	for (int i = 0; i < n; i++)
-		attempt_dispatch(PQgetvalue(res, i, 0), atoi(PQgetvalue(res, i, 1)),
-		    PQgetvalue(res, i, 2), p->id, p->ingest.timeout_sec);
 	claimed_total += (unsigned long long)n;
 	PQclear(res);
 	return n;
-rollback:
-	res = db_exec(daemon_db, "ROLLBACK", 0, NULL);
-	PQclear(res);
-	return 0;
 }
 
+/* The safety net: a pass in case a notification was missed. */
 static void
 sched_tick(void *arg)
 {
 	(void)arg;
 	if (daemon_stopping())
 		return;
-	if (db_is_up(daemon_db) && jobd_catalog != NULL) {
-		finish_rescue();
-		finish_expire_queued();
-		for (size_t i = 0; i < catalog_nproviders(jobd_catalog); i++)
-			sched_claim(catalog_provider_at(jobd_catalog, i));
-	}
+	if (db_is_up(daemon_db) && jobd_catalog != NULL)
+		sched_pass();
 	evloop_timer(daemon_loop, now_ms() + config_int("PB_JOBD_POLL_MS"),
 	    sched_tick, NULL);
+}
+
+/* A job is due, or capacity came free. */
+static void
+sched_claim_now(void *arg)
+{
+	(void)arg;
+	if (!daemon_stopping() && db_is_up(daemon_db) && jobd_catalog != NULL)
+		sched_pass();
 }
 
 void
 sched_wake(void)
 {
 	/* Coalesces bursts of notifications into one pass of the loop. */
-	evloop_timer(daemon_loop, now_ms(), sched_tick, NULL);
+	evloop_timer(daemon_loop, now_ms(), sched_claim_now, NULL);
+}
+
+/* A call ended: its capacity is free, which matters only to jobs left over. */
+static void
+sched_freed(void)
+{
+	if (backlog)
+		sched_wake();
 }
 
 static void
@@ -383,7 +463,7 @@ sched_init(void)
 	db_on_connect(daemon_db, on_connect, NULL);
 	if (db_is_up(daemon_db))
 		on_connect(daemon_db, NULL);
-	sched_wake();
+	evloop_timer(daemon_loop, now_ms(), sched_tick, NULL);
 }
 
 void

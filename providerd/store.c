@@ -4,7 +4,8 @@
  * The result and its thumbnail are written whole (atomicfile) and then
  * one statement stores their media_object rows and marks the job
  * succeeded only if this attempt still holds it (attempt number and
- * state='running' in the WHERE), then NOTIFYs job_done.  So a result that
+ * state='running' in the WHERE), then NOTIFYs job_result (the answer,
+ * so the waiting ingestd need not read it back) and job_done.  So a result that
  * was paid for is never lost when jobd dies, and a late result of an
  * expired lease changes nothing (its files are removed).
  *
@@ -117,7 +118,8 @@ store_commit(struct stored *s)
 	    "WITH u AS (UPDATE job SET state = 'succeeded', result_media_id = $2::uuid, "
 	    "  cost = $3::numeric, finished_at = now(), lease_owner = NULL, lease_until = NULL, "
 	    "  error_code = NULL, error_message = NULL, updated_at = now() "
-	    "  WHERE id = $1 AND attempt = $4::int AND state = 'running' RETURNING id, slot_id), "
+	    "  WHERE id = $1 AND attempt = $4::int AND state = 'running' "
+	    "  RETURNING id, slot_id, coalesce(cost::text, '') AS cost), "
 	    "ttl AS (SELECT now() + make_interval(days => coalesce((SELECT (value #>> '{}')::int "
 	    "  FROM settings WHERE key = 'result_ttl_days' AND jsonb_typeof(value) = 'number'), "
 	    "  3)) AS at), "
@@ -127,8 +129,12 @@ store_commit(struct stored *s)
 	    "t AS (INSERT INTO media_object (id, kind, path, mime, size_bytes, expires_at, "
 	    "  job_id, slot_id) SELECT $10::uuid, 'thumbnail', $11, 'image/webp', $12::bigint, "
 	    "  ttl.at, u.id, u.slot_id FROM u, ttl WHERE $10::uuid IS NOT NULL), "
+	    /* The answer itself, for the waiting ingestd: no read back. */
+	    "r AS (SELECT pg_notify('job_result', json_build_object('job', $1::text, "
+	    "  'path', $5::text, 'mime', $6::text, 'cost', u.cost)::text) FROM u), "
 	    "n AS (SELECT pg_notify('job_done', $1::text) FROM u) "
-	    "SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM n)", 12, params);
+	    "SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM r), "
+	    "  (SELECT count(*) FROM n)", 12, params);
 	if (res == NULL)
 		return -1;
 	won = strcmp(PQgetvalue(res, 0, 0), "1") == 0;

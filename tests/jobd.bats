@@ -336,6 +336,9 @@ retry_pending() {
 	wait_for 10 fake_busy
 	# The worker of attempt 1 is still working, but its lease is gone.
 	psql_pb "UPDATE job SET lease_until = now() - interval '1 second' WHERE id = '$id'"
+	# jobd wakes at the leases it set; one moved behind its back is seen at
+	# the next pass (the 5 s safety net, later than attempt 1's answer).
+	psql_pb "NOTIFY job_new"
 	wait_for 10 state_is "$id" succeeded
 	assert_equal "$(col "$id" attempt)" 2
 	result=$(col "$id" result_media_id)

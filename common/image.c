@@ -11,6 +11,7 @@
 
 #include "image.h"
 #include "imagehdr.h"
+#include "jpegmeta.h"
 #include "util.h"
 #include "webpmeta.h"
 
@@ -326,6 +327,31 @@ image_buf_free(struct image_buf *b)
 }
 
 int
+image_jpeg_strip(unsigned char *buf, size_t *len, long long max_pixels, int max_side,
+    int match_w, int match_h)
+{
+	struct image_info info;
+	struct jpegmeta_info jm;
+	int matching = match_w > 0 && match_h > 0;
+
+	if (imagehdr_probe_buf(buf, *len, &info, NULL, 0) != IMAGEHDR_OK ||
+	    info.type != IMAGE_JPEG || info.orientation > 1 ||
+	    (long long)info.width * info.height > max_pixels)
+		return 0;
+	if (matching ? info.width != (unsigned)match_w || info.height != (unsigned)match_h :
+	    max_side > 0 && (info.width > (unsigned)max_side || info.height > (unsigned)max_side))
+		return 0;
+	/* Baseline, extended or progressive Huffman, 8-bit, grey or colour (not
+	 * CMYK/YCCK: providers read it wrong), and pixels that already mean sRGB. */
+	if (jpegmeta_strip(buf, *len, NULL, &jm) == 0 || jm.sof > 0xC2 ||
+	    jm.precision != 8 || (jm.ncomp != 1 && jm.ncomp != 3) ||
+	    jm.icc == JPEGMETA_ICC_OTHER)
+		return 0;
+	*len = jpegmeta_strip(buf, *len, buf, &jm);
+	return 1;
+}
+
+int
 image_prepare_input(const void *buf, size_t len, long long max_pixels, int max_side,
     struct image_buf *out, char *err, size_t errlen)
 {
@@ -344,6 +370,21 @@ image_prepare_input(const void *buf, size_t len, long long max_pixels, int max_s
 	return rc;
 }
 
+/* out takes the stripped JPEG in data, with its size from the header. */
+static int
+image_jpeg_done(unsigned char *data, struct image_buf *out)
+{
+	struct image_info info;
+
+	out->data = data;
+	out->mime = "image/jpeg";
+	if (imagehdr_probe_buf(data, out->len, &info, NULL, 0) == IMAGEHDR_OK) {
+		out->width = (int)info.width;
+		out->height = (int)info.height;
+	}
+	return 0;
+}
+
 int
 image_convert_output(const void *buf, size_t len, long long max_pixels,
     const struct image_output *o, struct image_buf *out, char *err, size_t errlen)
@@ -353,6 +394,18 @@ image_convert_output(const void *buf, size_t len, long long max_pixels,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	/* A JPEG answer already as asked: only its metadata goes. */
+	if (o->format == IMAGE_FMT_JPEG) {
+		unsigned char *copy = g_malloc(len > 0 ? len : 1);
+
+		memcpy(copy, buf, len);
+		out->len = len;
+		if (image_jpeg_strip(copy, &out->len, max_pixels, o->max_side, o->match_w,
+		    o->match_h) == 1)
+			return image_jpeg_done(copy, out);
+		g_free(copy);
+		out->len = 0;
+	}
 	if (image_load(buf, len, max_pixels, matching ? 0 : o->max_side, &img, err,
 	    errlen) != 0)
 		return -1;

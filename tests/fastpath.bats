@@ -44,6 +44,8 @@ slot() {
 header() { grep -i "^$1:" "$H" | tr -d '\r' | cut -d' ' -f2; }
 size_of() { echo "$(vipsheader -f width "$1")x$(vipsheader -f height "$1")"; }
 vm_hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$(daemon_pid "$1")/status"; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$(daemon_pid "$1")/status"; }
+rss_below() { [ "$(rss_kb "$1")" -lt "$2" ]; }
 
 # new_pid DAEMON OLD: the daemon answers with another pid than OLD.
 new_pid() { local p; p=$(daemon_pid "$1"); [ -n "$p" ] && [ "$p" != null ] && [ "$p" != "$2" ]; }
@@ -156,4 +158,27 @@ tagged_photo() {
 	run booth_post slot-003 "$photo"
 	assert_output 200
 	assert_equal "$(size_of "$O")" 450x300
+}
+
+@test "after a burst providerd gives its heap back once idle" {
+	slot slot-002 gemini change_image '{"prompt":"make it a watercolor"}'
+	big=$BATS_TEST_TMPDIR/big.jpg
+	vips resize "$TESTDATA/orientation/Landscape_1.jpg" "$BATS_TEST_TMPDIR/big.v" 3.3
+	vips jpegsave "$BATS_TEST_TMPDIR/big.v" "$big" --Q 94
+	"$REPO/tests/dslr-body" "$PW" "$big" form-data >"$BATS_TEST_TMPDIR/body"
+	pids=()
+	for i in 1 2 3 4 5 6 7 8; do
+		curl -sS -o /dev/null -w '%{http_code}\n' -H 'Expect: 100-continue' \
+		    -H "Idempotency-Key: $(cat /proc/sys/kernel/random/uuid)" \
+		    -H "Content-Type: multipart/form-data; boundary=------------090306000104030805010400" \
+		    --data-binary @"$BATS_TEST_TMPDIR/body" "$BASE_URL/ingest/slot-002" \
+		    >>"$BATS_TEST_TMPDIR/codes" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	assert_equal "$(sort -u "$BATS_TEST_TMPDIR/codes")" 200
+	busy=$(rss_kb providerd)
+	# Idle 2 s, then trimmed: well below what the burst left.
+	wait_for 10 rss_below providerd $(( busy * 3 / 4 ))
+	echo "# providerd RSS kB: right after 8 photos $busy, idle $(rss_kb providerd)" >&3
 }

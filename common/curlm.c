@@ -115,6 +115,8 @@ static void
 http_call_free(struct http_call *c)
 {
 	curl_easy_cleanup(c->easy);
+	if (c->body_free != NULL)
+		c->body_free(c->body_arg);
 	curl_slist_free_all(c->req_headers);
 	strbuf_free(&c->body);
 	strbuf_free(&c->headers);
@@ -211,6 +213,20 @@ http_call_body(struct http_call *c, const void *body, size_t len)
 {
 	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(c->easy, CURLOPT_COPYPOSTFIELDS, body);
+}
+
+void
+http_call_body_stream(struct http_call *c, curl_off_t len, curl_read_callback read,
+    curl_seek_callback seek, void (*free_arg)(void *), void *arg)
+{
+	c->body_free = free_arg;
+	c->body_arg = arg;
+	curl_easy_setopt(c->easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, len);
+	curl_easy_setopt(c->easy, CURLOPT_READFUNCTION, read);
+	curl_easy_setopt(c->easy, CURLOPT_READDATA, arg);
+	curl_easy_setopt(c->easy, CURLOPT_SEEKFUNCTION, seek);
+	curl_easy_setopt(c->easy, CURLOPT_SEEKDATA, arg);
 }
 
 void

@@ -29,6 +29,8 @@ struct http_call {
 	size_t		 max_body;
 	http_done_cb	 done;
 	void		*arg;
+	void		(*body_free)(void *);
+	void		*body_arg;
 };
 
 void	curlm_init(struct evloop *);
@@ -39,6 +41,14 @@ int	curlm_active(void);
 struct http_call *http_call_new(const char *url, http_done_cb, void *arg);
 void	http_call_header(struct http_call *, const char *line);
 void	http_call_body(struct http_call *, const void *body, size_t len);
+/*
+ * A POST of len bytes that libcurl pulls with read() (CURLOPT_READFUNCTION)
+ * as it sends them, seek() rewinding for a resend on a reused connection:
+ * no copy of the body.  free(arg) runs when the call is freed.
+ */
+void	http_call_body_stream(struct http_call *, curl_off_t len,
+	    curl_read_callback read, curl_seek_callback seek, void (*free_arg)(void *),
+	    void *arg);
 void	http_call_get(struct http_call *);
 void	http_call_limits(struct http_call *, long connect_ms, long total_ms,
 	    size_t max_body);

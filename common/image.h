@@ -61,7 +61,16 @@ int	image_upright_size(const void *buf, size_t len, int *w, int *h,
  * slot's template images once, when they are uploaded (templates.c). */
 int	image_prepare_input(const void *buf, size_t len, long long max_pixels,
 	    int max_side, struct image_buf *out, char *err, size_t errlen);
-/* A result as the slot's output settings say. */
+/*
+ * The fast path, no decoding: a JPEG already upright, 8-bit grey or
+ * colour, sRGB or without profile, within max_side (0: any) or exactly
+ * match_w x match_h (when > 0) and the pixel cap, has its metadata
+ * segments removed in place (jpegmeta.c) and *len updated: 1.  0: it
+ * needs the decode path; buf is untouched.
+ */
+int	image_jpeg_strip(unsigned char *buf, size_t *len, long long max_pixels,
+	    int max_side, int match_w, int match_h);
+/* A result as the slot's output settings say (a JPEG through the fast path). */
 int	image_convert_output(const void *buf, size_t len, long long max_pixels,
 	    const struct image_output *, struct image_buf *out, char *err, size_t errlen);
 /* A small WEBP for the gallery: at most side px on the long side. */

@@ -87,6 +87,9 @@ image_part(const struct gemini_input *in, size_t i, char *err, size_t errlen)
 		errorf(err, errlen, "input %zu: no data or too large", i);
 		return NULL;
 	}
+	if (in->streamed)
+		return json_pack("{s:{s:s,s:s}}", "inline_data", "mime_type", in->mime,
+		    "data", "");
 	b64len = sodium_base64_ENCODED_LEN(in->len, B64);
 	b64 = xmalloc(b64len);
 	sodium_bin2base64(b64, b64len, in->data, in->len, B64);

@@ -50,6 +50,7 @@ struct gemini_input {
 	const unsigned char	*data;
 	size_t			 len;
 	const char		*file_uri;	/* set instead of data when uploaded via the Files API */
+	int			 streamed;	/* "data" left "": the caller sends its base64 there */
 };
 
 /*

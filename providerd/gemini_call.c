@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64body.h"
 #include "config.h"
 #include "curlm.h"
 #include "gemini.h"
@@ -82,11 +83,42 @@ gemini_generated(struct http_call *c, void *arg)
 	provider_result_free(&res);
 }
 
+/*
+ * The request body with each inline image's base64 streamed in where the
+ * JSON has its empty "data" (a string cannot hold an unescaped quote, so
+ * "data":"" is only ever that key): no base64 copy of an image is held.
+ */
+static struct b64body *
+gemini_body(struct run *r, char *json)
+{
+	struct b64body *b = b64body_new(json, strlen(json));
+	static const char key[] = "\"data\":\"\"";
+	const char *at = json;
+
+	for (size_t i = 0; i < r->ninputs; i++) {
+		if (r->inputs[i].file_uri != NULL)
+			continue;
+		if ((at = strstr(at, key)) == NULL || b64body_insert(b,
+		    (size_t)(at - json) + sizeof(key) - 2, r->inputs[i].data,
+		    r->inputs[i].len) != 0) {
+			b64body_free(b);
+			return NULL;
+		}
+		at += sizeof(key) - 1;
+	}
+	if (strstr(at, key) != NULL) {	/* not ours: refuse rather than guess */
+		b64body_free(b);
+		return NULL;
+	}
+	return b;
+}
+
 static void
 gemini_generate(struct run *r)
 {
 	struct gemini_input inputs[RUN_MAX_INPUTS];
-	char err[256], *url, *body;
+	char err[256], *url, *json;
+	struct b64body *body = NULL;
 	struct http_call *c;
 	json_t *req;
 
@@ -95,6 +127,7 @@ gemini_generate(struct run *r)
 		inputs[i].file_uri = r->inputs[i].file_uri;
 		inputs[i].data = r->inputs[i].file_uri != NULL ? NULL : r->inputs[i].data;
 		inputs[i].len = r->inputs[i].file_uri != NULL ? 0 : r->inputs[i].len;
+		inputs[i].streamed = 1;
 	}
 	req = gemini_build_request(r->provider, r->operation_id, r->settings, inputs,
 	    r->ninputs, err, sizeof(err));
@@ -102,21 +135,23 @@ gemini_generate(struct run *r)
 		run_fail(r, 0, -1, "bad_request", "cannot build the Gemini request: %s", err);
 		return;
 	}
-	body = json_dumps(req, JSON_COMPACT);
+	json = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	/* gemini_build_request() has checked the model exists. */
 	url = gemini_request_url(config_get("PB_GEMINI_BASE_URL"),
 	    model_id(provider_model(r->provider, r->settings)));
+	if (json != NULL)
+		body = gemini_body(r, json);
 	if (body == NULL || url == NULL) {
-		free(body);
+		b64body_free(body);
 		free(url);
 		run_fail(r, 0, -1, "bad_request", "cannot build the Gemini request");
 		return;
 	}
 	c = gemini_call_new(r, url, gemini_generated, r);
 	http_call_header(c, "Content-Type: application/json");
-	http_call_body(c, body, strlen(body));
-	free(body);
+	http_call_body_stream(c, b64body_len(body), b64body_read, b64body_seek, b64body_free,
+	    body);
 	free(url);
 	r->call = c;
 	http_call_start(c);
@@ -192,6 +227,7 @@ gemini_upload_next(struct run *r, size_t from)
 		inputs[i].data = r->inputs[i].data;
 		inputs[i].len = r->inputs[i].len;
 		inputs[i].file_uri = r->inputs[i].file_uri;
+		inputs[i].streamed = 0;
 	}
 	gemini_plan_uploads(r->provider, inputs, r->ninputs, upload);
 	while (from < r->ninputs && (!upload[from] || r->inputs[from].file_uri != NULL))

@@ -97,6 +97,7 @@ imgwork_collect(int fd, short revents, void *arg)
 		free(rev);
 		rev = next;
 	}
+	heaptrim_arm();
 }
 
 void

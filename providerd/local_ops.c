@@ -200,6 +200,9 @@ local_apply(const char *operation, const json_t *settings, const void *photo, si
 		o.match_w = lim->match_w;
 		o.match_h = lim->match_h;
 	}
+	/* A conversion only: a JPEG already as asked is just stripped. */
+	if (strcmp(operation, "passthrough") == 0)
+		return image_convert_output(photo, len, lim->max_pixels, &o, out, err, errlen);
 	/* Shrink on load when the result will be smaller anyway. */
 	if (image_load(photo, len, lim->max_pixels, o.match_input ? 0 : o.max_side, &img,
 	    err, errlen) != 0)
@@ -209,7 +212,7 @@ local_apply(const char *operation, const json_t *settings, const void *photo, si
 			rc = image_error(err, errlen, "grade");
 	} else if (strcmp(operation, "overlay") == 0) {
 		rc = local_overlay(&img, settings, tmpl, tlen, lim->max_pixels, err, errlen);
-	} else if (strcmp(operation, "passthrough") != 0) {
+	} else {
 		rc = errorf(err, errlen, "the local provider has no operation %s", operation);
 	}
 	if (rc == 0)

@@ -3,7 +3,9 @@
  * (the booth's photo and the slot's templates) decoded upright, shrunk
  * to the provider's max_input_side_px (providers.json; more pixels only
  * cost upload time and tokens) and re-encoded with no metadata at all, so
- * guests' GPS positions and camera serials never reach a provider.  The
+ * guests' GPS positions and camera serials never reach a provider.  A JPEG
+ * that is already all that (upright, sRGB, small enough) is not decoded:
+ * only its metadata segments are cut out (image_jpeg_strip()).  The
  * work runs on an imgwork thread; the attempt continues in its client's call.
  */
 #include <stdlib.h>
@@ -19,6 +21,7 @@ struct prepare {
 	int		 max_side;
 	long long	 max_pixels;
 	int		 failed;	/* index + 1 of the input that failed */
+	int		 passed;	/* inputs sent as they were, only stripped */
 	char		 err[256];
 	int64_t		 started_ms;
 };
@@ -46,6 +49,12 @@ prepare_work(void *arg)
 		struct run_input *in = &r->inputs[i];
 		struct image_buf out;
 
+		if (image_jpeg_strip(in->data, &in->len, p->max_pixels, p->max_side, 0, 0)) {
+			free(in->mime);
+			in->mime = xstrdup("image/jpeg");
+			p->passed++;
+			continue;
+		}
 		if (image_prepare_input(in->data, in->len, p->max_pixels, p->max_side, &out,
 		    p->err, sizeof(p->err)) != 0) {
 			p->failed = (int)i + 1;
@@ -73,8 +82,8 @@ prepare_done(void *arg)
 		run_fail(r, 0, -1, "bad_input", "input %d cannot be prepared: %s",
 		    p->failed - 1, p->err);
 	} else {
-		log_debug("provider.prepared", "req=%s job=%s slot=%s inputs=%zu max_side=%d "
-		    "ms=%lld", r->req, r->job, r->slot, r->ninputs, p->max_side,
+		log_debug("provider.prepared", "req=%s job=%s slot=%s inputs=%zu passed=%d "
+		    "max_side=%d ms=%lld", r->req, r->job, r->slot, r->ninputs, p->passed, p->max_side,
 		    (long long)(now_ms() - p->started_ms));
 		r->client->call(r);
 	}

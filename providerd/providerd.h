@@ -88,6 +88,8 @@ void	imgwork_init(struct evloop *, int threads);
 void	imgwork_submit(imgwork_fn, imgwork_done, void *arg);
 int	imgwork_pending(void);
 void	imgwork_shutdown(void);
+/* heaptrim.c: malloc_trim(0) once providerd has been idle 2 s. */
+void	heaptrim_arm(void);
 
 /* prepare.c: upright, downscaled, stripped inputs, then the client's call
  * (the prepare step of the clients that send images). */

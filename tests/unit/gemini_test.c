@@ -109,9 +109,9 @@ static void
 test_requests(void)
 {
 	struct gemini_input in[3] = {
-		{ "image/jpeg", photo, sizeof(photo), NULL },
-		{ "image/png", ref, sizeof(ref), NULL },
-		{ "image/png", NULL, 0, "https://generativelanguage.googleapis.com/v1beta/files/abc-123" },
+		{ "image/jpeg", photo, sizeof(photo), NULL, 0 },
+		{ "image/png", ref, sizeof(ref), NULL, 0 },
+		{ "image/png", NULL, 0, "https://generativelanguage.googleapis.com/v1beta/files/abc-123", 0 },
 	};
 	json_t *s, *b, *gen;
 	char err[256], *url;
@@ -199,11 +199,11 @@ static void
 test_config_keys(void)
 {
 	json_t *doc = json_deep_copy(catalog_json(cat)), *g, *s, *b, *gen;
-	struct gemini_input in = { "image/jpeg", photo, sizeof(photo), NULL };
+	struct gemini_input in = { "image/jpeg", photo, sizeof(photo), NULL, 0 };
 	struct gemini_input big[3] = {
-		{ "image/jpeg", photo, 8000000, NULL },
-		{ "image/png", ref, 4000000, NULL },
-		{ "image/png", NULL, 9000000, "https://x/files/1" },
+		{ "image/jpeg", photo, 8000000, NULL, 0 },
+		{ "image/png", ref, 4000000, NULL, 0 },
+		{ "image/png", NULL, 9000000, "https://x/files/1", 0 },
 	};
 	const struct provider *p;
 	struct catalog *c;

@@ -19,6 +19,7 @@
 
 #include "breakers.h"
 #include "catalog.h"
+#include "jsonsafe.h"
 #include "proto.h"
 
 static const struct {
@@ -69,8 +70,8 @@ breakers_json(struct api_req *r)
 		PQclear(set);
 		return NULL;
 	}
-	stored = json_loads(PQgetvalue(set, 0, 0), 0, NULL);
-	defaults = json_loads(PQgetvalue(set, 0, 1), 0, NULL);
+	stored = jsonsafe_loads(PQgetvalue(set, 0, 0), JSONSAFE_STORED_MAX, 0, NULL);
+	defaults = jsonsafe_loads(PQgetvalue(set, 0, 1), JSONSAFE_STORED_MAX, 0, NULL);
 	out = json_object();
 	for (size_t k = 0; k < catalog_nproviders(api_catalog); k++) {
 		const struct provider *p = catalog_provider_at(api_catalog, k);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "jsonsafe.h"
 #include "proto.h"
 #include "quotas.h"
 #include "util.h"
@@ -48,7 +49,8 @@ quotas_json(struct api_req *r)
 
 	if (res == NULL)
 		return NULL;
-	stored = PQntuples(res) == 1 ? json_loads(PQgetvalue(res, 0, 0), 0, NULL) : NULL;
+	stored = PQntuples(res) == 1 ? jsonsafe_loads(PQgetvalue(res, 0, 0),
+	    JSONSAFE_STORED_MAX, 0, NULL) : NULL;
 	PQclear(res);
 	out = json_object();
 	for (size_t k = 0; k < catalog_nproviders(api_catalog); k++) {

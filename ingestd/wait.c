@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "ingestd.h"
 #include "ingestd_clnt.h"
+#include "jsonsafe.h"
 #include "log.h"
 #include "mediapath.h"
 #include "proto.h"
@@ -48,13 +49,76 @@ wait_count(void)
 	return n;
 }
 
+#define LOG_NPARAMS	13
+
+/*
+ * A row whose write failed while PostgreSQL was away, kept to be written
+ * when it is back: the booth had its answer, and the row must say which
+ * (not the "ingestd stopped" 503 that wait_recover would make of its
+ * ingest_wait row).
+ */
+struct pending_log {
+	char			*params[LOG_NPARAMS];
+	struct pending_log	*next;
+};
+
+static struct pending_log *pending_logs;
+
+static const char wait_log_sql[] =
+	"WITH d AS (DELETE FROM ingest_wait WHERE req_id = $3) "
+	"INSERT INTO processing_log (slot_id, job_id, req_id, provider_id, created_at, "
+	" status, http_status, response_time_ms, cost, error_code, error_message, fallback, "
+	" reattached) "
+	"VALUES ($1, $2::uuid, $3, coalesce(nullif($4, ''), (SELECT provider_id FROM slots "
+	" WHERE id = $1)), to_timestamp($5::double precision), $6, "
+	" $7::int, $8::int, CASE WHEN EXISTS (SELECT 1 FROM processing_log p "
+	" WHERE p.job_id = $2::uuid AND p.cost > 0) THEN NULL ELSE $9::numeric END, "
+	" $10, $11, $12, $13::boolean) "
+	"ON CONFLICT (req_id) WHERE req_id IS NOT NULL DO NOTHING";
+
+static int
+wait_log_write(const char *const *params)
+{
+	PGresult *res = db_exec(daemon_db, wait_log_sql, LOG_NPARAMS, params);
+	int rc = res != NULL ? 0 : -1;
+
+	PQclear(res);
+	return rc;
+}
+
+static void
+wait_log_keep(const char *const *params)
+{
+	struct pending_log *p = xcalloc(1, sizeof(*p)), **tail = &pending_logs;
+
+	for (int i = 0; i < LOG_NPARAMS; i++)
+		p->params[i] = params[i] != NULL ? xstrdup(params[i]) : NULL;
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	*tail = p;
+}
+
+/* The kept rows, oldest first, until one fails again. */
+static void
+wait_log_flush(void)
+{
+	struct pending_log *p;
+
+	while ((p = pending_logs) != NULL && db_is_up(daemon_db) &&
+	    wait_log_write((const char *const *)p->params) == 0) {
+		log_info("ingest.log_written", "req=%s", p->params[2]);
+		pending_logs = p->next;
+		for (int i = 0; i < LOG_NPARAMS; i++)
+			free(p->params[i]);
+		free(p);
+	}
+}
+
 void
 wait_log(struct ingest *in, const char *status, int http_status, const char *cost,
     const char *error_code, const char *error_message)
 {
 	char http_s[8], ms_s[24], recv_s[32];
-	const char *params[12];
-	PGresult *res;
 	int64_t ms = wall_ms() - in->received_wall_ms;
 
 	snprintf(http_s, sizeof(http_s), "%d", http_status);
@@ -62,36 +126,16 @@ wait_log(struct ingest *in, const char *status, int http_status, const char *cos
 	snprintf(recv_s, sizeof(recv_s), "%lld.%03lld",
 	    (long long)(in->received_wall_ms / 1000),
 	    (long long)(in->received_wall_ms % 1000));
-	params[0] = in->slot;
-	params[1] = in->job;
-	params[2] = in->req;
-	params[3] = in->provider_id;
-	params[4] = recv_s;
-	params[5] = status;
-	params[6] = http_s;
-	params[7] = ms_s;
-	params[8] = cost;
-	params[9] = error_code;
-	params[10] = in->fallback;
-	params[11] = in->reattached ? "t" : "f";
-	res = db_exec(daemon_db,
-	    "WITH d AS (DELETE FROM ingest_wait WHERE req_id = $3) "
-	    "INSERT INTO processing_log (slot_id, job_id, req_id, provider_id, created_at, "
-	    " status, http_status, response_time_ms, cost, error_code, error_message, fallback, "
-	    " reattached) "
-	    "VALUES ($1, $2::uuid, $3, coalesce(nullif($4, ''), (SELECT provider_id FROM slots "
-	    " WHERE id = $1)), to_timestamp($5::double precision), $6, "
-	    " $7::int, $8::int, CASE WHEN EXISTS (SELECT 1 FROM processing_log p "
-	    " WHERE p.job_id = $2::uuid AND p.cost > 0) THEN NULL ELSE $9::numeric END, "
-	    " $10, $11, $12, $13::boolean) "
-	    "ON CONFLICT (req_id) WHERE req_id IS NOT NULL DO NOTHING",
-	    13, (const char *const[]){ params[0], params[1], params[2], params[3],
-	    params[4], params[5], params[6], params[7], params[8], params[9],
-	    error_message, params[10], params[11] });
-	if (res == NULL)
-		log_error("ingest.log_failed", "req=%s job=%s slot=%s", in->req,
-		    in->job ? in->job : "", in->slot);
-	PQclear(res);
+	const char *params[LOG_NPARAMS] = { in->slot, in->job, in->req, in->provider_id,
+	    recv_s, status, http_s, ms_s, cost, error_code, error_message, in->fallback,
+	    in->reattached ? "t" : "f" };
+
+	wait_log_flush();
+	if (pending_logs == NULL && wait_log_write(params) == 0)
+		return;
+	log_warn("ingest.log_deferred", "req=%s job=%s slot=%s", in->req,
+	    in->job ? in->job : "", in->slot);
+	wait_log_keep(params);
 }
 
 static void
@@ -231,6 +275,7 @@ static void
 wait_poll(void *arg)
 {
 	(void)arg;
+	wait_log_flush();
 	wait_check_all();
 	evloop_timer(daemon_loop, now_ms() + POLL_MS, wait_poll, NULL);
 }
@@ -241,7 +286,8 @@ wait_recover(void *arg)
 	PGresult *res;
 
 	(void)arg;
-	res = db_exec(daemon_db,
+	wait_log_flush();
+	res = pending_logs != NULL ? NULL : db_exec(daemon_db,
 	    "WITH stale AS (DELETE FROM ingest_wait WHERE wait_until < now() - interval '10 seconds' "
 	    " RETURNING *) "
 	    "INSERT INTO processing_log (slot_id, job_id, req_id, provider_id, created_at, status, "
@@ -265,7 +311,7 @@ wait_recover(void *arg)
 static void
 on_result(const char *payload)
 {
-	json_t *r = json_loads(payload, 0, NULL);
+	json_t *r = jsonsafe_loads(payload, JSONSAFE_STORED_MAX, 0, NULL);
 	const char *job = json_string_value(json_object_get(r, "job"));
 	const char *path = json_string_value(json_object_get(r, "path"));
 	const char *mime = json_string_value(json_object_get(r, "mime"));
@@ -312,6 +358,7 @@ on_connect(struct db *db, void *arg)
 	(void)arg;
 	PQclear(db_exec(db, "LISTEN job_result", 0, NULL));
 	PQclear(db_exec(db, "LISTEN job_done", 0, NULL));
+	wait_log_flush();
 	wait_check_all();
 }
 

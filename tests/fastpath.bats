@@ -59,7 +59,12 @@ received() {
 }
 
 # pixels FILE: the decoded pixels as raw bytes on stdout.
-pixels() { vips rawsave "$1" "$BATS_TEST_TMPDIR/px.raw" && cat "$BATS_TEST_TMPDIR/px.raw"; }
+# Its own file each time: two of these run at once in cmp <(...) <(...).
+pixels() {
+	local raw
+	raw=$(mktemp --suffix=.raw -p "$BATS_TEST_TMPDIR" px.XXXXXX) &&
+	    vips rawsave "$1" "$raw" && cat "$raw"
+}
 
 # scan FILE: the bytes from the first SOS marker to the end (the entropy-coded data).
 scan() {

@@ -1072,6 +1072,30 @@ pg_fault_under_load() {
 	grep -q 'event=job.failure_pending' "$PB_STATE_DIR/log/jobd/current"
 }
 
+@test "7.1 a 504 answered while PostgreSQL is away is logged as that 504 once it is back, not as ingestd's 503" {
+	psql_pb "INSERT INTO settings (key, value) VALUES ('t_sync_response_sec', '10')
+	    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value"
+	curl -fsS -X POST "$FAKE_URL/_fake/reset" >/dev/null
+	curl -fsS -X POST -d '{"latency_ms":15000}' "$FAKE_URL/_fake/script" >/dev/null
+	fault_body late-504 1
+	curl -sS -m 30 -o /dev/null -w '%{http_code}' -H "Idempotency-Key: late-504" \
+	    -H "Content-Type: multipart/form-data; boundary=$B" \
+	    --data-binary @"$BATS_TEST_TMPDIR/body-late-504" "$BASE_URL/ingest/slot-001" \
+	    >"$BATS_TEST_TMPDIR/code-late-504" &
+	sleep 3
+	# Away across the booth's deadline (T_sync 10 s - 2 s), back 13 s later:
+	# past ingest_wait's 10 s of grace, when wait_recover would take the row.
+	pg_ctl_as_owner -w -m fast stop >/dev/null
+	sleep 13
+	pg_start
+	wait
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/code-late-504")" 504
+	log_wait ingestd 'event=ingest.log_written' 30
+	wait_for 20 test "$(psql_pb "SELECT count(*) FROM ingest_wait")" = 0
+	assert_equal "$(psql_pb "SELECT l.status || ' ' || l.http_status FROM processing_log l
+	    JOIN job j ON j.id = l.job_id WHERE j.idempotency_key = 'late-504'")" "TIMEOUT 504"
+}
+
 
 
 gateway_pid() { sock gatewayd status | jq -r .pid; }

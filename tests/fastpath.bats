@@ -186,7 +186,7 @@ tagged_photo() {
 	assert_equal "$(sort -u "$BATS_TEST_TMPDIR/codes")" 200
 	busy=$(rss_kb providerd) peak=$(vm_hwm_kb providerd)
 	# Idle 2 s, then trimmed: well below the burst's peak.
-	wait_for 10 rss_below providerd $(( peak * 3 / 4 )) || true
+	wait_for 30 rss_below providerd $(( peak * 3 / 4 )) || true
 	echo "# providerd RSS kB: peak $peak, right after 8 photos $busy, idle $(rss_kb providerd)" >&3
 	rss_below providerd $(( peak * 3 / 4 ))
 }
